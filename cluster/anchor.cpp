@@ -1,0 +1,1 @@
+int vigil_cluster_anchor = 0;

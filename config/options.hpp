@@ -1,0 +1,207 @@
+#pragma once
+
+// Every Vigil option with its default. The YAML loader (config/loader.hpp)
+// fills these from vigil.yaml and flags; actors receive the structs they need
+// by value at spawn and never read global configuration.
+//
+// Keep config/vigil.yaml (the commented reference) in step: a unit test checks
+// that it parses to exactly these defaults and names every key.
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace vigil {
+
+using duration = std::chrono::milliseconds;
+
+/// A host and port, e.g. 127.0.0.1:8470. Port 0 = any free port.
+struct host_port {
+  std::string host;
+  uint16_t port = 0;
+  friend bool operator==(const host_port&, const host_port&) = default;
+};
+
+/// Renders `x` as HOST:PORT (IPv6 hosts in brackets).
+std::string to_string(const host_port& x);
+
+/// node.supervision: restart policy of every supervisor (OTP intensity/period).
+struct supervision_options {
+  /// Restarts allowed per child within `period` before the supervisor gives
+  /// up and escalates to its own supervisor. Default: 5.
+  uint32_t max_restarts = 5;
+  /// The window restarts are counted in. Default: 60s.
+  duration period{60000};
+  /// First restart delay; doubles per restart in the window. Default: 100ms.
+  duration backoff_initial{100};
+  /// Longest restart delay. Default: 5s.
+  duration backoff_max{5000};
+  friend bool operator==(const supervision_options&,
+                         const supervision_options&)
+    = default;
+};
+
+/// node: identity, addresses and process-level settings.
+struct node_options {
+  /// The node's name in the cluster. Empty: generated on first start and kept
+  /// in <data_dir>/node.id. Default: "".
+  std::string id;
+  /// Where RocksDB, the admin token and the node id live.
+  /// Default: "./vigil-data".
+  std::string data_dir = "./vigil-data";
+  /// HTTP front door. Default: 127.0.0.1:8470.
+  host_port http{"127.0.0.1", 8470};
+  /// CAF endpoint for the console and other nodes. Default: 127.0.0.1:8471.
+  host_port cluster{"127.0.0.1", 8471};
+  /// Directory of playbook YAML files. Default: "./playbooks".
+  std::string playbooks_dir = "./playbooks";
+  /// trace, debug, info, warn or error. Default: "info".
+  std::string log_level = "info";
+  /// Threads serving HTTP and decoding request bodies; 0 = one per core.
+  /// Default: 0.
+  uint32_t http_threads = 0;
+  /// Threads of the actor scheduler; 0 = one per core. Default: 0.
+  uint32_t worker_threads = 0;
+  /// How long a graceful stop waits for in-flight work. Default: 10s.
+  duration shutdown_timeout{10000};
+  /// Restart policy of every supervisor.
+  supervision_options supervision;
+  friend bool operator==(const node_options&, const node_options&) = default;
+};
+
+/// ingest: the HTTP ingest endpoints and admission control.
+struct ingest_options {
+  /// Largest accepted request body, as sent (compressed). Default: 16 MiB.
+  uint64_t max_body_bytes = 16ull << 20;
+  /// Largest accepted body after decompression; checked before inflating.
+  /// Default: 64 MiB.
+  uint64_t max_decoded_bytes = 64ull << 20;
+  /// Labels (remote write, alerts) naming a sample's service, in order of
+  /// preference. OTLP always uses the resource attribute service.name.
+  /// Default: [service, job].
+  std::vector<std::string> service_labels{"service", "job"};
+  /// Service for items that carry none of the service labels.
+  /// Default: "unknown".
+  std::string default_service = "unknown";
+  /// Samples queued between ingest and detectors, node-wide, before ingest
+  /// answers 503. Default: 2000000.
+  uint64_t max_queued_samples = 2'000'000;
+  /// Samples queued for one shard before ingest answers 503, so one slow
+  /// service cannot hold the whole queue. Default: 250000.
+  uint64_t max_queued_samples_per_shard = 250'000;
+  /// Retry-After sent with 429 and 503 answers. Default: 1s.
+  duration retry_after{1000};
+  /// Node-wide ingest rate limit in items per second (429 above it);
+  /// 0 = unlimited. Default: 0.
+  uint64_t rate_limit = 0;
+  /// Burst allowance of the rate limit, in items. Default: 100000.
+  uint64_t rate_burst = 100'000;
+  /// Open HTTP connections at most; more are refused. Default: 1024.
+  uint32_t max_connections = 1024;
+  /// A request must arrive completely within this time. Default: 30s.
+  duration read_timeout{30000};
+  /// Idle keep-alive connections are closed after this time. Default: 120s.
+  duration idle_timeout{120000};
+  friend bool operator==(const ingest_options&, const ingest_options&)
+    = default;
+};
+
+/// detection.zscore: rolling z-score over the last `window` values.
+struct zscore_options {
+  /// Values in the rolling window. Default: 60.
+  uint32_t window = 60;
+  /// Votes anomalous above this many standard deviations. Default: 3.
+  double threshold = 3.0;
+  friend bool operator==(const zscore_options&, const zscore_options&)
+    = default;
+};
+
+/// detection.ewma: exponentially weighted mean/variance band.
+struct ewma_options {
+  /// Weight of the newest value. Default: 0.1.
+  double alpha = 0.1;
+  /// Band half-width in standard deviations. Default: 3.
+  double threshold = 3.0;
+  friend bool operator==(const ewma_options&, const ewma_options&) = default;
+};
+
+/// detection.cusum: two-sided CUSUM on standardized residuals.
+struct cusum_options {
+  /// Slack per sample, in standard deviations. Default: 0.5.
+  double drift = 0.5;
+  /// Decision interval: votes anomalous when a sum exceeds it. Default: 5.
+  double threshold = 5.0;
+  /// Weight of the newest value in the slow reference mean. Default: 0.01.
+  double alpha = 0.01;
+  friend bool operator==(const cusum_options&, const cusum_options&)
+    = default;
+};
+
+/// detection: per-series streaming detectors and their consensus.
+struct detection_options {
+  /// Detectors run on every series, by name. Default: [zscore, ewma, cusum].
+  std::vector<std::string> detectors{"zscore", "ewma", "cusum"};
+  /// A sample is anomalous when at least this many warm detectors agree.
+  /// Default: 2.
+  uint32_t min_votes = 2;
+  /// Samples a series needs before its detectors may vote. Default: 30.
+  uint32_t warmup_samples = 30;
+  /// Consecutive normal samples that end an anomalous stretch. Default: 5.
+  uint32_t recovery_samples = 5;
+  /// An ongoing anomaly is re-announced at most this often (event time).
+  /// Default: 5m.
+  duration reemit_interval{300000};
+  /// A series with no sample for this long (event time, relative to its
+  /// service's newest sample) is dropped. Default: 1h.
+  duration series_ttl{3600000};
+  /// Detector state is written to storage this often (wall clock) and at
+  /// shutdown; a crash loses at most this much learning. Default: 30s.
+  duration snapshot_interval{30000};
+  /// Anomalies kept for GET /api/v1/anomalies. Default: 10000.
+  uint32_t recent_anomalies = 10000;
+  zscore_options zscore;
+  ewma_options ewma;
+  cusum_options cusum;
+  friend bool operator==(const detection_options&, const detection_options&)
+    = default;
+};
+
+/// security: tokens.
+struct security_options {
+  /// Bearer token for /api/v1/* (but ingest). Empty: read admin_token_file,
+  /// or generate one into <data_dir>/admin.token on first start. Default: "".
+  std::string admin_token;
+  /// File holding the admin token. Default: "" (<data_dir>/admin.token).
+  std::string admin_token_file;
+  /// Bearer token ingest endpoints require; empty = open. Default: "".
+  std::string ingest_token;
+  /// File holding the ingest token. Default: "".
+  std::string ingest_token_file;
+  friend bool operator==(const security_options&, const security_options&)
+    = default;
+};
+
+/// cluster: membership and sharding.
+struct cluster_options {
+  /// Seeds to join (HOST:PORT of other nodes' cluster endpoints); empty = a
+  /// single-node cluster. Default: [].
+  std::vector<std::string> join;
+  /// Fixed number of shards services hash onto; the same on every node.
+  /// Default: 256.
+  uint32_t shards = 256;
+  friend bool operator==(const cluster_options&, const cluster_options&)
+    = default;
+};
+
+/// The whole configuration.
+struct options {
+  node_options node;
+  ingest_options ingest;
+  detection_options detection;
+  security_options security;
+  cluster_options cluster;
+  friend bool operator==(const options&, const options&) = default;
+};
+
+} // namespace vigil

@@ -1,0 +1,98 @@
+#pragma once
+
+// The catalogue of typed actor interfaces. Actors know each other only
+// through these handles, passed in by the node's wiring at spawn time; every
+// message here can cross nodes.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "messages/anomaly.hpp"
+#include "messages/atoms.hpp"
+#include "messages/records.hpp"
+#include "messages/samples.hpp"
+#include "messages/status.hpp"
+
+namespace vigil {
+
+/// The DETECTOR: one per service, holding per-series detector state.
+using detector_actor = caf::typed_actor<
+  // Folds samples into the detectors; anomalies go to the sink given at
+  // spawn. Replies with the number of samples taken.
+  caf::replies_to<atom::ingest, sample_batch>::with<uint64_t>,
+  // Takes log records of the service. Replies with the number taken.
+  caf::replies_to<atom::ingest, log_batch>::with<uint64_t>,
+  // Reports what the detector knows about its service.
+  caf::replies_to<atom::status>::with<service_info>,
+  // Writes a snapshot of all series state to storage now. Replies with the
+  // snapshot size in bytes.
+  caf::replies_to<atom::snapshot>::with<uint64_t>>;
+
+/// A SHARD: owns and supervises the detectors of the services that hash onto
+/// it. The router reaches detectors only through their shard.
+using shard_actor = caf::typed_actor<
+  // Delivers samples of one service, spawning its detector on first data.
+  caf::reacts_to<atom::ingest, sample_batch>,
+  // Delivers log records of one service.
+  caf::reacts_to<atom::ingest, log_batch>,
+  // Lists the shard's services.
+  caf::replies_to<atom::list>::with<std::vector<service_info>>,
+  // Returns the detector of a service (error not_found if it has none).
+  caf::replies_to<atom::locate, std::string>::with<detector_actor>,
+  // Snapshots every detector of the shard. Replies with the bytes written.
+  caf::replies_to<atom::snapshot>::with<uint64_t>>;
+
+/// Where detectors send anomalies (the correlator, from the correlation
+/// issue on; until then a sink that keeps the recent ones).
+using anomaly_sink_actor
+  = caf::typed_actor<caf::reacts_to<atom::anomaly, anomaly_event>>;
+
+/// The CORRELATOR: folds anomalies, alerts and changes into incidents.
+using correlator_actor = caf::typed_actor<
+  // An anomaly from a detector.
+  caf::reacts_to<atom::anomaly, anomaly_event>,
+  // Alerts from an Alertmanager webhook.
+  caf::reacts_to<atom::ingest, alert_batch>,
+  // Deploys, config changes and other change events.
+  caf::reacts_to<atom::ingest, change_batch>,
+  // Recent anomalies matching the query, newest first.
+  caf::replies_to<atom::query, anomaly_query>::with<
+    std::vector<anomaly_event>>>;
+
+/// The RCA actor: holds the service dependency graph.
+using rca_actor = caf::typed_actor<
+  // Spans, from which caller -> callee edges are learned.
+  caf::reacts_to<atom::ingest, span_batch>,
+  // Static edges.
+  caf::reacts_to<atom::ingest, topology_update>>;
+
+/// The INGEST gateway: takes decoded items from the front door and routes
+/// each to its owner. Replies with a receipt, or with errc::overloaded /
+/// errc::unavailable, in which case nothing of the request was applied.
+using ingest_actor = caf::typed_actor<
+  caf::replies_to<atom::ingest, std::vector<sample_batch>>::with<
+    ingest_receipt>,
+  caf::replies_to<atom::ingest, std::vector<log_batch>>::with<ingest_receipt>,
+  caf::replies_to<atom::ingest, span_batch>::with<ingest_receipt>,
+  caf::replies_to<atom::ingest, alert_batch>::with<ingest_receipt>,
+  caf::replies_to<atom::ingest, change_batch>::with<ingest_receipt>,
+  caf::replies_to<atom::ingest, topology_update>::with<ingest_receipt>,
+  // The shard's owner is now the given actor.
+  caf::reacts_to<atom::route, shard_id, shard_actor>,
+  // Lists every service of every shard.
+  caf::replies_to<atom::list>::with<std::vector<service_info>>,
+  // Finds the detector of a service through its shard.
+  caf::replies_to<atom::locate, std::string>::with<detector_actor>,
+  // Snapshots every detector. Replies with the bytes written.
+  caf::replies_to<atom::snapshot>::with<uint64_t>>;
+
+/// The ADMIN actor, published on the node's cluster port: the console's
+/// entry point (grows with the remediation issue).
+using admin_actor
+  = caf::typed_actor<caf::replies_to<atom::status>::with<node_status>>;
+
+} // namespace vigil

@@ -1,0 +1,83 @@
+#pragma once
+
+// The one catalogue of Vigil's CAF type IDs and atoms. Append-only: the order
+// of CAF_ADD_TYPE_ID lines is part of the wire format between nodes of one
+// build, so new entries go at the end of the block.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/atom.hpp>
+#include <caf/fwd.hpp>
+#include <caf/type_id.hpp>
+
+namespace vigil {
+
+struct sample;
+struct sample_batch;
+struct attribute;
+struct log_record;
+struct log_batch;
+struct span_record;
+struct span_batch;
+struct alert_record;
+struct alert_batch;
+struct change_event;
+struct change_batch;
+struct topology_edge;
+struct topology_update;
+struct detector_vote;
+struct anomaly_event;
+struct anomaly_query;
+struct service_info;
+struct shard_id;
+struct node_status;
+struct ingest_receipt;
+
+} // namespace vigil
+
+// Atoms: at most 10 characters, never the text of a CAF built-in atom (the
+// same text is the same type in CAF 0.17). CAF's own atoms are re-exported in
+// messages/atoms.hpp instead of being redefined.
+CAF_ADD_ATOM(vigil, vigil::atom, ingest, "v_ingest")
+CAF_ADD_ATOM(vigil, vigil::atom, snapshot, "v_snapshot")
+CAF_ADD_ATOM(vigil, vigil::atom, list, "v_list")
+CAF_ADD_ATOM(vigil, vigil::atom, route, "v_route")
+CAF_ADD_ATOM(vigil, vigil::atom, anomaly, "v_anomaly")
+CAF_ADD_ATOM(vigil, vigil::atom, query, "v_query")
+CAF_ADD_ATOM(vigil, vigil::atom, status, "v_status")
+CAF_ADD_ATOM(vigil, vigil::atom, restart, "v_restart")
+CAF_ADD_ATOM(vigil, vigil::atom, locate, "v_locate")
+CAF_ADD_ATOM(vigil, vigil::atom, sweep, "v_sweep")
+CAF_ADD_ATOM(vigil, vigil::atom, drain, "v_drain")
+CAF_ADD_ATOM(vigil, vigil::atom, configure, "v_config")
+
+CAF_BEGIN_TYPE_ID_BLOCK(vigil, caf::first_custom_type_id)
+
+  CAF_ADD_TYPE_ID(vigil, (vigil::sample))
+  CAF_ADD_TYPE_ID(vigil, (vigil::sample_batch))
+  CAF_ADD_TYPE_ID(vigil, (std::vector<vigil::sample_batch>))
+  CAF_ADD_TYPE_ID(vigil, (vigil::attribute))
+  CAF_ADD_TYPE_ID(vigil, (vigil::log_record))
+  CAF_ADD_TYPE_ID(vigil, (vigil::log_batch))
+  CAF_ADD_TYPE_ID(vigil, (std::vector<vigil::log_batch>))
+  CAF_ADD_TYPE_ID(vigil, (vigil::span_record))
+  CAF_ADD_TYPE_ID(vigil, (vigil::span_batch))
+  CAF_ADD_TYPE_ID(vigil, (vigil::alert_record))
+  CAF_ADD_TYPE_ID(vigil, (vigil::alert_batch))
+  CAF_ADD_TYPE_ID(vigil, (vigil::change_event))
+  CAF_ADD_TYPE_ID(vigil, (vigil::change_batch))
+  CAF_ADD_TYPE_ID(vigil, (vigil::topology_edge))
+  CAF_ADD_TYPE_ID(vigil, (vigil::topology_update))
+  CAF_ADD_TYPE_ID(vigil, (vigil::detector_vote))
+  CAF_ADD_TYPE_ID(vigil, (vigil::anomaly_event))
+  CAF_ADD_TYPE_ID(vigil, (std::vector<vigil::anomaly_event>))
+  CAF_ADD_TYPE_ID(vigil, (vigil::anomaly_query))
+  CAF_ADD_TYPE_ID(vigil, (vigil::service_info))
+  CAF_ADD_TYPE_ID(vigil, (std::vector<vigil::service_info>))
+  CAF_ADD_TYPE_ID(vigil, (vigil::shard_id))
+  CAF_ADD_TYPE_ID(vigil, (vigil::node_status))
+  CAF_ADD_TYPE_ID(vigil, (vigil::ingest_receipt))
+
+CAF_END_TYPE_ID_BLOCK(vigil)

@@ -1,0 +1,1 @@
+int vigil_node_anchor = 0;
