@@ -7,9 +7,11 @@
 // Keep config/vigil.yaml (the commented reference) in step: a unit test checks
 // that it parses to exactly these defaults and names every key.
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace vigil {
@@ -106,6 +108,16 @@ struct ingest_options {
   friend bool operator==(const ingest_options&, const ingest_options&)
     = default;
 };
+
+/// Every detector `detection.detectors` may name. A new detector adds its name
+/// here (and its option struct below); the loader and the reference config
+/// follow from this list.
+inline constexpr auto known_detectors
+  = std::to_array<std::string_view>({"zscore", "ewma", "cusum"});
+
+/// The legal values of `node.log_level`, most verbose first.
+inline constexpr auto log_levels = std::to_array<std::string_view>(
+  {"trace", "debug", "info", "warn", "error"});
 
 /// detection.zscore: rolling z-score over the last `window` values.
 struct zscore_options {

@@ -1,0 +1,1 @@
+#include "runtime/supervision/restart_budget.hpp"
