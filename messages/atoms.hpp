@@ -15,4 +15,10 @@ using ok = caf::ok_atom;
 using tick = caf::tick_atom;
 using flush = caf::flush_atom;
 
+constexpr get get_v{};
+constexpr put put_v{};
+constexpr ok ok_v{};
+constexpr tick tick_v{};
+constexpr flush flush_v{};
+
 } // namespace vigil::atom

@@ -38,6 +38,25 @@ std::string to_string(errc x) {
   return "errc(" + std::to_string(static_cast<int>(x)) + ")";
 }
 
+std::string render(const caf::error& err) {
+  if (!err)
+    return "no error";
+  if (err.category() != caf::atom("vigil"))
+    return caf::to_string(err);
+  auto& ctx = err.context();
+  std::string parts;
+  for (size_t i = 0; i < ctx.size(); ++i) {
+    std::string part = ctx.match_element<std::string>(i)
+                         ? ctx.get_as<std::string>(i)
+                         : ctx.stringify(i);
+    if (part.empty())
+      continue;
+    parts += parts.empty() ? part : " (" + part + ")";
+  }
+  auto name = to_string(static_cast<errc>(err.code()));
+  return parts.empty() ? name : parts;
+}
+
 std::string render_errc(uint8_t code, caf::atom_value,
                         const caf::message& context) {
   std::string result = "vigil: ";

@@ -44,6 +44,10 @@ enum class errc : uint8_t {
 /// Returns the name of `x`, e.g. "overloaded".
 std::string to_string(errc x);
 
+/// Renders any error for humans without an actor system: for Vigil's own
+/// errors "what (where)", else CAF's rendering.
+std::string render(const caf::error& err);
+
 /// Renders a `caf::error` of category "vigil" for `actor_system::render`.
 std::string render_errc(uint8_t code, caf::atom_value category,
                         const caf::message& context);

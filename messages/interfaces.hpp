@@ -9,7 +9,9 @@
 #include <vector>
 
 #include <caf/replies_to.hpp>
+#include <caf/stateful_actor.hpp>
 #include <caf/typed_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include "messages/anomaly.hpp"
 #include "messages/atoms.hpp"

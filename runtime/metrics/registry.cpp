@@ -1,6 +1,7 @@
 #include "runtime/metrics/registry.hpp"
 
 #include <cmath>
+#include <charconv>
 #include <cstdio>
 
 namespace vigil::metrics {
@@ -108,14 +109,11 @@ void append_number(std::string& out, double x) {
     out += "NaN";
   } else if (std::isinf(x)) {
     out += x > 0 ? "+Inf" : "-Inf";
-  } else if (x == std::floor(x) && std::fabs(x) < 1e15) {
-    char buf[32];
-    std::snprintf(buf, sizeof(buf), "%.0f", x);
-    out += buf;
   } else {
-    char buf[32];
-    std::snprintf(buf, sizeof(buf), "%.17g", x);
-    out += buf;
+    // Shortest text that reads back as the same double.
+    char buf[64];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), x);
+    out.append(buf, ec == std::errc{} ? end : buf);
   }
 }
 

@@ -30,6 +30,7 @@ class restart_budget {
 public:
   using time_point = std::chrono::steady_clock::time_point;
 
+  restart_budget() = default;
   explicit restart_budget(restart_policy policy) : policy_(policy) {}
 
   /// Records a crash at `now`. Returns the delay before restarting, or

@@ -1,0 +1,209 @@
+#include "actors/detector/detector_actor.hpp"
+
+#include <random>
+
+#include <caf/actor_registry.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/exit_reason.hpp>
+#include <spdlog/spdlog.h>
+
+#include "messages/errc.hpp"
+#include "runtime/clock.hpp"
+
+namespace vigil::detector {
+
+detector_metrics::detector_metrics(metrics::registry& reg)
+  : samples(reg.counter_("vigil_detector_samples_total",
+                         "Values judged by the detectors.")),
+    anomalies(reg.counter_("vigil_anomalies_total",
+                           "Anomaly events emitted (onset and ongoing).")),
+    undelivered(reg.counter_("vigil_anomalies_undelivered_total",
+                             "Anomaly events dropped because no sink was "
+                             "running.")),
+    out_of_order(reg.counter_("vigil_samples_out_of_order_total",
+                              "Samples at or before their series' newest "
+                              "timestamp, dropped.")),
+    log_lines(reg.counter_("vigil_log_records_total",
+                           "Log records taken by detectors.")),
+    anomaly_latency(
+      reg
+        .histograms("vigil_anomaly_latency_seconds",
+                    "Wall time from a sample's arrival to the anomaly it "
+                    "triggered.",
+                    {}, metrics::latency_buckets())
+        .with({})),
+    snapshot_seconds(reg
+                       .histograms("vigil_snapshot_duration_seconds",
+                                   "Time to write one detector snapshot.",
+                                   {}, metrics::latency_buckets())
+                       .with({})),
+    snapshot_bytes(reg.counter_("vigil_snapshot_bytes_total",
+                                "Bytes of detector snapshots written.")),
+    snapshot_failures(reg.counter_("vigil_snapshot_failures_total",
+                                   "Detector snapshots that failed to "
+                                   "write.")) {
+}
+
+caf::expected<std::optional<std::string>>
+load_snapshot(storage::store& store, const std::string& service) {
+  return store.get(storage::column::snapshots, service);
+}
+
+namespace {
+
+using self_ptr = detector_impl::stateful_pointer<detector_state>;
+
+uint64_t write_snapshot(self_ptr self) {
+  auto& st = self->state;
+  if (!st.cfg.store)
+    return 0;
+  auto t0 = mono_ns();
+  st.table->expire();
+  auto bytes = st.table->snapshot(wall_ms());
+  if (auto err = st.cfg.store->put(storage::column::snapshots,
+                                   st.cfg.service, bytes)) {
+    if (st.cfg.metrics)
+      st.cfg.metrics->snapshot_failures.inc();
+    spdlog::error("detector {}: snapshot failed: {}", st.cfg.service,
+                  self->system().render(err));
+    return 0;
+  }
+  st.dirty = false;
+  if (st.cfg.metrics) {
+    st.cfg.metrics->snapshot_bytes.inc(bytes.size());
+    st.cfg.metrics->snapshot_seconds.observe((mono_ns() - t0) / 1e9);
+  }
+  return bytes.size();
+}
+
+void publish_active(self_ptr self) {
+  if (self->state.cfg.active_series)
+    self->state.cfg.active_series->store(
+      static_cast<int64_t>(self->state.table->active()),
+      std::memory_order_relaxed);
+}
+
+void deliver(self_ptr self) {
+  auto& st = self->state;
+  if (st.scratch.empty())
+    return;
+  auto sink = caf::actor_cast<anomaly_sink_actor>(
+    self->system().registry().get(st.cfg.sink_key));
+  auto now = wall_ns();
+  for (auto& ev : st.scratch) {
+    if (st.cfg.metrics) {
+      if (ev.phase != anomaly_phase::recovered) {
+        st.cfg.metrics->anomalies.inc();
+        if (ev.received_ns > 0)
+          st.cfg.metrics->anomaly_latency.observe((now - ev.received_ns)
+                                                  / 1e9);
+      }
+      if (!sink)
+        st.cfg.metrics->undelivered.inc();
+    }
+    if (sink)
+      self->send(sink, atom::anomaly_v, std::move(ev));
+  }
+  st.scratch.clear();
+}
+
+} // namespace
+
+detector_impl::behavior_type detector(self_ptr self, detector_config cfg) {
+  auto& st = self->state;
+  st.cfg = std::move(cfg);
+  st.table = std::make_unique<series_table>(st.cfg.service, st.cfg.ens,
+                                            st.cfg.detection);
+  if (st.cfg.store) {
+    auto snap = load_snapshot(*st.cfg.store, st.cfg.service);
+    if (!snap) {
+      // Unreadable storage is not a reason to stop detecting: start cold.
+      spdlog::error("detector {}: cannot read snapshot: {}", st.cfg.service,
+                    self->system().render(snap.error()));
+    } else if (*snap) {
+      auto info = st.table->restore(**snap);
+      if (!info) {
+        spdlog::error("detector {}: discarding snapshot: {}", st.cfg.service,
+                      self->system().render(info.error()));
+      } else {
+        st.restored_from_ms = info->last_ts_ms;
+        spdlog::debug("detector {}: restored {} series ({} reset)",
+                      st.cfg.service, info->series, info->reset);
+      }
+    }
+  }
+  publish_active(self);
+  // Snapshot on a stop request, whoever sends it; exit_reason::kill cannot
+  // be trapped and loses what the last periodic snapshot did not keep.
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    if (self->state.dirty)
+      write_snapshot(self);
+    self->quit(msg.reason);
+  });
+  // Spread the first snapshot over the interval so detectors started
+  // together do not all write at once.
+  auto interval = st.cfg.detection.snapshot_interval;
+  std::minstd_rand jitter{static_cast<uint32_t>(self->id())};
+  auto first = duration{interval.count() / 2
+                        + static_cast<int64_t>(jitter() % (interval.count() / 2
+                                                             + 1))};
+  self->delayed_send(self, first, atom::tick_v);
+  return {
+    [self](atom::ingest, const sample_batch& batch) -> uint64_t {
+      auto& st = self->state;
+      auto before_samples = st.table->stats().samples;
+      auto before_ooo = st.table->stats().out_of_order;
+      st.table->ingest(batch, st.scratch);
+      st.dirty = true;
+      if (st.cfg.metrics) {
+        st.cfg.metrics->samples.inc(st.table->stats().samples
+                                    - before_samples);
+        st.cfg.metrics->out_of_order.inc(st.table->stats().out_of_order
+                                         - before_ooo);
+      }
+      deliver(self);
+      publish_active(self);
+      return batch.samples.size();
+    },
+    [self](atom::ingest, const log_batch& batch) -> uint64_t {
+      // Log records are counted per service until the log pipeline (the
+      // detection issue) consumes them.
+      auto& st = self->state;
+      st.table->stats().log_lines += batch.records.size();
+      st.dirty = true;
+      if (st.cfg.metrics)
+        st.cfg.metrics->log_lines.inc(batch.records.size());
+      return batch.records.size();
+    },
+    [self](atom::status) -> service_info {
+      auto& st = self->state;
+      service_info info;
+      info.name = st.cfg.service;
+      info.shard = st.cfg.shard;
+      info.node = st.cfg.node;
+      info.series = st.table->series();
+      info.series_active = st.table->active();
+      info.series_warm = st.table->warm();
+      auto& stats = st.table->stats();
+      info.samples = stats.samples;
+      info.anomalies = stats.anomalies;
+      info.log_lines = stats.log_lines;
+      info.out_of_order = stats.out_of_order;
+      info.last_ts_ms = stats.last_ts_ms;
+      info.restarts = st.cfg.restarts;
+      info.restored_from_ms = st.restored_from_ms;
+      return info;
+    },
+    [self](atom::snapshot) -> uint64_t { return write_snapshot(self); },
+    [self](atom::tick) {
+      auto& st = self->state;
+      if (st.dirty)
+        write_snapshot(self);
+      publish_active(self);
+      self->delayed_send(self, st.cfg.detection.snapshot_interval,
+                         atom::tick_v);
+    },
+  };
+}
+
+} // namespace vigil::detector

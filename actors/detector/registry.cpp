@@ -1,0 +1,23 @@
+#include "actors/detector/cusum.hpp"
+#include "actors/detector/detector.hpp"
+#include "actors/detector/ewma.hpp"
+#include "actors/detector/zscore.hpp"
+
+namespace vigil::detector {
+
+std::unique_ptr<detector_kind> make_detector(std::string_view name,
+                                             const detection_options& opts) {
+  if (name == "zscore")
+    return std::make_unique<zscore>(opts.zscore, opts.warmup_samples);
+  if (name == "ewma")
+    return std::make_unique<ewma>(opts.ewma, opts.warmup_samples);
+  if (name == "cusum")
+    return std::make_unique<cusum>(opts.cusum, opts.warmup_samples);
+  return nullptr;
+}
+
+std::vector<std::string_view> detector_names() {
+  return {"zscore", "ewma", "cusum"};
+}
+
+} // namespace vigil::detector

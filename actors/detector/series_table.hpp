@@ -1,0 +1,117 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/expected.hpp>
+
+#include "actors/detector/ensemble.hpp"
+#include "config/options.hpp"
+#include "messages/anomaly.hpp"
+#include "messages/samples.hpp"
+
+namespace vigil::detector {
+
+/// Bits of a series' flags (persisted in snapshots: append-only).
+namespace series_flags {
+/// Values are a monotonic counter; the detectors see its per-second rate.
+constexpr uint32_t counter = 0x01;
+/// Values are delta sums.
+constexpr uint32_t delta = 0x02;
+/// Ended by a staleness marker; revived by its next value.
+constexpr uint32_t stale = 0x04;
+/// `last_raw` holds a value (counters need two to make a rate).
+constexpr uint32_t has_last = 0x08;
+/// Inside an anomalous stretch.
+constexpr uint32_t anomalous = 0x10;
+} // namespace series_flags
+
+/// Counts kept per service.
+struct table_stats {
+  uint64_t samples = 0;       ///< Values fed to the detectors.
+  uint64_t anomalies = 0;     ///< Anomaly events emitted.
+  uint64_t out_of_order = 0;  ///< Samples at or before their series' newest.
+  uint64_t stale_markers = 0; ///< Staleness markers seen.
+  uint64_t nan_values = 0;    ///< NaN values (not judged).
+  uint64_t collisions = 0;    ///< Samples dropped on a series-hash collision.
+  uint64_t expired = 0;       ///< Series dropped after series_ttl.
+  uint64_t log_lines = 0;     ///< Log records taken.
+  int64_t last_ts_ms = 0;     ///< Newest event time seen.
+};
+
+/// What a restore brought back.
+struct restore_info {
+  size_t series = 0;
+  /// Series whose detector state was discarded because the ensemble changed
+  /// since the snapshot (they warm up again).
+  size_t reset = 0;
+  /// Newest event time in the snapshot.
+  int64_t last_ts_ms = 0;
+};
+
+/// All series of one service with their detector state: the pure logic a
+/// detector actor wraps. Event time only; no clock, no I/O.
+class series_table {
+public:
+  series_table(std::string service, std::shared_ptr<const ensemble> ens,
+               detection_options opts);
+
+  /// Folds every sample of `batch` in, in order, appending anomaly events
+  /// (onset, ongoing, recovered) to `out`.
+  void ingest(const sample_batch& batch, std::vector<anomaly_event>& out);
+
+  /// Drops series whose newest sample is older than series_ttl before the
+  /// service's newest sample. Returns how many were dropped.
+  size_t expire();
+
+  /// Series with state.
+  size_t series() const { return map_.size(); }
+  /// Series not ended by a staleness marker.
+  size_t active() const { return active_; }
+  /// Active series whose detectors are past warm-up.
+  size_t warm() const;
+  const table_stats& stats() const { return stats_; }
+  table_stats& stats() { return stats_; }
+  const std::string& service() const { return service_; }
+
+  /// Serialises every series (proto detector_snapshot).
+  std::string snapshot(int64_t taken_at_ms) const;
+  /// Replaces the table's content with a snapshot's.
+  caf::expected<restore_info> restore(std::string_view bytes);
+
+  /// Approximate heap bytes held (for memory accounting).
+  size_t memory_bytes() const;
+
+private:
+  struct entry {
+    std::string text;
+    int64_t last_ts_ms = 0;
+    double last_raw = 0;
+    uint64_t samples = 0;
+    int64_t onset_ts_ms = 0;
+    int64_t last_emit_ts_ms = 0;
+    uint32_t flags = 0;
+    uint32_t normal_run = 0;
+    std::unique_ptr<std::byte[]> state;
+  };
+
+  entry* find_or_create(const sample& s, std::string_view text);
+  void judge(entry& e, const sample_batch& batch, const sample& s, double x,
+             std::vector<anomaly_event>& out);
+  anomaly_event make_event(const entry& e, const ensemble_result& r,
+                           anomaly_phase phase, int64_t ts, double x,
+                           const sample_batch& batch) const;
+
+  std::string service_;
+  std::shared_ptr<const ensemble> ensemble_;
+  detection_options opts_;
+  std::unordered_map<uint64_t, entry> map_;
+  size_t active_ = 0;
+  table_stats stats_;
+};
+
+} // namespace vigil::detector

@@ -1,0 +1,282 @@
+#include "actors/ingest/gateway.hpp"
+
+#include <caf/actor_registry.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/typed_response_promise.hpp>
+
+#include "messages/errc.hpp"
+#include "runtime/hash.hpp"
+
+namespace vigil::ingest {
+
+uint32_t shard_of(std::string_view service, uint32_t shards) {
+  return static_cast<uint32_t>(hash64(service) % shards);
+}
+
+caf::atom_value shard_key(uint32_t id) {
+  auto text = "s_" + std::to_string(id);
+  return caf::atom_from_string(text);
+}
+
+token_bucket::token_bucket(uint64_t rate, uint64_t burst)
+  : rate_(static_cast<double>(rate)),
+    burst_(static_cast<double>(std::max(burst, rate))),
+    tokens_(burst_) {
+}
+
+bool token_bucket::take(uint64_t n, clock::time_point now) {
+  if (rate_ <= 0)
+    return true;
+  if (last_ != clock::time_point{}) {
+    double dt = std::chrono::duration<double>(now - last_).count();
+    tokens_ = std::min(burst_, tokens_ + dt * rate_);
+  }
+  last_ = now;
+  if (tokens_ < static_cast<double>(n))
+    return false;
+  tokens_ -= static_cast<double>(n);
+  return true;
+}
+
+namespace {
+
+using self_ptr = ingest_actor::stateful_pointer<gateway_state>;
+
+constexpr size_t max_service_name = 256;
+
+// The current shard actor, refreshed from the registry when the cached one
+// died (its supervisor republishes every restart).
+shard_actor& shard(self_ptr self, uint32_t id) {
+  auto& h = self->state.shards[id];
+  if (!h) {
+    h = caf::actor_cast<shard_actor>(
+      self->system().registry().get(shard_key(id)));
+    if (h)
+      self->monitor(h);
+  }
+  return h;
+}
+
+template <class T>
+T resolve(self_ptr self, caf::atom_value key) {
+  return caf::actor_cast<T>(self->system().registry().get(key));
+}
+
+caf::error rate_limited(self_ptr self, uint64_t n) {
+  if (self->state.bucket.take(n, token_bucket::clock::now()))
+    return {};
+  return caf::make_error(errc::rate_limited,
+                         "ingest rate limit of "
+                           + std::to_string(self->state.cfg.ingest.rate_limit)
+                           + " items/s exceeded",
+                         "ingest.rate_limit");
+}
+
+// Admits and routes per-service batches (samples or logs) as one unit.
+template <class Batch, class Count>
+caf::result<ingest_receipt> route_batches(self_ptr self,
+                                          std::vector<Batch>& batches,
+                                          Count count) {
+  auto& st = self->state;
+  uint64_t total = 0;
+  std::vector<std::pair<uint32_t, uint64_t>> demand;
+  std::vector<uint32_t> targets;
+  targets.reserve(batches.size());
+  for (auto& b : batches) {
+    if (b.service.empty() || b.service.size() > max_service_name)
+      return caf::make_error(errc::malformed,
+                             "service name must have 1 to "
+                               + std::to_string(max_service_name)
+                               + " bytes",
+                             b.service.substr(0, 64));
+    auto id = shard_of(b.service, st.cfg.shards);
+    if (!shard(self, id))
+      return caf::make_error(errc::unavailable,
+                             "shard " + std::to_string(id)
+                               + " is restarting",
+                             "service " + b.service);
+    auto n = count(b);
+    total += n;
+    targets.push_back(id);
+    auto i = std::find_if(demand.begin(), demand.end(),
+                          [id](auto& d) { return d.first == id; });
+    if (i == demand.end())
+      demand.emplace_back(id, n);
+    else
+      i->second += n;
+  }
+  if (auto err = rate_limited(self, total))
+    return err;
+  auto full = st.cfg.load->try_admit(demand);
+  if (full == load_meter::node_full)
+    return caf::make_error(errc::overloaded,
+                           "the node's ingest queue is full",
+                           std::to_string(st.cfg.load->total())
+                             + " items queued");
+  if (full >= 0)
+    return caf::make_error(errc::overloaded,
+                           "the queue of shard " + std::to_string(full)
+                             + " is full",
+                           std::to_string(st.cfg.load->of(full))
+                             + " items queued");
+  for (size_t i = 0; i < batches.size(); ++i) {
+    if (count(batches[i]) == 0) {
+      continue;
+    }
+    self->send(st.shards[targets[i]], atom::ingest_v, std::move(batches[i]));
+  }
+  return ingest_receipt{total};
+}
+
+template <class Handle, class Message>
+caf::result<ingest_receipt> route_one(self_ptr self, caf::atom_value key,
+                                      const char* owner, Message& msg,
+                                      uint64_t n, metrics::counter* counter) {
+  auto owner_handle = resolve<Handle>(self, key);
+  if (!owner_handle)
+    return caf::make_error(errc::unavailable,
+                           std::string{"the "} + owner + " is restarting",
+                           owner);
+  if (auto err = rate_limited(self, n))
+    return err;
+  self->send(owner_handle, atom::ingest_v, std::move(msg));
+  if (counter)
+    counter->inc(n);
+  return ingest_receipt{n};
+}
+
+} // namespace
+
+ingest_actor::behavior_type gateway(self_ptr self, gateway_config cfg) {
+  auto& st = self->state;
+  st.cfg = std::move(cfg);
+  st.shards.resize(st.cfg.shards);
+  st.bucket = token_bucket{st.cfg.ingest.rate_limit, st.cfg.ingest.rate_burst};
+  if (st.cfg.metrics) {
+    auto& routed = st.cfg.metrics->counters(
+      "vigil_ingest_routed_total",
+      "Items routed by ingest to their owner, by kind.", {"kind"});
+    st.routed_alerts = &routed.with({"alert"});
+    st.routed_changes = &routed.with({"change"});
+    st.routed_spans = &routed.with({"span"});
+    st.routed_edges = &routed.with({"topology_edge"});
+  }
+  self->set_down_handler([self](caf::down_msg& msg) {
+    for (auto& h : self->state.shards)
+      if (h && h.address() == msg.source)
+        h = nullptr;
+  });
+  return {
+    [self](atom::ingest,
+           std::vector<sample_batch>& batches) -> caf::result<ingest_receipt> {
+      return route_batches(self, batches, [](const sample_batch& b) {
+        return static_cast<uint64_t>(b.samples.size());
+      });
+    },
+    [self](atom::ingest,
+           std::vector<log_batch>& batches) -> caf::result<ingest_receipt> {
+      return route_batches(self, batches, [](const log_batch& b) {
+        return static_cast<uint64_t>(b.records.size());
+      });
+    },
+    [self](atom::ingest, span_batch& spans) -> caf::result<ingest_receipt> {
+      auto n = spans.spans.size();
+      return route_one<rca_actor>(self, self->state.cfg.rca_key, "rca actor",
+                                  spans, n, self->state.routed_spans);
+    },
+    [self](atom::ingest, alert_batch& alerts) -> caf::result<ingest_receipt> {
+      auto n = alerts.alerts.size();
+      return route_one<correlator_actor>(self, self->state.cfg.correlator_key,
+                                         "correlator", alerts, n,
+                                         self->state.routed_alerts);
+    },
+    [self](atom::ingest,
+           change_batch& changes) -> caf::result<ingest_receipt> {
+      auto n = changes.changes.size();
+      return route_one<correlator_actor>(self, self->state.cfg.correlator_key,
+                                         "correlator", changes, n,
+                                         self->state.routed_changes);
+    },
+    [self](atom::ingest,
+           topology_update& update) -> caf::result<ingest_receipt> {
+      auto n = update.edges.size();
+      return route_one<rca_actor>(self, self->state.cfg.rca_key, "rca actor",
+                                  update, n, self->state.routed_edges);
+    },
+    [self](atom::route, shard_id id, shard_actor handle) {
+      if (id.value < self->state.shards.size()) {
+        self->state.shards[id.value] = handle;
+        if (handle)
+          self->monitor(handle);
+      }
+    },
+    [self](atom::list) -> caf::result<std::vector<service_info>> {
+      auto rp = self->make_response_promise<std::vector<service_info>>();
+      auto acc = std::make_shared<std::vector<service_info>>();
+      auto pending = std::make_shared<size_t>(0);
+      std::vector<shard_actor> live;
+      for (uint32_t i = 0; i < self->state.cfg.shards; ++i)
+        if (auto& h = shard(self, i))
+          live.push_back(h);
+      if (live.empty()) {
+        rp.deliver(std::vector<service_info>{});
+        return rp;
+      }
+      *pending = live.size();
+      for (auto& h : live) {
+        self->request(h, std::chrono::seconds{15}, atom::list_v)
+          .then(
+            [rp, acc, pending](std::vector<service_info>& xs) mutable {
+              for (auto& x : xs)
+                acc->push_back(std::move(x));
+              if (--*pending == 0)
+                rp.deliver(std::move(*acc));
+            },
+            [rp, acc, pending](caf::error&) mutable {
+              if (--*pending == 0)
+                rp.deliver(std::move(*acc));
+            });
+      }
+      return rp;
+    },
+    [self](atom::locate,
+           const std::string& service) -> caf::result<detector_actor> {
+      auto id = shard_of(service, self->state.cfg.shards);
+      auto& h = shard(self, id);
+      if (!h)
+        return caf::make_error(errc::unavailable,
+                               "shard " + std::to_string(id)
+                                 + " is restarting");
+      return self->delegate(h, atom::locate_v, service);
+    },
+    [self](atom::snapshot) -> caf::result<uint64_t> {
+      auto rp = self->make_response_promise<uint64_t>();
+      auto total = std::make_shared<uint64_t>(0);
+      auto pending = std::make_shared<size_t>(0);
+      std::vector<shard_actor> live;
+      for (uint32_t i = 0; i < self->state.cfg.shards; ++i)
+        if (auto& h = shard(self, i))
+          live.push_back(h);
+      if (live.empty()) {
+        rp.deliver(uint64_t{0});
+        return rp;
+      }
+      *pending = live.size();
+      for (auto& h : live)
+        self->request(h, std::chrono::seconds{60}, atom::snapshot_v)
+          .then(
+            [rp, total, pending](uint64_t n) mutable {
+              *total += n;
+              if (--*pending == 0)
+                rp.deliver(*total);
+            },
+            [rp, total, pending](caf::error&) mutable {
+              if (--*pending == 0)
+                rp.deliver(*total);
+            });
+      return rp;
+    },
+  };
+}
+
+} // namespace vigil::ingest

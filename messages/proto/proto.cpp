@@ -1,1 +1,0 @@
-// Anchors the vigil_proto library when no .proto file is present yet.

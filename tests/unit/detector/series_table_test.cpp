@@ -1,0 +1,263 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "actors/detector/series_table.hpp"
+#include "runtime/hash.hpp"
+
+using namespace vigil;
+using namespace vigil::detector;
+
+namespace {
+
+/// Builds sample batches for one service by hand.
+struct batch_builder {
+  sample_batch b;
+  explicit batch_builder(std::string service = "checkout") {
+    b.service = std::move(service);
+  }
+  batch_builder& add(std::string_view text, int64_t ts_ms, double value,
+                     uint8_t flags = 0) {
+    sample s;
+    s.series = hash64(text);
+    s.ts_ms = ts_ms;
+    s.value = value;
+    s.text_offset = static_cast<uint32_t>(b.texts.size());
+    s.text_size = static_cast<uint32_t>(text.size());
+    s.flags = flags;
+    b.texts.append(text);
+    b.samples.push_back(s);
+    return *this;
+  }
+};
+
+struct table_test : ::testing::Test {
+  detection_options opts;
+  std::shared_ptr<const ensemble> ens = *ensemble::make(opts);
+  series_table table{"checkout", ens, opts};
+  std::vector<anomaly_event> out;
+
+  void feed(std::string_view text, int64_t ts_ms, double value,
+            uint8_t flags = 0) {
+    batch_builder bb;
+    bb.add(text, ts_ms, value, flags);
+    table.ingest(bb.b, out);
+  }
+
+  // A noisy baseline of `n` samples, 10 s apart, starting at `t0`. The
+  // noise is bounded (uniform, sd 1.7) so no value is a genuine outlier.
+  int64_t baseline(std::string_view text, int64_t t0, size_t n,
+                   unsigned seed = 1) {
+    std::mt19937 gen{seed};
+    std::uniform_real_distribution<double> dist{97, 103};
+    for (size_t i = 0; i < n; ++i)
+      feed(text, t0 + static_cast<int64_t>(i) * 10000, dist(gen));
+    return t0 + static_cast<int64_t>(n) * 10000;
+  }
+};
+
+constexpr std::string_view latency = "latency_ms{route=\"/pay\"}";
+
+TEST_F(table_test, emits_onset_then_recovered_for_a_spike) {
+  auto t = baseline(latency, 1000000, 200);
+  EXPECT_TRUE(out.empty());
+  feed(latency, t, 200);
+  ASSERT_EQ(out.size(), 1u);
+  auto& onset = out[0];
+  EXPECT_EQ(onset.phase, anomaly_phase::onset);
+  EXPECT_EQ(onset.service, "checkout");
+  EXPECT_EQ(onset.metric, "latency_ms");
+  EXPECT_EQ(onset.series, latency);
+  EXPECT_EQ(onset.ts_ms, t);
+  EXPECT_EQ(onset.value, 200);
+  EXPECT_GT(onset.score, 0.9);
+  EXPECT_LT(onset.expected_hi, 200);
+  size_t voters = 0;
+  for (auto& v : onset.votes)
+    voters += v.vote ? 1 : 0;
+  EXPECT_GE(voters, 2u);
+  // Back to normal for recovery_samples values ends the stretch.
+  std::mt19937 gen{99};
+  std::uniform_real_distribution<double> dist{97, 103};
+  for (int i = 1; i <= 40 && out.size() == 1; ++i)
+    feed(latency, t + i * 10000, dist(gen));
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[1].phase, anomaly_phase::recovered);
+  EXPECT_EQ(out[1].onset_ts_ms, t);
+  EXPECT_EQ(table.stats().anomalies, 1u);
+}
+
+TEST_F(table_test, re_announces_a_lasting_anomaly_once_per_interval) {
+  opts.reemit_interval = duration{60000};
+  opts.cusum.alpha = 0.001; // keep the reference from adapting quickly
+  series_table slow{"checkout", *ensemble::make(opts), opts};
+  std::mt19937 gen{5};
+  std::uniform_real_distribution<double> dist{97, 103};
+  int64_t t = 0;
+  for (int i = 0; i < 200; ++i, t += 10000) {
+    batch_builder bb;
+    bb.add(latency, t, dist(gen));
+    slow.ingest(bb.b, out);
+  }
+  // Alternate far-off values so the point detectors keep voting.
+  for (int i = 0; i < 30; ++i, t += 10000) {
+    batch_builder bb;
+    bb.add(latency, t, i % 2 == 0 ? 400 : -200);
+    slow.ingest(bb.b, out);
+  }
+  ASSERT_FALSE(out.empty());
+  EXPECT_EQ(out[0].phase, anomaly_phase::onset);
+  size_t ongoing = 0;
+  for (size_t i = 1; i < out.size(); ++i) {
+    if (out[i].phase == anomaly_phase::ongoing) {
+      ++ongoing;
+      EXPECT_GE(out[i].ts_ms - out[i - 1].ts_ms, 60000);
+    }
+  }
+  // 300 s of anomaly, one re-announcement per minute at most.
+  EXPECT_GE(ongoing, 1u);
+  EXPECT_LE(ongoing, 5u);
+}
+
+TEST_F(table_test, judges_counters_by_their_rate_across_resets) {
+  constexpr std::string_view requests = "http_requests_total{code=\"200\"}";
+  double total = 0;
+  int64_t t = 0;
+  for (int i = 0; i < 100; ++i, t += 10000) {
+    total += 50; // 5 requests/s
+    feed(requests, t, total, sample_flags::counter);
+  }
+  EXPECT_TRUE(out.empty()) << "a steadily growing counter is normal";
+  // A restart resets the counter: the rate stays 5/s, nothing to report.
+  total = 50;
+  feed(requests, t, total, sample_flags::counter);
+  t += 10000;
+  for (int i = 0; i < 10; ++i, t += 10000) {
+    total += 50;
+    feed(requests, t, total, sample_flags::counter);
+  }
+  EXPECT_TRUE(out.empty());
+  // Ten times the traffic is an anomaly, reported as a per-second rate.
+  total += 5000;
+  feed(requests, t, total, sample_flags::counter);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_NEAR(out[0].value, 500.0, 1e-9);
+}
+
+TEST_F(table_test, drops_out_of_order_and_duplicate_samples) {
+  feed(latency, 20000, 1);
+  feed(latency, 10000, 2);
+  feed(latency, 20000, 3);
+  EXPECT_EQ(table.stats().out_of_order, 2u);
+  EXPECT_EQ(table.stats().samples, 1u);
+}
+
+TEST_F(table_test, stale_markers_end_a_series_and_a_new_value_revives_it) {
+  feed(latency, 1000, 1);
+  feed("other", 1000, 1);
+  EXPECT_EQ(table.active(), 2u);
+  feed(latency, 2000, std::nan(""), sample_flags::stale);
+  EXPECT_EQ(table.active(), 1u);
+  EXPECT_EQ(table.series(), 2u);
+  EXPECT_EQ(table.stats().stale_markers, 1u);
+  EXPECT_EQ(table.stats().nan_values, 0u);
+  feed(latency, 3000, 1);
+  EXPECT_EQ(table.active(), 2u);
+  // A marker for a series never seen creates nothing.
+  feed("never_seen", 3000, std::nan(""), sample_flags::stale);
+  EXPECT_EQ(table.series(), 2u);
+}
+
+TEST_F(table_test, ordinary_nan_values_are_skipped_not_judged) {
+  feed(latency, 1000, std::nan(""));
+  EXPECT_EQ(table.stats().nan_values, 1u);
+  EXPECT_EQ(table.stats().samples, 0u);
+  EXPECT_EQ(table.active(), 1u);
+}
+
+TEST_F(table_test, expires_series_silent_for_longer_than_the_ttl) {
+  opts.series_ttl = duration{3600000};
+  series_table t{"checkout", ens, opts};
+  batch_builder a;
+  a.add("old", 0, 1).add("fresh", 3000000, 1);
+  t.ingest(a.b, out);
+  EXPECT_EQ(t.expire(), 0u);
+  batch_builder b;
+  b.add("fresh", 3700000, 1);
+  t.ingest(b.b, out);
+  EXPECT_EQ(t.expire(), 1u);
+  EXPECT_EQ(t.series(), 1u);
+  EXPECT_EQ(t.active(), 1u);
+}
+
+TEST_F(table_test, never_mixes_two_series_that_share_a_hash) {
+  sample_batch b;
+  b.service = "checkout";
+  b.texts = "aaabbb";
+  b.samples.push_back({42, 1000, 1, 0, 3, 0});
+  b.samples.push_back({42, 2000, 2, 3, 3, 0});
+  table.ingest(b, out);
+  EXPECT_EQ(table.stats().collisions, 1u);
+  EXPECT_EQ(table.series(), 1u);
+}
+
+TEST_F(table_test, a_restored_snapshot_continues_exactly_where_it_left_off) {
+  auto t = baseline(latency, 0, 150, 3);
+  baseline("cpu_seconds_total", 0, 150, 4);
+  auto bytes = table.snapshot(123);
+  series_table copy{"checkout", ens, opts};
+  auto info = copy.restore(bytes);
+  ASSERT_TRUE(info);
+  EXPECT_EQ(info->series, 2u);
+  EXPECT_EQ(info->reset, 0u);
+  EXPECT_EQ(copy.stats().samples, table.stats().samples);
+  // Same inputs after the snapshot give the same events, to the bit.
+  std::vector<anomaly_event> a, b;
+  for (int i = 0; i < 50; ++i) {
+    batch_builder bb;
+    bb.add(latency, t + i * 10000, i == 20 ? 300 : 100 + (i % 3));
+    table.ingest(bb.b, a);
+    copy.ingest(bb.b, b);
+  }
+  ASSERT_EQ(a.size(), b.size());
+  ASSERT_FALSE(a.empty());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].ts_ms, b[i].ts_ms);
+    EXPECT_EQ(a[i].score, b[i].score);
+    EXPECT_EQ(a[i].phase, b[i].phase);
+  }
+}
+
+TEST_F(table_test, a_snapshot_from_other_detectors_keeps_series_but_relearns) {
+  baseline(latency, 0, 100);
+  auto bytes = table.snapshot(1);
+  auto other = opts;
+  other.zscore.window = 20;
+  series_table changed{"checkout", *ensemble::make(other), other};
+  auto info = changed.restore(bytes);
+  ASSERT_TRUE(info);
+  EXPECT_EQ(info->series, 1u);
+  EXPECT_EQ(info->reset, 1u);
+  EXPECT_EQ(changed.warm(), 0u);
+}
+
+TEST_F(table_test, refuses_a_corrupt_snapshot) {
+  series_table t{"checkout", ens, opts};
+  EXPECT_FALSE(t.restore("\xff\xff\xff garbage"));
+}
+
+TEST_F(table_test, costs_less_than_a_kibibyte_per_series) {
+  for (int i = 0; i < 1000; ++i) {
+    batch_builder bb;
+    auto text = "node_network_receive_bytes_total{device=\"eth"
+                + std::to_string(i)
+                + "\",instance=\"10.0.0.1:9100\",job=\"node\"}";
+    for (int k = 0; k < 3; ++k)
+      bb.add(text, 1000 * (k + 1), k);
+    table.ingest(bb.b, out);
+  }
+  EXPECT_LT(table.memory_bytes() / table.series(), 1024u);
+}
+
+} // namespace

@@ -1,1 +1,0 @@
-int vigil_node_anchor = 0;

@@ -1,0 +1,678 @@
+#include "tools/node/http_api.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <tuple>
+
+#include <caf/event_based_actor.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "messages/errc.hpp"
+#include "runtime/clock.hpp"
+#include "runtime/codec/alertmanager.hpp"
+#include "runtime/codec/compression.hpp"
+#include "runtime/codec/error.hpp"
+#include "runtime/codec/ndjson.hpp"
+#include "runtime/codec/otlp.hpp"
+#include "runtime/codec/remote_write.hpp"
+#include "runtime/secrets.hpp"
+#include "tools/node/node.hpp"
+
+namespace vigil::node {
+
+namespace {
+
+using http::access;
+using http::request;
+using http::responder;
+using http::response;
+using http::verb;
+using json = nlohmann::json;
+
+constexpr auto ask_timeout = std::chrono::seconds{10};
+
+// -- small helpers -------------------------------------------------------------
+
+std::string lower(std::string_view x) {
+  std::string out{x};
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  return out;
+}
+
+// The media type of a Content-Type header, lowercased, without parameters.
+std::string media_type(std::string_view header) {
+  auto semi = header.find(';');
+  auto type = header.substr(0, semi);
+  while (!type.empty() && (type.back() == ' ' || type.back() == '\t'))
+    type.remove_suffix(1);
+  while (!type.empty() && (type.front() == ' ' || type.front() == '\t'))
+    type.remove_prefix(1);
+  return lower(type);
+}
+
+response json_response(unsigned status, const json& body) {
+  response r;
+  r.status = status;
+  r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
+  return r;
+}
+
+response accepted(uint64_t n) {
+  return json_response(200, json{{"accepted", n}});
+}
+
+double seconds(int64_t ms) {
+  return static_cast<double>(ms) / 1000.0;
+}
+
+json number_or_null(double x) {
+  return std::isfinite(x) ? json(x) : json(nullptr);
+}
+
+/// Sends one request to an actor from an HTTP I/O thread without blocking
+/// it: a short-lived actor makes the request and calls back.
+template <class Reply, class Handle, class OnOk, class OnErr, class... Ts>
+void ask(caf::actor_system& sys, const Handle& h, OnOk ok, OnErr fail,
+         Ts&&... xs) {
+  if (!h) {
+    fail(caf::make_error(errc::unavailable, "the node is restarting a "
+                                            "component",
+                         "retry shortly"));
+    return;
+  }
+  sys.spawn([h, ok = std::move(ok), fail = std::move(fail),
+             args = std::make_tuple(std::forward<Ts>(xs)...)](
+              caf::event_based_actor* self) mutable {
+    std::apply(
+      [&](auto&... a) {
+        self->request(h, ask_timeout, std::move(a)...)
+          .then([ok](Reply& r) mutable { ok(r); },
+                [fail](caf::error& e) mutable { fail(e); });
+      },
+      args);
+  });
+}
+
+// -- the API -------------------------------------------------------------------
+
+class api {
+public:
+  explicit api(node& n) : n_(n), reg_(n.metrics()) {
+    // Declared with their help texts when the node starts.
+    requests_ = &reg_.counters("vigil_ingest_requests_total", "",
+                               {"endpoint", "code"});
+    rejected_ = &reg_.counters("vigil_ingest_rejected_total", "",
+                               {"endpoint", "reason"});
+    samples_ = &reg_.counters("vigil_ingest_samples_total", "",
+                              {"endpoint"});
+    http_requests_ = &reg_.counters(
+      "vigil_http_requests_total",
+      "HTTP requests answered, by endpoint and status code.",
+      {"endpoint", "code"});
+    http_rejected_ = &reg_.counters(
+      "vigil_http_rejected_total",
+      "Non-ingest HTTP requests refused, by endpoint and reason.",
+      {"endpoint", "reason"});
+    duration_ = &reg_.histograms(
+      "vigil_ingest_request_duration_seconds",
+      "Time from a complete ingest request to its answer (decode, admit, "
+      "route), by endpoint.",
+      {"endpoint"}, metrics::latency_buckets());
+  }
+
+  static bool is_ingest(std::string_view endpoint) {
+    static constexpr std::string_view names[]
+      = {"remote_write", "otlp_metrics", "otlp_traces", "otlp_logs",
+         "alertmanager", "samples",      "logs",        "changes",
+         "topology"};
+    return std::find(std::begin(names), std::end(names), endpoint)
+           != std::end(names);
+  }
+
+  void count_response(std::string_view endpoint, unsigned status) {
+    auto code = std::to_string(status);
+    http_requests_->with({endpoint, code}).inc();
+    if (is_ingest(endpoint))
+      requests_->with({endpoint, code}).inc();
+  }
+
+  void count_reject(std::string_view endpoint, std::string_view reason) {
+    if (is_ingest(endpoint))
+      rejected_->with({endpoint, reason}).inc();
+    else
+      http_rejected_->with({endpoint, reason}).inc();
+  }
+
+  bool authorize(access who, const boost::beast::http::fields& headers) {
+    if (who == access::open)
+      return true;
+    const std::string& token = who == access::admin ? n_.admin_token()
+                                                    : n_.ingest_token();
+    if (who == access::ingest && token.empty())
+      return true;
+    auto it = headers.find(boost::beast::http::field::authorization);
+    if (it == headers.end())
+      return false;
+    std::string_view value{it->value().data(), it->value().size()};
+    constexpr std::string_view bearer = "Bearer ";
+    if (value.size() <= bearer.size()
+        || lower(value.substr(0, bearer.size())) != "bearer ")
+      return false;
+    return equal_secrets(value.substr(bearer.size()), token);
+  }
+
+  /// Answers with the HTTP form of `err` and counts the rejection.
+  void fail(std::string_view endpoint, const caf::error& err,
+            responder& respond) {
+    unsigned status = 500;
+    std::string message;
+    std::string where;
+    std::string reason;
+    if (err.category() == caf::atom("vigil")) {
+      auto d = codec::describe(err);
+      message = d.message;
+      where = d.where;
+      auto code = static_cast<errc>(err.code());
+      reason = to_string(code);
+      switch (code) {
+        case errc::malformed:
+          status = 400;
+          break;
+        case errc::too_large:
+          status = 413;
+          break;
+        case errc::unsupported_media_type:
+          status = 415;
+          break;
+        case errc::unauthorized:
+          status = 401;
+          break;
+        case errc::rate_limited:
+          status = 429;
+          break;
+        case errc::overloaded:
+        case errc::unavailable:
+        case errc::shutting_down:
+          status = 503;
+          break;
+        case errc::not_found:
+          status = 404;
+          break;
+        default:
+          status = 500;
+      }
+    } else {
+      // A CAF error: the actor did not answer (timeout, gone).
+      message = "the node did not answer in time";
+      where = n_.system().render(err);
+      reason = "unavailable";
+      status = 503;
+    }
+    if (message.empty())
+      message = reason;
+    count_reject(endpoint, reason);
+    auto r = response::error(status, message, where);
+    if (status == 429 || status == 503) {
+      auto secs = std::max<int64_t>(
+        1, std::chrono::duration_cast<std::chrono::seconds>(
+             n_.opts().ingest.retry_after)
+             .count());
+      r.headers.emplace_back("Retry-After", std::to_string(secs));
+    }
+    respond(std::move(r));
+  }
+
+  codec::decode_options decode_options() const {
+    codec::decode_options o;
+    o.service_labels = n_.opts().ingest.service_labels;
+    o.default_service = n_.opts().ingest.default_service;
+    o.max_decoded_bytes = n_.opts().ingest.max_decoded_bytes;
+    o.received_ns = wall_ns();
+    return o;
+  }
+
+  /// Undoes Content-Encoding (gzip, identity) within the decoded-size
+  /// bound; `snappy_ok` admits snappy (remote write only).
+  caf::expected<std::string> decode_encoding(request& req, bool gzip_ok,
+                                             bool snappy_ok,
+                                             bool encoding_required) {
+    auto enc = lower(req.header("Content-Encoding"));
+    auto limit = n_.opts().ingest.max_decoded_bytes;
+    if (enc.empty() || enc == "identity") {
+      if (encoding_required)
+        return codec::unsupported_media_type(
+          "remote write bodies must be snappy-compressed",
+          "Content-Encoding: snappy is required");
+      return std::move(req.body);
+    }
+    if (enc == "snappy" && snappy_ok)
+      return codec::snappy_uncompress(req.body, limit);
+    if (enc == "gzip" && gzip_ok)
+      return codec::gzip_inflate(req.body, limit);
+    std::string legal = snappy_ok ? "snappy" : "gzip or identity";
+    return codec::unsupported_media_type("unsupported Content-Encoding '"
+                                           + enc + "'",
+                                         "accepted: " + legal);
+  }
+
+  caf::error require_type(request& req,
+                          std::initializer_list<std::string_view> types) {
+    auto type = media_type(req.header("Content-Type"));
+    for (auto t : types)
+      if (type == t)
+        return {};
+    std::string legal;
+    for (auto t : types) {
+      if (!legal.empty())
+        legal += ", ";
+      legal += t;
+    }
+    return codec::unsupported_media_type(
+      "unsupported Content-Type '" + type + "'", "accepted: " + legal);
+  }
+
+  /// Hands decoded items to the gateway and answers when it admitted them.
+  template <class Payload, class MakeResponse>
+  void submit(std::string endpoint, Payload payload, uint64_t samples,
+              responder respond, int64_t t0, MakeResponse make) {
+    ask<ingest_receipt>(
+      n_.system(), n_.gateway(),
+      [this, endpoint, respond, t0, samples,
+       make](ingest_receipt& receipt) mutable {
+        if (samples > 0)
+          samples_->with({endpoint}).inc(samples);
+        duration_->with({endpoint}).observe((mono_ns() - t0) / 1e9);
+        respond(make(receipt));
+      },
+      [this, endpoint, respond](const caf::error& err) mutable {
+        fail(endpoint, err, respond);
+      },
+      atom::ingest_v, std::move(payload));
+  }
+
+  // -- ingest endpoints ------------------------------------------------------
+
+  void remote_write(request& req, responder respond) {
+    auto t0 = mono_ns();
+    if (auto err = require_type(req, {"application/x-protobuf"}))
+      return fail("remote_write", err, respond);
+    auto body = decode_encoding(req, false, true, true);
+    if (!body)
+      return fail("remote_write", body.error(), respond);
+    codec::decode_stats stats;
+    auto batches = codec::decode_remote_write(*body, decode_options(), &stats);
+    if (!batches)
+      return fail("remote_write", batches.error(), respond);
+    // Metadata-only requests carry no samples: accepted, nothing to route.
+    if (batches->empty()) {
+      response r;
+      r.status = 204;
+      return respond(std::move(r));
+    }
+    submit("remote_write", std::move(*batches), stats.samples,
+           std::move(respond), t0, [](const ingest_receipt&) {
+             response r;
+             r.status = 204;
+             return r;
+           });
+  }
+
+  caf::expected<codec::wire_format> otlp_format(request& req) {
+    auto type = media_type(req.header("Content-Type"));
+    if (type == "application/x-protobuf")
+      return codec::wire_format::protobuf;
+    if (type == "application/json")
+      return codec::wire_format::json;
+    return codec::unsupported_media_type(
+      "unsupported Content-Type '" + type + "'",
+      "accepted: application/x-protobuf, application/json");
+  }
+
+  static response otlp_ok(codec::wire_format f) {
+    response r;
+    r.status = 200;
+    r.content_type = f == codec::wire_format::json ? "application/json"
+                                                   : "application/x-protobuf";
+    r.body = codec::otlp_empty_response(f);
+    return r;
+  }
+
+  template <class Decode, class Route>
+  void otlp(const char* endpoint, request& req, responder respond,
+            Decode decode, Route route) {
+    auto t0 = mono_ns();
+    auto fmt = otlp_format(req);
+    if (!fmt)
+      return fail(endpoint, fmt.error(), respond);
+    auto body = decode_encoding(req, true, false, false);
+    if (!body)
+      return fail(endpoint, body.error(), respond);
+    codec::decode_stats stats;
+    auto decoded = decode(*body, *fmt, decode_options(), &stats);
+    if (!decoded)
+      return fail(endpoint, decoded.error(), respond);
+    route(std::move(*decoded), stats, *fmt, std::move(respond), t0);
+  }
+
+  void otlp_metrics(request& req, responder respond) {
+    otlp("otlp_metrics", req, std::move(respond),
+         [](auto&&... xs) { return codec::decode_otlp_metrics(xs...); },
+         [this](std::vector<sample_batch> batches,
+                const codec::decode_stats& stats, codec::wire_format f,
+                responder respond, int64_t t0) {
+           if (batches.empty())
+             return respond(otlp_ok(f));
+           submit("otlp_metrics", std::move(batches), stats.samples,
+                  std::move(respond), t0,
+                  [f](const ingest_receipt&) { return otlp_ok(f); });
+         });
+  }
+
+  void otlp_traces(request& req, responder respond) {
+    otlp("otlp_traces", req, std::move(respond),
+         [](auto&&... xs) { return codec::decode_otlp_traces(xs...); },
+         [this](span_batch spans, const codec::decode_stats&,
+                codec::wire_format f, responder respond, int64_t t0) {
+           if (spans.spans.empty())
+             return respond(otlp_ok(f));
+           submit("otlp_traces", std::move(spans), 0, std::move(respond), t0,
+                  [f](const ingest_receipt&) { return otlp_ok(f); });
+         });
+  }
+
+  void otlp_logs(request& req, responder respond) {
+    otlp("otlp_logs", req, std::move(respond),
+         [](auto&&... xs) { return codec::decode_otlp_logs(xs...); },
+         [this](std::vector<log_batch> batches, const codec::decode_stats&,
+                codec::wire_format f, responder respond, int64_t t0) {
+           if (batches.empty())
+             return respond(otlp_ok(f));
+           submit("otlp_logs", std::move(batches), 0, std::move(respond), t0,
+                  [f](const ingest_receipt&) { return otlp_ok(f); });
+         });
+  }
+
+  /// Common path of the JSON ingest endpoints.
+  template <class Decode>
+  void json_ingest(const char* endpoint, request& req, responder respond,
+                   std::initializer_list<std::string_view> types,
+                   Decode decode) {
+    auto t0 = mono_ns();
+    if (auto err = require_type(req, types))
+      return fail(endpoint, err, respond);
+    auto body = decode_encoding(req, true, false, false);
+    if (!body)
+      return fail(endpoint, body.error(), respond);
+    auto decoded = decode(*body);
+    if (!decoded)
+      return fail(endpoint, decoded.error(), respond);
+    uint64_t samples = 0;
+    if constexpr (std::is_same_v<std::decay_t<decltype(*decoded)>,
+                                 std::vector<sample_batch>>)
+      for (auto& b : *decoded)
+        samples += b.samples.size();
+    submit(endpoint, std::move(*decoded), samples, std::move(respond), t0,
+           [](const ingest_receipt& r) { return accepted(r.accepted); });
+  }
+
+  void alertmanager(request& req, responder respond) {
+    json_ingest("alertmanager", req, std::move(respond), {"application/json"},
+                [this](std::string_view body) {
+                  return codec::decode_alertmanager(body, decode_options());
+                });
+  }
+
+  void samples(request& req, responder respond) {
+    json_ingest("samples", req, std::move(respond),
+                {"application/x-ndjson", "application/json"},
+                [this](std::string_view body) {
+                  return codec::decode_samples_ndjson(body, decode_options());
+                });
+  }
+
+  void logs(request& req, responder respond) {
+    auto format = req.query_param("format").value_or("auto");
+    if (format != "auto") {
+      // Parsing of line formats arrives with the log pipeline; until then
+      // the format is recognised from the content type.
+      return fail("logs",
+                  codec::malformed("unsupported log format '" + format + "'",
+                                   "query parameter format: legal: auto"),
+                  respond);
+    }
+    auto service = req.query_param("service").value_or("");
+    auto type = std::string{req.header("Content-Type")};
+    auto received = wall_ns();
+    json_ingest("logs", req, std::move(respond),
+                {"text/plain", "application/x-ndjson", "application/json"},
+                [service, type, received](std::string_view body) {
+                  return codec::decode_log_lines(body, type, service,
+                                                 received);
+                });
+  }
+
+  void changes(request& req, responder respond) {
+    auto received = wall_ns();
+    json_ingest("changes", req, std::move(respond),
+                {"application/json", "application/x-ndjson"},
+                [received](std::string_view body) {
+                  auto r = codec::decode_changes(body);
+                  if (r)
+                    r->received_ns = received;
+                  return r;
+                });
+  }
+
+  void topology(request& req, responder respond) {
+    auto received = wall_ns();
+    json_ingest("topology", req, std::move(respond), {"application/json"},
+                [received](std::string_view body) {
+                  auto r = codec::decode_topology(body);
+                  if (r)
+                    r->received_ns = received;
+                  return r;
+                });
+  }
+
+  // -- query endpoints -------------------------------------------------------
+
+  void services(request&, responder respond) {
+    ask<std::vector<service_info>>(
+      n_.system(), n_.gateway(),
+      [respond](std::vector<service_info>& xs) mutable {
+        std::sort(xs.begin(), xs.end(),
+                  [](auto& a, auto& b) { return a.name < b.name; });
+        json list = json::array();
+        for (auto& s : xs) {
+          std::string warmup = s.series_active == 0 ? "idle"
+                               : s.series_warm == s.series_active
+                                 ? "warm"
+                                 : "warming";
+          list.push_back({{"name", s.name},
+                          {"shard", s.shard.value},
+                          {"node", s.node},
+                          {"series", s.series},
+                          {"series_active", s.series_active},
+                          {"series_warm", s.series_warm},
+                          {"warmup", warmup},
+                          {"samples", s.samples},
+                          {"anomalies", s.anomalies},
+                          {"log_records", s.log_lines},
+                          {"out_of_order", s.out_of_order},
+                          {"last_ts", s.last_ts_ms > 0
+                                        ? json(seconds(s.last_ts_ms))
+                                        : json(nullptr)},
+                          {"restarts", s.restarts},
+                          {"restored_from_ts",
+                           s.restored_from_ms > 0
+                             ? json(seconds(s.restored_from_ms))
+                             : json(nullptr)}});
+        }
+        respond(json_response(200, json{{"services", list},
+                                        {"count", xs.size()}}));
+      },
+      [this, respond](const caf::error& err) mutable {
+        fail("services", err, respond);
+      },
+      atom::list_v);
+  }
+
+  void anomalies(request& req, responder respond) {
+    anomaly_query q;
+    q.service = req.query_param("service").value_or("");
+    if (auto since = req.query_param("since"); since && !since->empty()) {
+      char* end = nullptr;
+      double s = std::strtod(since->c_str(), &end);
+      if (end == since->c_str() || *end != '\0' || !std::isfinite(s))
+        return fail("anomalies",
+                    codec::malformed("since must be Unix seconds",
+                                     "query parameter since: '" + *since
+                                       + "'"),
+                    respond);
+      q.since_ms = static_cast<int64_t>(s * 1000);
+    }
+    if (auto limit = req.query_param("limit"); limit && !limit->empty()) {
+      char* end = nullptr;
+      long v = std::strtol(limit->c_str(), &end, 10);
+      if (end == limit->c_str() || *end != '\0' || v < 1 || v > 10000)
+        return fail("anomalies",
+                    codec::malformed("limit must be 1..10000",
+                                     "query parameter limit: '" + *limit
+                                       + "'"),
+                    respond);
+      q.limit = static_cast<uint32_t>(v);
+    }
+    ask<std::vector<anomaly_event>>(
+      n_.system(), n_.correlator(),
+      [respond](std::vector<anomaly_event>& xs) mutable {
+        json list = json::array();
+        for (auto& a : xs) {
+          json detectors = json::array();
+          json votes = json::array();
+          for (auto& v : a.votes) {
+            if (v.vote)
+              detectors.push_back(v.detector);
+            votes.push_back({{"detector", v.detector},
+                             {"score", number_or_null(v.score)},
+                             {"deviation", number_or_null(v.deviation)},
+                             {"vote", v.vote}});
+          }
+          list.push_back(
+            {{"id", a.id},
+             {"service", a.service},
+             {"metric", a.metric},
+             {"series", a.series},
+             {"phase", to_string(a.phase)},
+             {"ts", seconds(a.ts_ms)},
+             {"onset_ts", seconds(a.onset_ts_ms)},
+             {"value", number_or_null(a.value)},
+             {"score", number_or_null(a.score)},
+             {"expected", {number_or_null(a.expected_lo),
+                           number_or_null(a.expected_hi)}},
+             {"detectors", detectors},
+             {"votes", votes}});
+        }
+        respond(json_response(200, json{{"anomalies", list}}));
+      },
+      [this, respond](const caf::error& err) mutable {
+        fail("anomalies", err, respond);
+      },
+      atom::query_v, std::move(q));
+  }
+
+  // -- health ----------------------------------------------------------------
+
+  void metrics(request&, responder respond) {
+    response r;
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r.body = reg_.expose();
+    respond(std::move(r));
+  }
+
+  void healthz(request&, responder respond) {
+    response r;
+    r.content_type = "text/plain; charset=utf-8";
+    r.body = "ok\n";
+    respond(std::move(r));
+  }
+
+  void readyz(request&, responder respond) {
+    bool ready = n_.ready() && n_.gateway() && n_.correlator();
+    respond(json_response(ready ? 200 : 503,
+                          json{{"ready", ready},
+                               {"node", n_.id()},
+                               {"storage", n_.ready() ? "open" : "closed"},
+                               {"cluster", "single-node"}}));
+  }
+
+private:
+  node& n_;
+  metrics::registry& reg_;
+  metrics::family<metrics::counter>* requests_;
+  metrics::family<metrics::counter>* rejected_;
+  metrics::family<metrics::counter>* samples_;
+  metrics::family<metrics::counter>* http_requests_;
+  metrics::family<metrics::counter>* http_rejected_;
+  metrics::family<metrics::histogram>* duration_;
+};
+
+} // namespace
+
+http::router http_api::make_router(node& n) {
+  auto a = std::make_shared<api>(n);
+  http::router r;
+  auto big = n.opts().ingest.max_body_bytes;
+  auto route = [&](verb m, const char* path, const char* endpoint,
+                   access who, uint64_t limit, auto member) {
+    r.add(m, path, {endpoint, who, limit},
+          [a, member](request& req, responder respond) {
+            ((*a).*member)(req, std::move(respond));
+          });
+  };
+  route(verb::post, "/api/v1/write", "remote_write", access::ingest, big,
+        &api::remote_write);
+  route(verb::post, "/v1/metrics", "otlp_metrics", access::ingest, big,
+        &api::otlp_metrics);
+  route(verb::post, "/v1/traces", "otlp_traces", access::ingest, big,
+        &api::otlp_traces);
+  route(verb::post, "/v1/logs", "otlp_logs", access::ingest, big,
+        &api::otlp_logs);
+  route(verb::post, "/api/v1/alerts/alertmanager", "alertmanager",
+        access::ingest, big, &api::alertmanager);
+  route(verb::post, "/api/v1/samples", "samples", access::ingest, big,
+        &api::samples);
+  route(verb::post, "/api/v1/logs", "logs", access::ingest, big, &api::logs);
+  route(verb::post, "/api/v1/changes", "changes", access::ingest, big,
+        &api::changes);
+  route(verb::post, "/api/v1/topology", "topology", access::ingest, big,
+        &api::topology);
+  route(verb::get, "/api/v1/services", "services", access::admin, 0,
+        &api::services);
+  route(verb::get, "/api/v1/anomalies", "anomalies", access::admin, 0,
+        &api::anomalies);
+  route(verb::get, "/metrics", "metrics", access::open, 0, &api::metrics);
+  route(verb::get, "/healthz", "healthz", access::open, 0, &api::healthz);
+  route(verb::get, "/readyz", "readyz", access::open, 0, &api::readyz);
+  return r;
+}
+
+http::server_hooks http_api::make_hooks(node& n) {
+  // The api holds no state beyond references into the node's metrics, so
+  // the hooks may use an instance of their own.
+  auto a = std::make_shared<api>(n);
+  http::server_hooks h;
+  h.authorize = [a](access who, const boost::beast::http::fields& headers) {
+    return a->authorize(who, headers);
+  };
+  h.on_response = [a](std::string_view endpoint, unsigned status) {
+    a->count_response(endpoint, status);
+  };
+  h.on_reject = [a](std::string_view endpoint, std::string_view reason) {
+    a->count_reject(endpoint, reason);
+  };
+  return h;
+}
+
+} // namespace vigil::node

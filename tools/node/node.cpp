@@ -1,0 +1,362 @@
+#include "tools/node/node.hpp"
+
+#include <filesystem>
+
+#include <caf/actor_registry.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/scoped_actor.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/admin/admin.hpp"
+#include "actors/correlator/correlator.hpp"
+#include "actors/detector/shard_actor.hpp"
+#include "actors/ingest/gateway.hpp"
+#include "actors/rca/rca.hpp"
+#include "actors/supervisor/supervisor.hpp"
+#include "cluster/bootstrap.hpp"
+#include "cluster/identity.hpp"
+#include "messages/errc.hpp"
+#include "messages/messages.hpp"
+#include "runtime/clock.hpp"
+#include "runtime/http/server.hpp"
+#include "runtime/logging.hpp"
+#include "runtime/secrets.hpp"
+#include "tools/node/http_api.hpp"
+
+namespace vigil::node {
+
+namespace {
+
+uint32_t threads_or_cores(uint32_t configured) {
+  if (configured > 0)
+    return configured;
+  auto n = std::thread::hardware_concurrency();
+  return n == 0 ? 2 : n;
+}
+
+// Declares the metric names the contract promises even before anything
+// increments them, so dashboards find them on a fresh node.
+void declare_contract_metrics(metrics::registry& reg) {
+  reg.counters("vigil_ingest_samples_total",
+               "Samples accepted by ingest, by endpoint.", {"endpoint"});
+  reg.counters("vigil_ingest_requests_total",
+               "Ingest requests answered, by endpoint and status code.",
+               {"endpoint", "code"});
+  reg.counters("vigil_ingest_rejected_total",
+               "Ingest requests refused, by endpoint and reason.",
+               {"endpoint", "reason"});
+  reg.counter_("vigil_anomalies_total",
+               "Anomaly events emitted (onset and ongoing).");
+  reg.gauge_("vigil_incidents_open",
+             "Incidents not yet resolved (fed by the correlator).");
+  reg.counter_("vigil_incidents_total", "Incidents opened.");
+  reg.counters("vigil_actions_total",
+               "Remediation actions, by action and status.",
+               {"action", "status"});
+  reg.counters("vigil_notifications_total",
+               "Notifications, by receiver and status.",
+               {"receiver", "status"});
+  reg.counters("vigil_actor_restarts_total",
+               "Actors restarted by their supervisor, by actor kind.",
+               {"actor"});
+}
+
+} // namespace
+
+caf::expected<std::unique_ptr<node>> node::start(options opts) {
+  std::unique_ptr<node> n{new node};
+  n->opts_ = std::move(opts);
+  if (auto err = n->init()) {
+    n->stop();
+    return err;
+  }
+  return n;
+}
+
+caf::error node::init() {
+  auto& o = opts_;
+  std::error_code ec;
+  std::filesystem::create_directories(o.node.data_dir, ec);
+  if (ec)
+    return caf::make_error(errc::storage_failure,
+                           "cannot create data dir " + o.node.data_dir,
+                           ec.message());
+  auto id = cluster::node_id(o.node.id, o.node.data_dir);
+  if (!id)
+    return id.error();
+  id_ = *id;
+  // Tokens: configured, from a file, or generated on first start.
+  if (!o.security.admin_token.empty()) {
+    admin_token_ = o.security.admin_token;
+  } else {
+    auto path = o.security.admin_token_file.empty()
+                  ? (std::filesystem::path{o.node.data_dir} / "admin.token")
+                      .string()
+                  : o.security.admin_token_file;
+    auto token = o.security.admin_token_file.empty()
+                   ? load_or_create_token(path)
+                   : read_token_file(path);
+    if (!token)
+      return token.error();
+    admin_token_ = *token;
+  }
+  if (!o.security.ingest_token.empty()) {
+    ingest_token_ = o.security.ingest_token;
+  } else if (!o.security.ingest_token_file.empty()) {
+    auto token = read_token_file(o.security.ingest_token_file);
+    if (!token)
+      return token.error();
+    ingest_token_ = *token;
+  }
+  auto store = storage::store::open(o.node.data_dir);
+  if (!store)
+    return store.error();
+  store_ = std::move(*store);
+  metrics_ = std::make_shared<metrics::registry>();
+  declare_contract_metrics(*metrics_);
+  series_board_ = std::make_shared<metrics::board>();
+  load_ = std::make_shared<load_meter>(o.cluster.shards,
+                                       o.ingest.max_queued_samples,
+                                       o.ingest.max_queued_samples_per_shard);
+  auto ens = detector::ensemble::make(o.detection);
+  if (!ens)
+    return ens.error();
+  // The actor system: Vigil's own config stays in YAML; only CAF's keys are
+  // set here, and argv is never handed to CAF.
+  cfg_ = std::make_unique<caf::actor_system_config>();
+  add_message_types(*cfg_);
+  cluster::configure_middleman(*cfg_, VIGIL_VERSION);
+  cfg_->set("scheduler.max-threads",
+            static_cast<size_t>(threads_or_cores(o.node.worker_threads)));
+  cfg_->set("logger.console-verbosity", caf::atom("quiet"));
+  cfg_->set("logger.file-verbosity", caf::atom("quiet"));
+  sys_ = std::make_unique<caf::actor_system>(*cfg_);
+  // The supervision tree: root -> {correlator, rca, shards -> shard i,
+  // ingest, admin}. Children find each other through the actor registry,
+  // which every (re)start updates.
+  auto policy = restart_policy::from(o.node.supervision);
+  auto metrics = metrics_;
+  auto det_metrics = std::make_shared<detector::detector_metrics>(*metrics_);
+  supervisor::supervisor_options shards;
+  shards.name = "shards";
+  shards.policy = policy;
+  shards.shutdown_timeout = o.node.shutdown_timeout;
+  shards.metrics = metrics;
+  for (uint32_t i = 0; i < o.cluster.shards; ++i) {
+    detector::shard_config sc;
+    sc.id = shard_id{i};
+    sc.node = id_;
+    sc.detection = o.detection;
+    sc.ens = *ens;
+    sc.policy = policy;
+    sc.shutdown_timeout = o.node.shutdown_timeout;
+    sc.store = store_;
+    sc.metrics = metrics;
+    sc.det_metrics = det_metrics;
+    sc.load = load_;
+    sc.series_board = series_board_;
+    sc.sink_key = keys::correlator;
+    shards.children.push_back(
+      {"shard-" + std::to_string(i), "shard", ingest::shard_key(i),
+       [sc](caf::local_actor* self) {
+         return caf::actor_cast<caf::actor>(self->spawn(detector::shard, sc));
+       }});
+  }
+  correlator::correlator_config cc{o.detection, store_, metrics};
+  rca::rca_config rc{metrics};
+  ingest::gateway_config gc;
+  gc.ingest = o.ingest;
+  gc.shards = o.cluster.shards;
+  gc.load = load_;
+  gc.metrics = metrics;
+  gc.correlator_key = keys::correlator;
+  gc.rca_key = keys::rca;
+  supervisor::supervisor_options tree;
+  tree.name = "node";
+  tree.policy = policy;
+  tree.shutdown_timeout = o.node.shutdown_timeout;
+  tree.metrics = metrics;
+  tree.children.push_back(
+    {"correlator", "correlator", keys::correlator,
+     [cc](caf::local_actor* self) {
+       return caf::actor_cast<caf::actor>(
+         self->spawn(correlator::correlator, cc));
+     }});
+  tree.children.push_back({"rca", "rca", keys::rca,
+                           [rc](caf::local_actor* self) {
+                             return caf::actor_cast<caf::actor>(
+                               self->spawn(rca::rca, rc));
+                           }});
+  tree.children.push_back({"shards", "supervisor", std::nullopt,
+                           [shards](caf::local_actor* self) {
+                             return self->spawn(supervisor::supervisor_actor,
+                                                shards);
+                           }});
+  tree.children.push_back({"ingest", "ingest", keys::ingest,
+                           [gc](caf::local_actor* self) {
+                             return caf::actor_cast<caf::actor>(
+                               self->spawn(ingest::gateway, gc));
+                           }});
+  root_ = sys_->spawn(supervisor::supervisor_actor, std::move(tree));
+  // Watch the root: if it gives up, the node has failed.
+  auto* failed = &failed_;
+  auto* ready = &ready_;
+  auto* stopped = &stopped_;
+  auto root = root_;
+  sys_->spawn([root, failed, ready, stopped](caf::event_based_actor* self) {
+    self->monitor(root);
+    self->set_down_handler([=](caf::down_msg& msg) {
+      if (!stopped->load()) {
+        spdlog::critical("the node's supervision tree stopped: {}",
+                         self->system().render(msg.reason));
+        failed->store(true);
+        ready->store(false);
+      }
+      self->quit();
+    });
+    return caf::behavior{[](int) {}};
+  });
+  if (auto err = start_http())
+    return err;
+  // The admin actor, published on the cluster port for the console and
+  // other nodes.
+  node_status status;
+  status.node = id_;
+  status.version = VIGIL_VERSION;
+  status.http = http_host_ + ":" + std::to_string(http_port_);
+  status.started_at_ms = wall_ms();
+  status.ready = true;
+  admin_ = caf::actor_cast<caf::actor>(sys_->spawn(admin::admin, status));
+  auto port = cluster::publish_entry(*sys_, admin_, o.node.cluster.host,
+                                     o.node.cluster.port);
+  if (!port)
+    return port.error();
+  cluster_port_ = *port;
+  metrics_->gauges("vigil_cluster_nodes", "Cluster members, by state.",
+                   {"state"})
+    .with({"up"})
+    .set(1);
+  metrics_->gauge_("vigil_shards_owned", "Shards this node owns.")
+    .set(o.cluster.shards);
+  auto board = series_board_;
+  metrics_->computed_gauge("vigil_series_active",
+                           "Series with live detector state on this node.", {},
+                           [board](const auto& emit) {
+                             emit({}, static_cast<double>(board->sum()));
+                           });
+  metrics_->computed_gauge("vigil_services_active",
+                           "Services with a detector on this node.", {},
+                           [board](const auto& emit) {
+                             emit({}, static_cast<double>(board->size()));
+                           });
+  auto load = load_;
+  metrics_->computed_gauge("vigil_ingest_queued_items",
+                           "Items admitted by ingest and not yet taken by a "
+                           "detector.",
+                           {}, [load](const auto& emit) {
+                             emit({}, static_cast<double>(load->total()));
+                           });
+  ready_ = true;
+  return {};
+}
+
+caf::error node::start_http() {
+  auto routes = http_api::make_router(*this);
+  http::server_options so;
+  so.host = opts_.node.http.host;
+  so.port = opts_.node.http.port;
+  so.threads = threads_or_cores(opts_.node.http_threads);
+  so.max_connections = opts_.ingest.max_connections;
+  so.read_timeout = opts_.ingest.read_timeout;
+  so.idle_timeout = opts_.ingest.idle_timeout;
+  auto server = http::server::start(so, std::move(routes),
+                                    http_api::make_hooks(*this));
+  if (!server)
+    return server.error();
+  http_ = std::move(*server);
+  http_host_ = http_->host();
+  http_port_ = http_->port();
+  return {};
+}
+
+ingest_actor node::gateway() const {
+  return caf::actor_cast<ingest_actor>(sys_->registry().get(keys::ingest));
+}
+
+correlator_actor node::correlator() const {
+  return caf::actor_cast<correlator_actor>(
+    sys_->registry().get(keys::correlator));
+}
+
+std::string node::ready_line() const {
+  return "vigild ready node=" + id_ + " http=" + http_host_ + ":"
+         + std::to_string(http_port_) + " cluster=" + opts_.node.cluster.host
+         + ":" + std::to_string(cluster_port_);
+}
+
+std::string node::reload(const options& next) {
+  std::string report;
+  if (next.node.log_level != opts_.node.log_level) {
+    set_log_level(next.node.log_level);
+    report += "node.log_level: " + opts_.node.log_level + " -> "
+              + next.node.log_level + "; ";
+    opts_.node.log_level = next.node.log_level;
+  }
+  auto rest = next;
+  rest.node.log_level = opts_.node.log_level;
+  if (!(rest == opts_))
+    report += "other changes need a restart; ";
+  if (report.empty())
+    report = "nothing changed";
+  return report;
+}
+
+void node::stop() {
+  if (stopped_.exchange(true))
+    return;
+  ready_ = false;
+  auto timeout = opts_.node.shutdown_timeout;
+  // 1. Stop intake and let requests in flight be answered.
+  if (http_) {
+    http_->stop_accepting();
+    http_->stop(timeout / 2);
+  }
+  // 2. Stop the actors; detectors snapshot as they go.
+  if (sys_) {
+    if (root_) {
+      caf::scoped_actor self{*sys_};
+      self->monitor(root_);
+      self->send_exit(root_, caf::exit_reason::user_shutdown);
+      bool done = false;
+      self->receive_while([&] { return !done; })(
+        [&](caf::down_msg&) { done = true; },
+        caf::after(timeout + std::chrono::seconds{5}) >>
+          [&] {
+            spdlog::error("actors did not stop within {} ms; killing them",
+                          timeout.count());
+            self->send_exit(root_, caf::exit_reason::kill);
+            done = true;
+          });
+      root_ = nullptr;
+    }
+    if (admin_) {
+      caf::anon_send_exit(admin_, caf::exit_reason::user_shutdown);
+      admin_ = nullptr;
+    }
+    sys_.reset();
+  }
+  http_.reset();
+  // 3. Storage last: every snapshot is written by now.
+  if (store_) {
+    if (auto err = store_->flush())
+      spdlog::error("flushing storage failed: {}", caf::to_string(err));
+    store_.reset();
+  }
+}
+
+node::~node() {
+  stop();
+}
+
+} // namespace vigil::node
