@@ -54,19 +54,13 @@ std::string render(const caf::error& err) {
     parts += parts.empty() ? part : " (" + part + ")";
   }
   auto name = to_string(static_cast<errc>(err.code()));
-  return parts.empty() ? name : parts;
+  return parts.empty() ? name : name + ": " + parts;
 }
 
 std::string render_errc(uint8_t code, caf::atom_value,
                         const caf::message& context) {
-  std::string result = "vigil: ";
-  result += to_string(static_cast<errc>(code));
-  if (!context.empty()) {
-    result += " (";
-    result += to_string(context);
-    result += ")";
-  }
-  return result;
+  return "vigil: "
+         + render(caf::error{code, caf::atom("vigil"), context});
 }
 
 } // namespace vigil

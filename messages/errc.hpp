@@ -45,7 +45,7 @@ enum class errc : uint8_t {
 std::string to_string(errc x);
 
 /// Renders any error for humans without an actor system: for Vigil's own
-/// errors "what (where)", else CAF's rendering.
+/// errors "code: what (where)", else CAF's rendering.
 std::string render(const caf::error& err);
 
 /// Renders a `caf::error` of category "vigil" for `actor_system::render`.

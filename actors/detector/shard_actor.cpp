@@ -51,6 +51,8 @@ void spawn_detector(self_ptr self, const std::string& service,
   ++e.generation;
   self->monitor(e.handle);
   self->state.by_addr[e.handle.address()] = service;
+  (*self->state.live)[e.handle.address()] = caf::actor_cast<caf::actor>(
+    e.handle);
 }
 
 shard_state::service_entry& entry_for(self_ptr self,
@@ -195,6 +197,7 @@ shard_impl::behavior_type shard(self_ptr self, shard_config cfg) {
       return;
     auto service = i->second;
     st.by_addr.erase(i);
+    st.live->erase(msg.source);
     auto& e = st.services[service];
     e.handle = nullptr;
     if (st.stopping) {
@@ -231,6 +234,13 @@ shard_impl::behavior_type shard(self_ptr self, shard_config cfg) {
   });
   self->set_exit_handler(
     [self](caf::exit_msg& msg) { begin_stop(self, msg.reason); });
+  // A shard killed outright takes its detectors along (they snapshot as
+  // they stop), so a restarted shard never races an orphan for a service.
+  st.live = std::make_shared<std::unordered_map<caf::actor_addr, caf::actor>>();
+  self->attach_functor([live = st.live] {
+    for (auto& [_, d] : *live)
+      caf::anon_send_exit(d, caf::exit_reason::user_shutdown);
+  });
   // Bring back every service this shard had before the last stop or crash.
   if (st.cfg.store) {
     auto prefix = service_key(st.cfg.id, "");

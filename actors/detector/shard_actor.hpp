@@ -62,6 +62,9 @@ struct shard_state {
   shard_config cfg;
   std::unordered_map<std::string, service_entry> services;
   std::unordered_map<caf::actor_addr, std::string> by_addr;
+  /// Running detectors, shared with the cleanup that stops them when the
+  /// shard terminates in any way (they must never outlive it).
+  std::shared_ptr<std::unordered_map<caf::actor_addr, caf::actor>> live;
   metrics::counter* restarts_total = nullptr;
   metrics::counter* dropped_total = nullptr;
   bool stopping = false;

@@ -1,6 +1,7 @@
 #include "tools/node/node.hpp"
 
 #include <filesystem>
+#include <thread>
 
 #include <caf/actor_registry.hpp>
 #include <caf/event_based_actor.hpp>
@@ -204,7 +205,9 @@ caf::error node::init() {
   auto* ready = &ready_;
   auto* stopped = &stopped_;
   auto root = root_;
-  sys_->spawn([root, failed, ready, stopped](caf::event_based_actor* self) {
+  // Held by the node: CAF destroys an actor nobody references.
+  watcher_ = sys_->spawn([root, failed, ready, stopped](
+                           caf::event_based_actor* self) {
     self->monitor(root);
     self->set_down_handler([=](caf::down_msg& msg) {
       if (!stopped->load()) {
@@ -217,6 +220,25 @@ caf::error node::init() {
     });
     return caf::behavior{[](int) {}};
   });
+  // Supervisors start their children asynchronously; the node is ready
+  // only when every well-known actor is published.
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds{30};
+  auto all_up = [&] {
+    auto& reg = sys_->registry();
+    if (!reg.get(keys::ingest) || !reg.get(keys::correlator)
+        || !reg.get(keys::rca))
+      return false;
+    for (uint32_t i = 0; i < o.cluster.shards; ++i)
+      if (!reg.get(ingest::shard_key(i)))
+        return false;
+    return true;
+  };
+  while (!all_up()) {
+    if (failed_ || std::chrono::steady_clock::now() > until)
+      return caf::make_error(errc::internal,
+                             "the actors did not start within 30 s");
+    std::this_thread::sleep_for(std::chrono::milliseconds{5});
+  }
   if (auto err = start_http())
     return err;
   // The admin actor, published on the cluster port for the console and
@@ -340,9 +362,25 @@ void node::stop() {
           });
       root_ = nullptr;
     }
+    if (watcher_) {
+      caf::anon_send_exit(watcher_, caf::exit_reason::user_shutdown);
+      watcher_ = nullptr;
+    }
     if (admin_) {
       caf::anon_send_exit(admin_, caf::exit_reason::user_shutdown);
       admin_ = nullptr;
+    }
+    // The system waits for every actor at destruction; one that hangs must
+    // not hang the process, so wait a bounded time ourselves first.
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (sys_->registry().running() > 0
+           && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds{10});
+    if (sys_->registry().running() > 0) {
+      spdlog::error("{} actors still running after {} ms; not waiting for "
+                    "them",
+                    sys_->registry().running(), timeout.count());
+      sys_->await_actors_before_shutdown(false);
     }
     sys_.reset();
   }

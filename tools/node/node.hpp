@@ -89,6 +89,7 @@ private:
   std::unique_ptr<caf::actor_system_config> cfg_;
   std::unique_ptr<caf::actor_system> sys_;
   caf::actor root_;
+  caf::actor watcher_;
   caf::actor admin_;
   std::unique_ptr<http::server> http_;
   std::atomic<bool> ready_{false};
