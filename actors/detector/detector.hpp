@@ -29,11 +29,14 @@ struct verdict {
   bool vote = false;
 };
 
-/// Maps a deviation onto [0, 1] so that 0 deviation scores 0, the threshold
-/// scores 0.5 and twice the threshold about 0.94.
+/// Maps a deviation onto [0, 1) so that 0 deviation scores 0, the
+/// threshold 0.5, twice the threshold 0.8 and ten times 0.99: r^2/(1+r^2)
+/// with r = deviation/threshold, which costs a division where exp() would
+/// cost a third of the ensemble's time.
 inline double calibrate(double deviation, double threshold) {
-  double r = std::fabs(deviation) / threshold;
-  return 1.0 - std::exp(-0.6931471805599453 * r * r);
+  double r = deviation / threshold;
+  double r2 = r * r;
+  return r2 / (1.0 + r2);
 }
 
 /// A floor for a standard deviation estimate, so a perfectly flat series

@@ -14,35 +14,127 @@ series_table::series_table(std::string service,
                            detection_options opts)
   : service_(std::move(service)),
     ensemble_(std::move(ens)),
-    opts_(std::move(opts)) {
+    opts_(std::move(opts)),
+    stride_(sizeof(header) + (ensemble_->state_size() + 7) / 8 * 8) {
+  index_.resize(16);
 }
 
-series_table::entry* series_table::find_or_create(const sample& s,
-                                                  std::string_view text) {
-  auto i = map_.find(s.series);
-  if (i != map_.end()) {
+int64_t series_table::find(uint64_t hash) const {
+  auto mask = index_.size() - 1;
+  for (auto i = hash & mask;; i = (i + 1) & mask) {
+    auto& sl = index_[i];
+    if (sl.index_plus_one == 0)
+      return -1;
+    if (sl.hash == hash)
+      return sl.index_plus_one - 1;
+  }
+}
+
+void series_table::grow_index() {
+  std::vector<slot> old(index_.size() * 2);
+  old.swap(index_);
+  auto mask = index_.size() - 1;
+  for (auto& sl : old) {
+    if (sl.index_plus_one == 0)
+      continue;
+    auto i = sl.hash & mask;
+    while (index_[i].index_plus_one != 0)
+      i = (i + 1) & mask;
+    index_[i] = sl;
+  }
+}
+
+uint32_t series_table::insert(uint64_t hash, std::string_view text) {
+  // Keep the index at most half full so probes stay short.
+  if ((count_ + 1) * 2 > index_.size())
+    grow_index();
+  uint32_t index;
+  if (!free_.empty()) {
+    index = free_.back();
+    free_.pop_back();
+    texts_[index] = std::string{text};
+  } else {
+    index = static_cast<uint32_t>(texts_.size());
+    slab_.resize(slab_.size() + stride_);
+    texts_.emplace_back(text);
+  }
+  auto& h = at(index);
+  std::memset(&h, 0, sizeof(header));
+  h.hash = hash;
+  h.text_size = static_cast<uint32_t>(text.size());
+  h.used = 1;
+  ensemble_->init(state_of(index));
+  auto mask = index_.size() - 1;
+  auto i = hash & mask;
+  while (index_[i].index_plus_one != 0)
+    i = (i + 1) & mask;
+  index_[i] = {hash, index + 1, 0};
+  ++count_;
+  return index;
+}
+
+void series_table::erase(uint32_t index) {
+  auto hash = at(index).hash;
+  auto mask = index_.size() - 1;
+  auto i = hash & mask;
+  while (index_[i].index_plus_one != index + 1)
+    i = (i + 1) & mask;
+  // Backward-shift deletion: move later entries of the probe chain into
+  // the hole so lookups never need tombstones.
+  for (auto j = (i + 1) & mask;; j = (j + 1) & mask) {
+    auto& sl = index_[j];
+    if (sl.index_plus_one == 0)
+      break;
+    auto home = sl.hash & mask;
+    // Move sl into i if its home position is not in (i, j].
+    bool movable = i <= j ? (home <= i || home > j) : (home <= i && home > j);
+    if (movable) {
+      index_[i] = sl;
+      i = j;
+    }
+  }
+  index_[i] = {0, 0, 0};
+  at(index).used = 0;
+  texts_[index].clear();
+  texts_[index].shrink_to_fit();
+  free_.push_back(index);
+  --count_;
+}
+
+void series_table::clear() {
+  slab_.clear();
+  texts_.clear();
+  free_.clear();
+  index_.assign(16, slot{});
+  count_ = 0;
+  active_ = 0;
+}
+
+series_table::header* series_table::find_or_create(const sample& s,
+                                                   std::string_view text) {
+  auto found = find(s.series);
+  if (found >= 0) {
+    auto& h = at(static_cast<uint32_t>(found));
     // Two texts with one 64-bit hash: astronomically rare, but never mix
-    // their values.
-    if (i->second.text != text) {
+    // their values when the lengths tell them apart.
+    if (h.text_size != text.size()) {
       ++stats_.collisions;
       return nullptr;
     }
-    return &i->second;
+    return &h;
   }
   if (s.flags & sample_flags::stale) {
     // A staleness marker for a series we never saw ends nothing.
     return nullptr;
   }
-  entry e;
-  e.text = std::string{text};
+  auto index = insert(s.series, text);
+  auto& h = at(index);
   if (s.flags & sample_flags::counter)
-    e.flags |= series_flags::counter;
+    h.flags |= series_flags::counter;
   if (s.flags & sample_flags::delta)
-    e.flags |= series_flags::delta;
-  e.state.reset(new std::byte[ensemble_->state_size()]);
-  ensemble_->init(e.state.get());
+    h.flags |= series_flags::delta;
   ++active_;
-  return &map_.emplace(s.series, std::move(e)).first->second;
+  return &h;
 }
 
 void series_table::ingest(const sample_batch& batch,
@@ -93,13 +185,17 @@ void series_table::ingest(const sample_batch& batch,
       double delta = s.value >= prev ? s.value - prev : s.value;
       x = delta * 1000.0 / static_cast<double>(s.ts_ms - prev_ts);
     }
-    judge(*e, batch, s, x, out);
+    auto index = static_cast<uint32_t>(
+      (reinterpret_cast<std::byte*>(e) - slab_.data()) / stride_);
+    judge(index, batch, s, x, out);
   }
 }
 
-void series_table::judge(entry& e, const sample_batch& batch, const sample& s,
-                         double x, std::vector<anomaly_event>& out) {
-  auto r = ensemble_->update(e.state.get(), x);
+void series_table::judge(uint32_t index, const sample_batch& batch,
+                         const sample& s, double x,
+                         std::vector<anomaly_event>& out) {
+  auto r = ensemble_->update(state_of(index), x);
+  auto& e = at(index);
   ++e.samples;
   ++stats_.samples;
   if (r.anomalous) {
@@ -109,12 +205,13 @@ void series_table::judge(entry& e, const sample_batch& batch, const sample& s,
       e.onset_ts_ms = s.ts_ms;
       e.last_emit_ts_ms = s.ts_ms;
       ++stats_.anomalies;
-      out.push_back(make_event(e, r, anomaly_phase::onset, s.ts_ms, x, batch));
+      out.push_back(
+        make_event(index, r, anomaly_phase::onset, s.ts_ms, x, batch));
     } else if (s.ts_ms - e.last_emit_ts_ms >= opts_.reemit_interval.count()) {
       e.last_emit_ts_ms = s.ts_ms;
       ++stats_.anomalies;
       out.push_back(
-        make_event(e, r, anomaly_phase::ongoing, s.ts_ms, x, batch));
+        make_event(index, r, anomaly_phase::ongoing, s.ts_ms, x, batch));
     }
   } else if (e.flags & series_flags::anomalous) {
     if (++e.normal_run >= opts_.recovery_samples) {
@@ -122,20 +219,22 @@ void series_table::judge(entry& e, const sample_batch& batch, const sample& s,
       e.normal_run = 0;
       e.last_emit_ts_ms = s.ts_ms;
       out.push_back(
-        make_event(e, r, anomaly_phase::recovered, s.ts_ms, x, batch));
+        make_event(index, r, anomaly_phase::recovered, s.ts_ms, x, batch));
     }
   }
 }
 
-anomaly_event series_table::make_event(const entry& e,
+anomaly_event series_table::make_event(uint32_t index,
                                        const ensemble_result& r,
                                        anomaly_phase phase, int64_t ts,
                                        double x,
                                        const sample_batch& batch) const {
+  auto& e = at(index);
+  auto& text = texts_[index];
   anomaly_event ev;
   ev.service = service_;
-  ev.metric = std::string{metric_of(e.text)};
-  ev.series = e.text;
+  ev.metric = std::string{metric_of(text)};
+  ev.series = text;
   ev.phase = phase;
   ev.ts_ms = ts;
   ev.onset_ts_ms = e.onset_ts_ms;
@@ -160,14 +259,13 @@ size_t series_table::expire() {
     return 0;
   auto horizon = stats_.last_ts_ms - opts_.series_ttl.count();
   size_t dropped = 0;
-  for (auto i = map_.begin(); i != map_.end();) {
-    if (i->second.last_ts_ms < horizon) {
-      if (!(i->second.flags & series_flags::stale))
+  for (uint32_t i = 0; i < texts_.size(); ++i) {
+    auto& h = at(i);
+    if (h.used && h.last_ts_ms < horizon) {
+      if (!(h.flags & series_flags::stale))
         --active_;
-      i = map_.erase(i);
+      erase(i);
       ++dropped;
-    } else {
-      ++i;
     }
   }
   stats_.expired += dropped;
@@ -176,9 +274,12 @@ size_t series_table::expire() {
 
 size_t series_table::warm() const {
   size_t n = 0;
-  for (auto& [_, e] : map_)
-    if (!(e.flags & series_flags::stale) && e.samples >= opts_.warmup_samples)
+  for (uint32_t i = 0; i < texts_.size(); ++i) {
+    auto& h = at(i);
+    if (h.used && !(h.flags & series_flags::stale)
+        && h.samples >= opts_.warmup_samples)
       ++n;
+  }
   return n;
 }
 
@@ -192,16 +293,19 @@ std::string series_table::snapshot(int64_t taken_at_ms) const {
   snap.set_anomalies(stats_.anomalies);
   snap.set_log_lines(stats_.log_lines);
   snap.set_out_of_order(stats_.out_of_order);
-  snap.mutable_series()->Reserve(static_cast<int>(map_.size()));
-  for (auto& [hash, e] : map_) {
+  snap.mutable_series()->Reserve(static_cast<int>(count_));
+  for (uint32_t i = 0; i < texts_.size(); ++i) {
+    auto& e = at(i);
+    if (!e.used)
+      continue;
     auto* s = snap.add_series();
-    s->set_hash(hash);
-    s->set_text(e.text);
+    s->set_hash(e.hash);
+    s->set_text(texts_[i]);
     s->set_last_ts_ms(e.last_ts_ms);
     s->set_last_raw(e.last_raw);
     s->set_flags(e.flags);
     s->set_samples(e.samples);
-    s->set_detectors(reinterpret_cast<const char*>(e.state.get()),
+    s->set_detectors(reinterpret_cast<const char*>(state_of(i)),
                      ensemble_->state_size());
     s->set_onset_ts_ms(e.onset_ts_ms);
     s->set_last_emit_ts_ms(e.last_emit_ts_ms);
@@ -217,8 +321,7 @@ caf::expected<restore_info> series_table::restore(std::string_view bytes) {
                            "unreadable detector snapshot", service_);
   restore_info info;
   bool same_layout = snap.layout() == ensemble_->layout();
-  map_.clear();
-  active_ = 0;
+  clear();
   stats_ = {};
   stats_.last_ts_ms = snap.last_ts_ms();
   stats_.samples = snap.samples();
@@ -226,8 +329,10 @@ caf::expected<restore_info> series_table::restore(std::string_view bytes) {
   stats_.log_lines = snap.log_lines();
   stats_.out_of_order = snap.out_of_order();
   for (auto& s : snap.series()) {
-    entry e;
-    e.text = s.text();
+    if (find(s.hash()) >= 0)
+      continue; // a duplicate in a damaged snapshot
+    auto index = insert(s.hash(), s.text());
+    auto& e = at(index);
     e.last_ts_ms = s.last_ts_ms();
     e.last_raw = s.last_raw();
     e.flags = s.flags();
@@ -235,38 +340,33 @@ caf::expected<restore_info> series_table::restore(std::string_view bytes) {
     e.onset_ts_ms = s.onset_ts_ms();
     e.last_emit_ts_ms = s.last_emit_ts_ms();
     e.normal_run = s.normal_run();
-    e.state.reset(new std::byte[ensemble_->state_size()]);
     if (same_layout && s.detectors().size() == ensemble_->state_size()) {
-      std::memcpy(e.state.get(), s.detectors().data(), s.detectors().size());
+      std::memcpy(state_of(index), s.detectors().data(),
+                  s.detectors().size());
     } else {
       // Detectors changed since the snapshot: keep the series, relearn.
-      ensemble_->init(e.state.get());
       e.samples = 0;
       e.flags &= ~series_flags::anomalous;
       ++info.reset;
     }
     if (!(e.flags & series_flags::stale))
       ++active_;
-    map_.emplace(s.hash(), std::move(e));
   }
-  info.series = map_.size();
+  info.series = count_;
   info.last_ts_ms = stats_.last_ts_ms;
   return info;
 }
 
 size_t series_table::memory_bytes() const {
-  // Node of the hash map, the text's heap buffer (beyond the small-string
-  // buffer) and the state block, each rounded to malloc's 16-byte chunks
-  // plus its 8-byte header.
+  // The slab and index as allocated, plus each text's heap buffer (beyond
+  // the small-string buffer) rounded to malloc's chunks.
   auto chunk = [](size_t n) { return (n + 8 + 15) / 16 * 16; };
-  size_t node = chunk(sizeof(std::pair<const uint64_t, entry>) + 8);
-  size_t per_state = chunk(ensemble_->state_size());
-  size_t total = map_.bucket_count() * sizeof(void*);
-  for (auto& [_, e] : map_) {
-    total += node + per_state;
-    if (e.text.capacity() > 15)
-      total += chunk(e.text.capacity() + 1);
-  }
+  size_t total = slab_.capacity() + index_.capacity() * sizeof(slot)
+                 + texts_.capacity() * sizeof(std::string)
+                 + free_.capacity() * sizeof(uint32_t);
+  for (auto& t : texts_)
+    if (t.capacity() > 15)
+      total += chunk(t.capacity() + 1);
   return total;
 }
 

@@ -69,7 +69,7 @@ public:
   size_t expire();
 
   /// Series with state.
-  size_t series() const { return map_.size(); }
+  size_t series() const { return count_; }
   /// Series not ended by a staleness marker.
   size_t active() const { return active_; }
   /// Active series whose detectors are past warm-up.
@@ -87,29 +87,72 @@ public:
   size_t memory_bytes() const;
 
 private:
-  struct entry {
-    std::string text;
-    int64_t last_ts_ms = 0;
-    double last_raw = 0;
-    uint64_t samples = 0;
-    int64_t onset_ts_ms = 0;
-    int64_t last_emit_ts_ms = 0;
-    uint32_t flags = 0;
-    uint32_t normal_run = 0;
-    std::unique_ptr<std::byte[]> state;
+  // Per-series bookkeeping, followed in the same slab slot by the
+  // ensemble's state block, so judging a sample touches one contiguous
+  // region. Plain data: slots are moved with memcpy when the slab grows.
+  struct header {
+    uint64_t hash;
+    int64_t last_ts_ms;
+    double last_raw;
+    uint64_t samples;
+    int64_t onset_ts_ms;
+    int64_t last_emit_ts_ms;
+    uint32_t flags;
+    uint32_t normal_run;
+    // Length of the series text: a cheap second key, so a 64-bit hash
+    // collision between texts of different lengths is caught without
+    // touching the text.
+    uint32_t text_size;
+    uint32_t used;
+  };
+  static_assert(sizeof(header) % 8 == 0);
+
+  // A slot of the open-addressing index: the series hash and its slab
+  // index + 1 (0 = empty).
+  struct slot {
+    uint64_t hash;
+    uint32_t index_plus_one;
+    uint32_t reserved;
   };
 
-  entry* find_or_create(const sample& s, std::string_view text);
-  void judge(entry& e, const sample_batch& batch, const sample& s, double x,
-             std::vector<anomaly_event>& out);
-  anomaly_event make_event(const entry& e, const ensemble_result& r,
+  header& at(uint32_t index) {
+    return *reinterpret_cast<header*>(slab_.data() + index * stride_);
+  }
+  const header& at(uint32_t index) const {
+    return *reinterpret_cast<const header*>(slab_.data() + index * stride_);
+  }
+  std::byte* state_of(uint32_t index) {
+    return slab_.data() + index * stride_ + sizeof(header);
+  }
+  const std::byte* state_of(uint32_t index) const {
+    return slab_.data() + index * stride_ + sizeof(header);
+  }
+
+  /// Returns the slab index of `hash`, or -1.
+  int64_t find(uint64_t hash) const;
+  /// Adds a series; returns its slab index.
+  uint32_t insert(uint64_t hash, std::string_view text);
+  /// Removes the series at slab index `index`.
+  void erase(uint32_t index);
+  void grow_index();
+  void clear();
+
+  header* find_or_create(const sample& s, std::string_view text);
+  void judge(uint32_t index, const sample_batch& batch, const sample& s,
+             double x, std::vector<anomaly_event>& out);
+  anomaly_event make_event(uint32_t index, const ensemble_result& r,
                            anomaly_phase phase, int64_t ts, double x,
                            const sample_batch& batch) const;
 
   std::string service_;
   std::shared_ptr<const ensemble> ensemble_;
   detection_options opts_;
-  std::unordered_map<uint64_t, entry> map_;
+  size_t stride_;
+  std::vector<std::byte> slab_;
+  std::vector<std::string> texts_; // by slab index
+  std::vector<uint32_t> free_;     // unused slab indexes
+  std::vector<slot> index_;        // power-of-two size
+  size_t count_ = 0;
   size_t active_ = 0;
   table_stats stats_;
 };

@@ -81,7 +81,8 @@ TEST_P(every_detector, votes_on_a_large_step_and_scores_it_high) {
     best = std::max(best, v.score);
   }
   EXPECT_TRUE(voted) << GetParam();
-  EXPECT_GT(best, 0.9) << GetParam();
+  // At least twice the threshold (CUSUM caps its sums there).
+  EXPECT_GE(best, 0.8) << GetParam();
 }
 
 TEST_P(every_detector, treats_a_flat_line_change_as_anomalous) {

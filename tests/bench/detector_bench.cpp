@@ -1,0 +1,131 @@
+// Cost of the streaming detectors per sample: each detector alone, the
+// ensemble, and a service's series table at increasing series counts
+// (where memory access starts to dominate). Results: docs/benchmarks.md.
+
+#include <benchmark/benchmark.h>
+
+#include <random>
+#include <vector>
+
+#include "actors/detector/ensemble.hpp"
+#include "actors/detector/series_table.hpp"
+#include "runtime/hash.hpp"
+
+using namespace vigil;
+using namespace vigil::detector;
+
+namespace {
+
+std::vector<double> noise(size_t n) {
+  std::mt19937 gen{42};
+  std::normal_distribution<double> dist{100, 5};
+  std::vector<double> xs(n);
+  for (auto& x : xs)
+    x = dist(gen);
+  return xs;
+}
+
+void BM_detector(benchmark::State& state, const char* name) {
+  detection_options opts;
+  auto kind = make_detector(name, opts);
+  std::vector<std::byte> st(kind->state_size());
+  kind->init(st.data());
+  auto xs = noise(4096);
+  size_t i = 0;
+  for (auto _ : state) {
+    auto v = kind->update(st.data(), xs[i++ & 4095]);
+    benchmark::DoNotOptimize(v);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK_CAPTURE(BM_detector, zscore, "zscore");
+BENCHMARK_CAPTURE(BM_detector, ewma, "ewma");
+BENCHMARK_CAPTURE(BM_detector, cusum, "cusum");
+
+void BM_ensemble(benchmark::State& state) {
+  detection_options opts;
+  auto ens = *ensemble::make(opts);
+  std::vector<std::byte> st(ens->state_size());
+  ens->init(st.data());
+  auto xs = noise(4096);
+  size_t i = 0;
+  for (auto _ : state) {
+    auto r = ens->update(st.data(), xs[i++ & 4095]);
+    benchmark::DoNotOptimize(r);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_ensemble);
+
+// One sample per series per batch, like a remote-write round: the series
+// table lookup, rate/ordering logic and the ensemble, at 1k to 1M series.
+void BM_series_table(benchmark::State& state) {
+  auto series = static_cast<size_t>(state.range(0));
+  detection_options opts;
+  auto ens = *ensemble::make(opts);
+  series_table table{"svc", ens, opts};
+  constexpr size_t batch_size = 1000;
+  std::vector<std::string> texts;
+  texts.reserve(series);
+  for (size_t i = 0; i < series; ++i)
+    texts.push_back("http_request_duration_seconds{instance=\"10.0."
+                    + std::to_string(i / 250) + "." + std::to_string(i % 250)
+                    + ":9100\",job=\"svc\",method=\"GET\",route=\"/api/v"
+                    + std::to_string(i % 7) + "/items\"}");
+  std::vector<uint64_t> hashes;
+  for (auto& t : texts)
+    hashes.push_back(hash64(t));
+  auto xs = noise(4096);
+  std::vector<anomaly_event> out;
+  int64_t ts = 1000;
+  size_t next = 0;
+  // Warm every series up first so the timed part is steady state.
+  auto make_batch = [&](size_t n) {
+    sample_batch b;
+    b.service = "svc";
+    for (size_t k = 0; k < n; ++k, ++next) {
+      if (next == series) {
+        next = 0;
+        ts += 10000;
+      }
+      sample s;
+      s.series = hashes[next];
+      s.ts_ms = ts;
+      s.value = xs[(next + static_cast<size_t>(ts)) & 4095];
+      s.text_offset = static_cast<uint32_t>(b.texts.size());
+      s.text_size = static_cast<uint32_t>(texts[next].size());
+      b.texts += texts[next];
+      b.samples.push_back(s);
+    }
+    return b;
+  };
+  for (size_t warm = 0; warm < series * 31; warm += batch_size) {
+    auto b = make_batch(batch_size);
+    table.ingest(b, out);
+    out.clear();
+  }
+  std::vector<sample_batch> batches;
+  for (int i = 0; i < 64; ++i)
+    batches.push_back(make_batch(batch_size));
+  size_t bi = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    auto& b = batches[bi++ & 63];
+    // Fresh timestamps so nothing is dropped as out of order.
+    ts += 10000;
+    for (auto& s : b.samples)
+      s.ts_ms = ts;
+    state.ResumeTiming();
+    table.ingest(b, out);
+    out.clear();
+  }
+  state.SetItemsProcessed(state.iterations() * batch_size);
+  state.counters["bytes_per_series"] = static_cast<double>(
+    table.memory_bytes()) / static_cast<double>(table.series());
+}
+BENCHMARK(BM_series_table)->Arg(1000)->Arg(100000)->Arg(1000000)
+  ->Unit(benchmark::kMicrosecond);
+
+} // namespace
+
+BENCHMARK_MAIN();
