@@ -8,19 +8,26 @@
 
 namespace vigil {
 
-/// Items admitted by ingest and not yet processed by their detector, per
-/// shard and in total: the bounded queue behind ingest's 503. One gateway
-/// admits (so check-then-add needs no lock); any shard releases.
+/// Items admitted by ingest and not yet processed by their owner, per slot
+/// and in total: the bounded queue behind ingest's 503. Slots are the shards
+/// (0..shards-1) followed by the other owners of ingested items (see
+/// `correlator_slot`, `rca_slot`). One gateway admits (so check-then-add
+/// needs no lock); any owner releases.
 class load_meter {
 public:
   load_meter(uint32_t shards, uint64_t max_total, uint64_t max_per_shard)
-    : per_shard_(new std::atomic<uint64_t>[shards]),
+    : per_shard_(new std::atomic<uint64_t>[shards + 2]),
       shards_(shards),
       max_total_(max_total),
       max_per_shard_(max_per_shard) {
-    for (uint32_t i = 0; i < shards; ++i)
+    for (uint32_t i = 0; i < shards + 2; ++i)
       per_shard_[i].store(0, std::memory_order_relaxed);
   }
+
+  /// The slot of alerts and change events (owned by the correlator).
+  uint32_t correlator_slot() const { return shards_; }
+  /// The slot of spans and static edges (owned by the RCA actor).
+  uint32_t rca_slot() const { return shards_ + 1; }
 
   /// Returned by `try_admit` when everything was admitted.
   static constexpr int64_t admitted = -1;

@@ -9,6 +9,7 @@ correlator_actor::behavior_type
 correlator(correlator_actor::stateful_pointer<correlator_state> self,
            correlator_config cfg) {
   auto& st = self->state;
+  st.load = cfg.load;
   st.log = std::make_unique<anomaly_log>(cfg.detection.recent_anomalies,
                                          cfg.store);
   if (auto err = st.log->load())
@@ -31,6 +32,8 @@ correlator(correlator_actor::stateful_pointer<correlator_state> self,
         self->state.anomalies_kept->inc();
     },
     [self](atom::ingest, alert_batch& batch) {
+      if (auto& load = self->state.load)
+        load->release(load->correlator_slot(), batch.alerts.size());
       for (auto& a : batch.alerts) {
         if (self->state.alerts)
           self->state.alerts->with({a.status}).inc();
@@ -39,6 +42,8 @@ correlator(correlator_actor::stateful_pointer<correlator_state> self,
       }
     },
     [self](atom::ingest, change_batch& batch) {
+      if (auto& load = self->state.load)
+        load->release(load->correlator_slot(), batch.changes.size());
       if (self->state.changes)
         self->state.changes->inc(batch.changes.size());
       for (auto& c : batch.changes)

@@ -5,6 +5,7 @@
 #include "actors/correlator/anomaly_log.hpp"
 #include "config/options.hpp"
 #include "messages/interfaces.hpp"
+#include "runtime/load_meter.hpp"
 #include "runtime/metrics/registry.hpp"
 #include "runtime/storage/store.hpp"
 
@@ -15,12 +16,15 @@ struct correlator_config {
   detection_options detection;
   std::shared_ptr<storage::store> store;
   std::shared_ptr<metrics::registry> metrics;
+  /// Ingest's queue bound: alerts and changes are released once handled.
+  std::shared_ptr<load_meter> load;
 };
 
 /// What the correlator owns. Lives on one node (partitioned in a later
 /// issue).
 struct correlator_state {
   std::unique_ptr<anomaly_log> log;
+  std::shared_ptr<load_meter> load;
   metrics::counter* anomalies_kept = nullptr;
   metrics::family<metrics::counter>* alerts = nullptr;
   metrics::counter* changes = nullptr;

@@ -9,6 +9,13 @@
 
 namespace vigil::detector {
 
+namespace {
+
+// Largest magnitude the detectors judge (squares stay far from overflow).
+constexpr double max_judged_value = 1e100;
+
+} // namespace
+
 series_table::series_table(std::string service,
                            std::shared_ptr<const ensemble> ens,
                            detection_options opts)
@@ -168,7 +175,10 @@ void series_table::ingest(const sample_batch& batch,
       e->flags &= ~series_flags::stale;
       ++active_;
     }
-    if (std::isnan(s.value)) {
+    // NaN, infinities and values whose squares would overflow the
+    // detectors' sums are not judged: one of them would poison the series'
+    // state for good.
+    if (!std::isfinite(s.value) || std::fabs(s.value) > max_judged_value) {
       ++stats_.nan_values;
       continue;
     }

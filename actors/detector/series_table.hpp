@@ -36,7 +36,8 @@ struct table_stats {
   uint64_t anomalies = 0;     ///< Anomaly events emitted.
   uint64_t out_of_order = 0;  ///< Samples at or before their series' newest.
   uint64_t stale_markers = 0; ///< Staleness markers seen.
-  uint64_t nan_values = 0;    ///< NaN values (not judged).
+  /// Values not judged: NaN, infinities, magnitudes above 1e100.
+  uint64_t nan_values = 0;
   uint64_t collisions = 0;    ///< Samples dropped on a series-hash collision.
   uint64_t expired = 0;       ///< Series dropped after series_ttl.
   uint64_t log_lines = 0;     ///< Log records taken.

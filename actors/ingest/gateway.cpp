@@ -130,8 +130,9 @@ caf::result<ingest_receipt> route_batches(self_ptr self,
 
 template <class Handle, class Message>
 caf::result<ingest_receipt> route_one(self_ptr self, caf::atom_value key,
-                                      const char* owner, Message& msg,
-                                      uint64_t n, metrics::counter* counter) {
+                                      uint32_t slot, const char* owner,
+                                      Message& msg, uint64_t n,
+                                      metrics::counter* counter) {
   auto owner_handle = resolve<Handle>(self, key);
   if (!owner_handle)
     return caf::make_error(errc::unavailable,
@@ -139,6 +140,13 @@ caf::result<ingest_receipt> route_one(self_ptr self, caf::atom_value key,
                            owner);
   if (auto err = rate_limited(self, n))
     return err;
+  auto& load = *self->state.cfg.load;
+  auto full = load.try_admit({{slot, n}});
+  if (full != load_meter::admitted)
+    return caf::make_error(errc::overloaded,
+                           std::string{"the queue of the "} + owner
+                             + " is full",
+                           std::to_string(load.of(slot)) + " items queued");
   self->send(owner_handle, atom::ingest_v, std::move(msg));
   if (counter)
     counter->inc(n);
@@ -181,27 +189,33 @@ ingest_actor::behavior_type gateway(self_ptr self, gateway_config cfg) {
     },
     [self](atom::ingest, span_batch& spans) -> caf::result<ingest_receipt> {
       auto n = spans.spans.size();
-      return route_one<rca_actor>(self, self->state.cfg.rca_key, "rca actor",
-                                  spans, n, self->state.routed_spans);
+      return route_one<rca_actor>(self, self->state.cfg.rca_key,
+                                  self->state.cfg.load->rca_slot(),
+                                  "rca actor", spans, n,
+                                  self->state.routed_spans);
     },
     [self](atom::ingest, alert_batch& alerts) -> caf::result<ingest_receipt> {
       auto n = alerts.alerts.size();
-      return route_one<correlator_actor>(self, self->state.cfg.correlator_key,
-                                         "correlator", alerts, n,
-                                         self->state.routed_alerts);
+      return route_one<correlator_actor>(
+        self, self->state.cfg.correlator_key,
+        self->state.cfg.load->correlator_slot(), "correlator", alerts, n,
+        self->state.routed_alerts);
     },
     [self](atom::ingest,
            change_batch& changes) -> caf::result<ingest_receipt> {
       auto n = changes.changes.size();
-      return route_one<correlator_actor>(self, self->state.cfg.correlator_key,
-                                         "correlator", changes, n,
-                                         self->state.routed_changes);
+      return route_one<correlator_actor>(
+        self, self->state.cfg.correlator_key,
+        self->state.cfg.load->correlator_slot(), "correlator", changes, n,
+        self->state.routed_changes);
     },
     [self](atom::ingest,
            topology_update& update) -> caf::result<ingest_receipt> {
       auto n = update.edges.size();
-      return route_one<rca_actor>(self, self->state.cfg.rca_key, "rca actor",
-                                  update, n, self->state.routed_edges);
+      return route_one<rca_actor>(self, self->state.cfg.rca_key,
+                                  self->state.cfg.load->rca_slot(),
+                                  "rca actor", update, n,
+                                  self->state.routed_edges);
     },
     [self](atom::route, shard_id id, shard_actor handle) {
       if (id.value < self->state.shards.size()) {

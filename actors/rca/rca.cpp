@@ -4,6 +4,7 @@ namespace vigil::rca {
 
 rca_actor::behavior_type rca(rca_actor::stateful_pointer<rca_state> self,
                              rca_config cfg) {
+  self->state.load = cfg.load;
   if (cfg.metrics) {
     auto& spans = cfg.metrics->counters(
       "vigil_spans_received_total", "Spans received, by status.", {"status"});
@@ -14,6 +15,8 @@ rca_actor::behavior_type rca(rca_actor::stateful_pointer<rca_state> self,
   }
   return {
     [self](atom::ingest, span_batch& batch) {
+      if (auto& load = self->state.load)
+        load->release(load->rca_slot(), batch.spans.size());
       for (auto& s : batch.spans) {
         auto* c = s.status == static_cast<uint8_t>(span_status::error)
                     ? self->state.error_spans
@@ -23,6 +26,8 @@ rca_actor::behavior_type rca(rca_actor::stateful_pointer<rca_state> self,
       }
     },
     [self](atom::ingest, topology_update& update) {
+      if (auto& load = self->state.load)
+        load->release(load->rca_slot(), update.edges.size());
       if (self->state.edges)
         self->state.edges->inc(update.edges.size());
     },

@@ -164,8 +164,8 @@ caf::error node::init() {
          return caf::actor_cast<caf::actor>(self->spawn(detector::shard, sc));
        }});
   }
-  correlator::correlator_config cc{o.detection, store_, metrics};
-  rca::rca_config rc{metrics};
+  correlator::correlator_config cc{o.detection, store_, metrics, load_};
+  rca::rca_config rc{metrics, load_};
   ingest::gateway_config gc;
   gc.ingest = o.ingest;
   gc.shards = o.cluster.shards;

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <random>
 
 #include "actors/detector/series_table.hpp"
@@ -174,6 +175,19 @@ TEST_F(table_test, ordinary_nan_values_are_skipped_not_judged) {
   EXPECT_EQ(table.stats().nan_values, 1u);
   EXPECT_EQ(table.stats().samples, 0u);
   EXPECT_EQ(table.active(), 1u);
+}
+
+TEST_F(table_test, infinities_and_huge_values_never_poison_a_series) {
+  auto t = baseline(latency, 0, 100);
+  feed(latency, t, std::numeric_limits<double>::infinity());
+  feed(latency, t + 10000, -std::numeric_limits<double>::infinity());
+  feed(latency, t + 20000, 1e300);
+  EXPECT_EQ(table.stats().nan_values, 3u);
+  // The series still judges normally afterwards.
+  feed(latency, t + 30000, 500);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_GT(out[0].score, 0.9);
+  EXPECT_TRUE(std::isfinite(out[0].expected_hi));
 }
 
 TEST_F(table_test, expires_series_silent_for_longer_than_the_ttl) {
