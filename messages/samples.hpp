@@ -69,6 +69,26 @@ typename Inspector::result_type inspect(Inspector& f, sample_batch& x) {
            x.samples, x.received_ns);
 }
 
+/// Appends the samples of `from` to `into` (same service), keeping their
+/// order and re-basing their text offsets; `into` keeps the earlier arrival
+/// time.
+inline void append(sample_batch& into, const sample_batch& from) {
+  if (into.samples.empty()) {
+    into = from;
+    return;
+  }
+  auto base = static_cast<uint32_t>(into.texts.size());
+  into.texts += from.texts;
+  into.samples.reserve(into.samples.size() + from.samples.size());
+  for (auto s : from.samples) {
+    s.text_offset += base;
+    into.samples.push_back(s);
+  }
+  if (from.received_ns != 0
+      && (into.received_ns == 0 || from.received_ns < into.received_ns))
+    into.received_ns = from.received_ns;
+}
+
 /// Returns the metric name of a series text (the part before `{`).
 inline std::string_view metric_of(std::string_view series_text) {
   auto pos = series_text.find('{');

@@ -49,6 +49,10 @@ void spawn_detector(self_ptr self, const std::string& service,
   e.handle = caf::actor_cast<detector_actor>(handle);
   e.restarting = false;
   ++e.generation;
+  // Whatever was in flight went down with the previous incarnation; its
+  // error reply releases it, and the new one may take the next batch now.
+  e.samples_in_flight = 0;
+  e.logs_in_flight = 0;
   self->monitor(e.handle);
   self->state.by_addr[e.handle.address()] = service;
   (*self->state.live)[e.handle.address()] = caf::actor_cast<caf::actor>(
@@ -89,30 +93,69 @@ void remember(self_ptr self, const std::string& service) {
                   service, self->system().render(err));
 }
 
-template <class Batch>
-void forward(self_ptr self, shard_state::service_entry& e, Batch&& batch,
-             uint64_t items) {
-  auto shard = self->state.cfg.id.value;
-  auto load = self->state.cfg.load;
-  // The reply (or the error CAF sends for a request the detector never
-  // processed because it died) releases the admitted items either way.
-  self->request(e.handle, caf::infinite, atom::ingest_v,
-                std::forward<Batch>(batch))
-    .then([load, shard, items](uint64_t) {
-      if (load)
-        load->release(shard, items);
-    },
-          [load, shard, items](caf::error&) {
-            if (load)
-              load->release(shard, items);
-          });
-}
-
 void drop(self_ptr self, uint64_t items) {
   if (self->state.cfg.load)
     self->state.cfg.load->release(self->state.cfg.id.value, items);
   if (self->state.dropped_total)
     self->state.dropped_total->inc(items);
+}
+
+void flush(self_ptr self, const std::string& service);
+
+// Sends `batch` to the service's detector. The reply (or the error CAF
+// sends for a request the detector never processed because it died)
+// releases the admitted items either way, then lets the next batch go.
+template <class Batch>
+void send_batch(self_ptr self, const std::string& service,
+                shard_state::service_entry& e, Batch batch) {
+  constexpr bool logs = std::is_same_v<Batch, log_batch>;
+  uint64_t items;
+  if constexpr (logs) {
+    items = batch.records.size();
+    e.logs_in_flight = e.generation;
+  } else {
+    items = batch.samples.size();
+    e.samples_in_flight = e.generation;
+    if (self->state.batch_samples)
+      self->state.batch_samples->observe(static_cast<double>(items));
+  }
+  auto generation = e.generation;
+  auto done = [self, service, items, generation] {
+    auto& st = self->state;
+    if (st.cfg.load)
+      st.cfg.load->release(st.cfg.id.value, items);
+    auto i = st.services.find(service);
+    if (i == st.services.end())
+      return;
+    auto& flight = logs ? i->second.logs_in_flight
+                        : i->second.samples_in_flight;
+    if (flight == generation)
+      flight = 0;
+    flush(self, service);
+  };
+  self->request(e.handle, caf::infinite, atom::ingest_v, std::move(batch))
+    .then([done](uint64_t) { done(); }, [done](caf::error&) { done(); });
+}
+
+void flush(self_ptr self, const std::string& service) {
+  auto i = self->state.services.find(service);
+  if (i == self->state.services.end())
+    return;
+  auto& e = i->second;
+  if (e.restarting || !e.handle)
+    return;
+  if (e.samples_in_flight == 0 && !e.pending.samples.empty()) {
+    auto batch = std::move(e.pending);
+    e.pending = sample_batch{};
+    e.pending.service = service;
+    send_batch(self, service, e, std::move(batch));
+  }
+  if (e.logs_in_flight == 0 && !e.pending_logs.records.empty()) {
+    auto batch = std::move(e.pending_logs);
+    e.pending_logs = log_batch{};
+    e.pending_logs.service = service;
+    send_batch(self, service, e, std::move(batch));
+  }
 }
 
 template <class Batch>
@@ -129,24 +172,27 @@ void deliver(self_ptr self, Batch&& batch, uint64_t items) {
     remember(self, service);
     spawn_detector(self, service, e);
   }
-  if (!e.restarting) {
-    forward(self, e, std::forward<Batch>(batch), items);
-    return;
-  }
-  // Hold the data for the detector's next incarnation, within bounds.
-  if (e.buffered + items > st.cfg.max_buffered_samples) {
+  // Merge into what waits for the detector, within bounds.
+  uint64_t waiting;
+  if constexpr (std::is_same_v<std::decay_t<Batch>, log_batch>)
+    waiting = e.pending_logs.records.size();
+  else
+    waiting = e.pending.samples.size();
+  if (waiting + items > st.cfg.max_buffered_samples) {
     drop(self, items);
     return;
   }
-  e.buffered += items;
-  shard_state::held h;
   if constexpr (std::is_same_v<std::decay_t<Batch>, log_batch>) {
-    h.logs = std::forward<Batch>(batch);
-    h.is_logs = true;
+    if (e.pending_logs.records.empty()) {
+      e.pending_logs = std::forward<Batch>(batch);
+    } else {
+      for (auto& r : batch.records)
+        e.pending_logs.records.push_back(std::move(r));
+    }
   } else {
-    h.samples = std::forward<Batch>(batch);
+    append(e.pending, batch);
   }
-  e.buffer.push_back(std::move(h));
+  flush(self, service);
 }
 
 void stop_when_idle(self_ptr self) {
@@ -161,9 +207,9 @@ void begin_stop(self_ptr self, caf::error reason) {
   st.stopping = true;
   st.stop_reason = std::move(reason);
   for (auto& [name, e] : st.services) {
-    for (auto& h : e.buffer)
-      drop(self, h.is_logs ? h.logs.records.size() : h.samples.samples.size());
-    e.buffer.clear();
+    drop(self, e.pending.samples.size() + e.pending_logs.records.size());
+    e.pending = sample_batch{};
+    e.pending_logs = log_batch{};
     if (e.handle)
       self->send_exit(e.handle, caf::exit_reason::user_shutdown);
   }
@@ -185,10 +231,17 @@ shard_impl::behavior_type shard(self_ptr self, shard_config cfg) {
                       "Actors restarted by their supervisor, by actor kind.",
                       {"actor"})
            .with({"detector"});
+    st.batch_samples
+      = &st.cfg.metrics
+           ->histograms("vigil_detector_batch_samples",
+                        "Samples per batch a shard hands to a detector "
+                        "(batches grow under load).",
+                        {}, {1, 10, 100, 1000, 10000, 100000})
+           .with({});
     st.dropped_total = &st.cfg.metrics->counter_(
       "vigil_samples_dropped_total",
-      "Admitted samples and log records dropped because their detector was "
-      "restarting with a full buffer or the node was stopping.");
+      "Admitted samples and log records dropped because too many waited for "
+      "one detector (e.g. while it restarted) or the node was stopping.");
   }
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
@@ -368,18 +421,7 @@ shard_impl::behavior_type shard(self_ptr self, shard_config cfg) {
         return;
       auto& e = i->second;
       spawn_detector(self, service, e);
-      auto held = std::move(e.buffer);
-      e.buffer.clear();
-      e.buffered = 0;
-      for (auto& h : held) {
-        if (h.is_logs) {
-          auto n = h.logs.records.size();
-          forward(self, e, std::move(h.logs), n);
-        } else {
-          auto n = h.samples.samples.size();
-          forward(self, e, std::move(h.samples), n);
-        }
-      }
+      flush(self, service);
     },
   };
 }

@@ -22,8 +22,8 @@ struct shard_config {
   restart_policy policy;
   /// How long detectors may take to snapshot and stop.
   duration shutdown_timeout{10000};
-  /// Samples buffered per service while its detector restarts; beyond this
-  /// they are dropped and counted.
+  /// Items waiting per service (while a batch is in flight or the detector
+  /// restarts); beyond this they are dropped and counted.
   uint64_t max_buffered_samples = 100000;
   std::shared_ptr<storage::store> store;
   std::shared_ptr<metrics::registry> metrics;
@@ -41,22 +41,28 @@ using shard_impl = shard_actor::extend<
   caf::reacts_to<atom::restart, std::string, uint64_t>>;
 
 /// What a shard owns: one detector per service of the shard, with their
-/// restart budgets and the samples held back while one restarts. Lives on
-/// the node that owns the shard.
+/// restart budgets and the data waiting for each. Lives on the node that
+/// owns the shard.
+///
+/// At most one batch of samples (and one of log records) is in flight to a
+/// detector; what arrives meanwhile is merged into the next batch. Batches
+/// thus grow with load (fewer, larger messages when busy) and go out at once
+/// when the detector is idle. While a detector restarts, the same pending
+/// batch holds its data.
 struct shard_state {
-  struct held {
-    sample_batch samples;
-    log_batch logs;
-    bool is_logs = false;
-  };
   struct service_entry {
     detector_actor handle;
     restart_budget budget;
     uint32_t restarts = 0;
+    /// Bumped on every spawn; replies from an older incarnation do not
+    /// count as the current one's.
     uint64_t generation = 0;
     bool restarting = false;
-    std::vector<held> buffer;
-    uint64_t buffered = 0;
+    /// Generation of the batch in flight, 0 when none.
+    uint64_t samples_in_flight = 0;
+    uint64_t logs_in_flight = 0;
+    sample_batch pending;
+    log_batch pending_logs;
     std::shared_ptr<std::atomic<int64_t>> active_series;
   };
   shard_config cfg;
@@ -67,6 +73,7 @@ struct shard_state {
   std::shared_ptr<std::unordered_map<caf::actor_addr, caf::actor>> live;
   metrics::counter* restarts_total = nullptr;
   metrics::counter* dropped_total = nullptr;
+  metrics::histogram* batch_samples = nullptr;
   bool stopping = false;
   caf::error stop_reason;
   static inline const char* name = "vigil.shard";

@@ -152,6 +152,9 @@ caf::error node::init() {
     sc.ens = *ens;
     sc.policy = policy;
     sc.shutdown_timeout = o.node.shutdown_timeout;
+    // Admission already bounds what a shard holds; the per-service bound
+    // only matters if a detector restarts for long.
+    sc.max_buffered_samples = o.ingest.max_queued_samples_per_shard;
     sc.store = store_;
     sc.metrics = metrics;
     sc.det_metrics = det_metrics;

@@ -144,6 +144,30 @@ TEST_F(shard_test, delivers_anomalies_to_the_sink) {
   ds.run();
 }
 
+TEST_F(shard_test, merges_what_arrives_while_a_batch_is_in_flight) {
+  auto shard = ds.sys().spawn(vigil::detector::shard, config());
+  ds.run();
+  // Five batches arrive before the detector has run at all: the first goes
+  // out alone, the other four wait and leave together.
+  for (int i = 0; i < 5; ++i) {
+    auto b = make_batch("checkout", "latency", 1000 + i * 10000, 10);
+    ASSERT_EQ(load->try_admit({{1, b.samples.size()}}), load_meter::admitted);
+    caf::anon_send(shard, atom::ingest_v, std::move(b));
+  }
+  ds.run();
+  auto& batches = reg->histograms("vigil_detector_batch_samples", "", {}, {})
+                    .with({});
+  EXPECT_EQ(batches.count(), 2u);
+  EXPECT_EQ(batches.sum(), 50);
+  EXPECT_EQ(load->total(), 0u);
+  auto infos = list(shard);
+  ASSERT_EQ(infos.size(), 1u);
+  EXPECT_EQ(infos[0].samples, 50u) << "merged in order: nothing out of order";
+  EXPECT_EQ(infos[0].out_of_order, 0u);
+  caf::anon_send_exit(shard, caf::exit_reason::user_shutdown);
+  ds.run();
+}
+
 TEST_F(shard_test, restarts_a_crashed_detector_from_its_snapshot_alone) {
   auto shard = ds.sys().spawn(vigil::detector::shard, config());
   ds.run();
