@@ -7,7 +7,7 @@ namespace vigil::correlator {
 
 correlator_actor::behavior_type
 correlator(correlator_actor::stateful_pointer<correlator_state> self,
-           correlator_config cfg) {
+           const correlator_config& cfg) {
   auto& st = self->state;
   st.load = cfg.load;
   st.log = std::make_unique<anomaly_log>(cfg.detection.recent_anomalies,

@@ -37,6 +37,6 @@ struct correlator_state {
 /// correlation issue, behind the same interface.
 correlator_actor::behavior_type
 correlator(correlator_actor::stateful_pointer<correlator_state> self,
-           correlator_config cfg);
+           const correlator_config& cfg);
 
 } // namespace vigil::correlator

@@ -71,7 +71,8 @@ uint64_t write_snapshot(self_ptr self) {
   st.dirty = false;
   if (st.cfg.metrics) {
     st.cfg.metrics->snapshot_bytes.inc(bytes.size());
-    st.cfg.metrics->snapshot_seconds.observe((mono_ns() - t0) / 1e9);
+    st.cfg.metrics->snapshot_seconds.observe(
+      static_cast<double>(mono_ns() - t0) / 1e9);
   }
   return bytes.size();
 }
@@ -95,8 +96,8 @@ void deliver(self_ptr self) {
       if (ev.phase != anomaly_phase::recovered) {
         st.cfg.metrics->anomalies.inc();
         if (ev.received_ns > 0)
-          st.cfg.metrics->anomaly_latency.observe((now - ev.received_ns)
-                                                  / 1e9);
+          st.cfg.metrics->anomaly_latency.observe(
+            static_cast<double>(now - ev.received_ns) / 1e9);
       }
       if (!sink)
         st.cfg.metrics->undelivered.inc();

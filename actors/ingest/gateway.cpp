@@ -217,7 +217,7 @@ ingest_actor::behavior_type gateway(self_ptr self, gateway_config cfg) {
                                   "rca actor", update, n,
                                   self->state.routed_edges);
     },
-    [self](atom::route, shard_id id, shard_actor handle) {
+    [self](atom::route, shard_id id, const shard_actor& handle) {
       if (id.value < self->state.shards.size()) {
         self->state.shards[id.value] = handle;
         if (handle)

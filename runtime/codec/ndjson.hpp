@@ -18,7 +18,7 @@
 namespace vigil::codec {
 
 /// Longest log line accepted, in bytes.
-constexpr size_t max_log_line_bytes = 64 * 1024;
+constexpr size_t max_log_line_bytes = size_t{64} * 1024;
 
 /// Most log records in one request.
 constexpr size_t max_log_records = 1'000'000;

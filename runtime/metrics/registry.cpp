@@ -35,7 +35,8 @@ double histogram::quantile(double q) const {
         return bounds_.empty() ? 0 : bounds_.back();
       double lo = i == 0 ? 0 : bounds_[i - 1];
       double hi = bounds_[i];
-      double within = (rank - static_cast<double>(seen)) / n;
+      double within = (rank - static_cast<double>(seen))
+                      / static_cast<double>(n);
       return lo + (hi - lo) * within;
     }
     seen += n;
@@ -73,7 +74,7 @@ family<gauge>& registry::gauges(const std::string& name,
 family<histogram>& registry::histograms(const std::string& name,
                                         const std::string& help,
                                         std::vector<std::string> labels,
-                                        std::vector<double> bounds) {
+                                        const std::vector<double>& bounds) {
   std::lock_guard<std::mutex> guard{mtx_};
   auto& slot = histograms_[name];
   if (!slot)

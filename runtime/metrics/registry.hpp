@@ -134,7 +134,7 @@ public:
   family<histogram>& histograms(const std::string& name,
                                 const std::string& help,
                                 std::vector<std::string> labels,
-                                std::vector<double> bounds);
+                                const std::vector<double>& bounds);
   /// Shorthand for an unlabelled counter.
   counter& counter_(const std::string& name, const std::string& help) {
     return counters(name, help).with({});

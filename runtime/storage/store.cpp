@@ -93,6 +93,7 @@ caf::expected<std::unique_ptr<store>> store::open(const std::string& dir,
       names.push_back(name);
   }
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  descriptors.reserve(names.size());
   for (auto& name : names)
     descriptors.emplace_back(name, cf_opts);
   std::unique_ptr<store> result{new store};

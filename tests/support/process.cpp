@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,6 +23,8 @@ process::process(std::vector<std::string> argv, std::string stderr_path)
                    0644);
   pid_ = fork();
   if (pid_ == 0) {
+    // Die with the test, even if it is killed: no orphaned servers.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     dup2(out[1], 1);
     if (err >= 0)
       dup2(err, 2);

@@ -12,7 +12,7 @@ VIGIL_PACKAGES=(
   zlib1g-dev libssl-dev libboost-dev libboost-graph-dev libeigen3-dev
   libcurl4-openssl-dev libspdlog-dev libfmt-dev libyaml-cpp-dev
   nlohmann-json3-dev libedit-dev libgtest-dev libgmock-dev libbenchmark-dev
-  python3 python3-snappy python3-sklearn
+  python3 python3-snappy python3-sklearn nodejs npm
   prometheus prometheus-alertmanager prometheus-node-exporter
 )
 

@@ -131,6 +131,11 @@ public:
            != std::end(names);
   }
 
+  void observe_duration(std::string_view endpoint, int64_t t0) {
+    duration_->with({endpoint}).observe(
+      static_cast<double>(mono_ns() - t0) / 1e9);
+  }
+
   void count_response(std::string_view endpoint, unsigned status) {
     auto code = std::to_string(status);
     http_requests_->with({endpoint, code}).inc();
@@ -275,15 +280,14 @@ public:
 
   /// Hands decoded items to the gateway and answers when it admitted them.
   template <class Payload, class MakeResponse>
-  void submit(std::string endpoint, Payload payload, uint64_t samples,
-              responder respond, int64_t t0, MakeResponse make) {
+  void submit(const std::string& endpoint, Payload payload, uint64_t samples,
+              responder respond, MakeResponse make) {
     ask<ingest_receipt>(
       n_.system(), n_.gateway(),
-      [this, endpoint, respond, t0, samples,
+      [this, endpoint, respond, samples,
        make](ingest_receipt& receipt) mutable {
         if (samples > 0)
           samples_->with({endpoint}).inc(samples);
-        duration_->with({endpoint}).observe((mono_ns() - t0) / 1e9);
         respond(make(receipt));
       },
       [this, endpoint, respond](const caf::error& err) mutable {
@@ -295,7 +299,6 @@ public:
   // -- ingest endpoints ------------------------------------------------------
 
   void remote_write(request& req, responder respond) {
-    auto t0 = mono_ns();
     if (auto err = require_type(req, {"application/x-protobuf"}))
       return fail("remote_write", err, respond);
     auto body = decode_encoding(req, false, true, true);
@@ -312,7 +315,7 @@ public:
       return respond(std::move(r));
     }
     submit("remote_write", std::move(*batches), stats.samples,
-           std::move(respond), t0, [](const ingest_receipt&) {
+           std::move(respond), [](const ingest_receipt&) {
              response r;
              r.status = 204;
              return r;
@@ -342,7 +345,6 @@ public:
   template <class Decode, class Route>
   void otlp(const char* endpoint, request& req, responder respond,
             Decode decode, Route route) {
-    auto t0 = mono_ns();
     auto fmt = otlp_format(req);
     if (!fmt)
       return fail(endpoint, fmt.error(), respond);
@@ -353,7 +355,7 @@ public:
     auto decoded = decode(*body, *fmt, decode_options(), &stats);
     if (!decoded)
       return fail(endpoint, decoded.error(), respond);
-    route(std::move(*decoded), stats, *fmt, std::move(respond), t0);
+    route(std::move(*decoded), stats, *fmt, std::move(respond));
   }
 
   void otlp_metrics(request& req, responder respond) {
@@ -361,11 +363,11 @@ public:
          [](auto&&... xs) { return codec::decode_otlp_metrics(xs...); },
          [this](std::vector<sample_batch> batches,
                 const codec::decode_stats& stats, codec::wire_format f,
-                responder respond, int64_t t0) {
+                responder respond) {
            if (batches.empty())
              return respond(otlp_ok(f));
            submit("otlp_metrics", std::move(batches), stats.samples,
-                  std::move(respond), t0,
+                  std::move(respond),
                   [f](const ingest_receipt&) { return otlp_ok(f); });
          });
   }
@@ -374,10 +376,10 @@ public:
     otlp("otlp_traces", req, std::move(respond),
          [](auto&&... xs) { return codec::decode_otlp_traces(xs...); },
          [this](span_batch spans, const codec::decode_stats&,
-                codec::wire_format f, responder respond, int64_t t0) {
+                codec::wire_format f, responder respond) {
            if (spans.spans.empty())
              return respond(otlp_ok(f));
-           submit("otlp_traces", std::move(spans), 0, std::move(respond), t0,
+           submit("otlp_traces", std::move(spans), 0, std::move(respond),
                   [f](const ingest_receipt&) { return otlp_ok(f); });
          });
   }
@@ -386,10 +388,10 @@ public:
     otlp("otlp_logs", req, std::move(respond),
          [](auto&&... xs) { return codec::decode_otlp_logs(xs...); },
          [this](std::vector<log_batch> batches, const codec::decode_stats&,
-                codec::wire_format f, responder respond, int64_t t0) {
+                codec::wire_format f, responder respond) {
            if (batches.empty())
              return respond(otlp_ok(f));
-           submit("otlp_logs", std::move(batches), 0, std::move(respond), t0,
+           submit("otlp_logs", std::move(batches), 0, std::move(respond),
                   [f](const ingest_receipt&) { return otlp_ok(f); });
          });
   }
@@ -399,7 +401,6 @@ public:
   void json_ingest(const char* endpoint, request& req, responder respond,
                    std::initializer_list<std::string_view> types,
                    Decode decode) {
-    auto t0 = mono_ns();
     if (auto err = require_type(req, types))
       return fail(endpoint, err, respond);
     auto body = decode_encoding(req, true, false, false);
@@ -413,7 +414,7 @@ public:
                                  std::vector<sample_batch>>)
       for (auto& b : *decoded)
         samples += b.samples.size();
-    submit(endpoint, std::move(*decoded), samples, std::move(respond), t0,
+    submit(endpoint, std::move(*decoded), samples, std::move(respond),
            [](const ingest_receipt& r) { return accepted(r.accepted); });
   }
 
@@ -584,21 +585,21 @@ public:
 
   // -- health ----------------------------------------------------------------
 
-  void metrics(request&, responder respond) {
+  void metrics(request&, const responder& respond) {
     response r;
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
     r.body = reg_.expose();
     respond(std::move(r));
   }
 
-  void healthz(request&, responder respond) {
+  void healthz(request&, const responder& respond) {
     response r;
     r.content_type = "text/plain; charset=utf-8";
     r.body = "ok\n";
     respond(std::move(r));
   }
 
-  void readyz(request&, responder respond) {
+  void readyz(request&, const responder& respond) {
     bool ready = n_.ready() && n_.gateway() && n_.correlator();
     respond(json_response(ready ? 200 : 503,
                           json{{"ready", ready},
@@ -627,7 +628,15 @@ http::router http_api::make_router(node& n) {
   auto route = [&](verb m, const char* path, const char* endpoint,
                    access who, uint64_t limit, auto member) {
     r.add(m, path, {endpoint, who, limit},
-          [a, member](request& req, responder respond) {
+          [a, member, endpoint](request& req, responder respond) {
+            if (api::is_ingest(endpoint)) {
+              // Every answer is timed, refusals and early ones included.
+              respond = [a, endpoint, t0 = mono_ns(),
+                         inner = std::move(respond)](response r) {
+                a->observe_duration(endpoint, t0);
+                inner(std::move(r));
+              };
+            }
             ((*a).*member)(req, std::move(respond));
           });
   };

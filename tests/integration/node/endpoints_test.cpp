@@ -88,6 +88,10 @@ TEST_F(endpoints, takes_prometheus_remote_write_including_stale_markers) {
   EXPECT_EQ(test::scrape(*node, "vigil_ingest_requests_total{endpoint=\"remote_"
                                 "write\",code=\"204\"}"),
             7);
+  // Every answer is timed, the metadata-only one included.
+  EXPECT_EQ(test::scrape(*node, "vigil_ingest_request_duration_seconds_count{"
+                                "endpoint=\"remote_write\"}"),
+            7);
   EXPECT_TRUE(test::wait_until(
     [&] {
       auto s = service("node");
