@@ -145,8 +145,18 @@ series_table::header* series_table::find_or_create(const sample& s,
 }
 
 void series_table::ingest(const sample_batch& batch,
-                          std::vector<anomaly_event>& out) {
+                          std::vector<anomaly_event>& out,
+                          std::vector<double>* scores) {
   for (auto& s : batch.samples) {
+    // Every sample gets exactly one score when asked for: 0 unless judged.
+    struct pad {
+      std::vector<double>* v;
+      size_t n;
+      ~pad() {
+        if (v && v->size() == n)
+          v->push_back(0);
+      }
+    } guard{scores, scores ? scores->size() : 0};
     auto* e = find_or_create(s, batch.text(s));
     if (s.flags & sample_flags::stale)
       ++stats_.stale_markers;
@@ -197,13 +207,15 @@ void series_table::ingest(const sample_batch& batch,
     }
     auto index = static_cast<uint32_t>(
       (reinterpret_cast<std::byte*>(e) - slab_.data()) / stride_);
-    judge(index, batch, s, x, out);
+    auto score = judge(index, batch, s, x, out);
+    if (scores)
+      scores->push_back(score);
   }
 }
 
-void series_table::judge(uint32_t index, const sample_batch& batch,
-                         const sample& s, double x,
-                         std::vector<anomaly_event>& out) {
+double series_table::judge(uint32_t index, const sample_batch& batch,
+                           const sample& s, double x,
+                           std::vector<anomaly_event>& out) {
   auto r = ensemble_->update(state_of(index), x);
   auto& e = at(index);
   ++e.samples;
@@ -232,6 +244,7 @@ void series_table::judge(uint32_t index, const sample_batch& batch,
         make_event(index, r, anomaly_phase::recovered, s.ts_ms, x, batch));
     }
   }
+  return r.score;
 }
 
 anomaly_event series_table::make_event(uint32_t index,

@@ -62,8 +62,12 @@ public:
                detection_options opts);
 
   /// Folds every sample of `batch` in, in order, appending anomaly events
-  /// (onset, ongoing, recovered) to `out`.
-  void ingest(const sample_batch& batch, std::vector<anomaly_event>& out);
+  /// (onset, ongoing, recovered) to `out`. With `scores`, also appends the
+  /// ensemble score of every sample in batch order (0 for samples not
+  /// judged: warming up, stale, NaN, out of order) — what evaluation tools
+  /// replay the detectors for.
+  void ingest(const sample_batch& batch, std::vector<anomaly_event>& out,
+              std::vector<double>* scores = nullptr);
 
   /// Drops series whose newest sample is older than series_ttl before the
   /// service's newest sample. Returns how many were dropped.
@@ -139,8 +143,8 @@ private:
   void clear();
 
   header* find_or_create(const sample& s, std::string_view text);
-  void judge(uint32_t index, const sample_batch& batch, const sample& s,
-             double x, std::vector<anomaly_event>& out);
+  double judge(uint32_t index, const sample_batch& batch, const sample& s,
+               double x, std::vector<anomaly_event>& out);
   anomaly_event make_event(uint32_t index, const ensemble_result& r,
                            anomaly_phase phase, int64_t ts, double x,
                            const sample_batch& batch) const;
