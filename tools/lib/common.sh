@@ -16,6 +16,11 @@ VIGIL_PACKAGES=(
   prometheus prometheus-alertmanager prometheus-node-exporter
 )
 
+# Packages that another packaging may already provide: when the command is on
+# PATH the package is not needed. NodeSource's nodejs bundles npm and conflicts
+# with Debian's npm package, so asking apt for npm there would fail.
+declare -A VIGIL_PROVIDED_BY_COMMAND=([nodejs]=node [npm]=npm)
+
 vigil_log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 # Installs whatever of VIGIL_PACKAGES is missing (apt-get, as root).
@@ -23,6 +28,10 @@ vigil_install_packages() {
   local missing=()
   local p
   for p in "${VIGIL_PACKAGES[@]}"; do
+    local cmd="${VIGIL_PROVIDED_BY_COMMAND[$p]:-}"
+    if [ -n "$cmd" ] && command -v "$cmd" >/dev/null 2>&1; then
+      continue
+    fi
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
       missing+=("$p")
     fi
