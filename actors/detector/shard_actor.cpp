@@ -65,11 +65,9 @@ shard_state::service_entry& entry_for(self_ptr self,
   auto i = st.services.find(service);
   if (i != st.services.end())
     return i->second;
-  auto& e = st.services
-              .emplace(service,
-                       shard_state::service_entry{{}, restart_budget{
-                                                          st.cfg.policy}})
-              .first->second;
+  shard_state::service_entry fresh;
+  fresh.budget = restart_budget{st.cfg.policy};
+  auto& e = st.services.emplace(service, std::move(fresh)).first->second;
   e.active_series = st.cfg.series_board
                       ? st.cfg.series_board->get(service)
                       : std::make_shared<std::atomic<int64_t>>(0);
