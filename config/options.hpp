@@ -113,7 +113,7 @@ struct ingest_options {
 /// here (and its option struct below); the loader and the reference config
 /// follow from this list.
 inline constexpr auto known_detectors
-  = std::to_array<std::string_view>({"zscore", "ewma", "cusum"});
+  = std::to_array<std::string_view>({"zscore", "ewma", "cusum", "novelty"});
 
 /// The legal values of `node.log_level`, most verbose first.
 inline constexpr auto log_levels = std::to_array<std::string_view>(
@@ -136,6 +136,26 @@ struct ewma_options {
   /// Band half-width in standard deviations. Default: 3.
   double threshold = 3.0;
   friend bool operator==(const ewma_options&, const ewma_options&) = default;
+};
+
+/// detection.novelty: how many of the recent value patterns were never seen
+/// before on this series.
+struct novelty_options {
+  /// Quantisation levels of the series' observed range. Default: 6.
+  uint32_t levels = 6;
+  /// Longest pattern, in consecutive quantised values; levels^depth must
+  /// stay at most 4096. Default: 4.
+  uint32_t depth = 4;
+  /// A value beyond the observed range by more than this many band widths
+  /// is new by itself (score 1), whatever bands it falls into afterwards.
+  /// Default: 0.5.
+  double extreme_margin = 0.5;
+  /// The day is cut into this many slots (UTC); "band b in slot s on a
+  /// weekday / weekend day" is one more pattern, so a value at an hour or
+  /// on a day it never occurred at is new. 0 = off. Default: 24.
+  uint32_t day_slots = 24;
+  friend bool operator==(const novelty_options&, const novelty_options&)
+    = default;
 };
 
 /// detection.cusum: two-sided CUSUM on standardized residuals.
@@ -172,9 +192,15 @@ struct detection_options {
   duration snapshot_interval{30000};
   /// Anomalies kept for GET /api/v1/anomalies. Default: 10000.
   uint32_t recent_anomalies = 10000;
+  /// After a series' ensemble calls a value anomalous, its scores stay
+  /// below the anomaly threshold for this many samples, so one event is
+  /// scored once; 0 = off. Onset and recovery of anomalies are unaffected.
+  /// Default: 0.
+  uint32_t refractory_samples = 0;
   zscore_options zscore;
   ewma_options ewma;
   cusum_options cusum;
+  novelty_options novelty;
   friend bool operator==(const detection_options&, const detection_options&)
     = default;
 };

@@ -151,6 +151,7 @@ using D = detection_options;
 using Z = zscore_options;
 using E = ewma_options;
 using C = cusum_options;
+using V = novelty_options;
 using Y = security_options;
 using K = cluster_options;
 
@@ -292,6 +293,12 @@ std::vector<option> make_schema() {
       "detection.recent_anomalies",
       "Anomalies kept for GET /api/v1/anomalies; 0 keeps none.", 0,
       1'000'000),
+    unsigned_option<&O::detection, &D::refractory_samples>(
+      "detection.refractory_samples",
+      "After a series' ensemble calls a value anomalous, its scores stay "
+      "below the anomaly threshold for this many samples, so one event is "
+      "scored once; 0 turns this off.",
+      0, 1'000'000),
     // -- detection.zscore --
     unsigned_option<&O::detection, &D::zscore, &Z::window>(
       "detection.zscore.window", "Values in the rolling window.", 2, 10'000),
@@ -318,6 +325,26 @@ std::vector<option> make_schema() {
       "detection.cusum.alpha",
       "Weight of the newest value in the slow reference mean.", 0, true, 1,
       false),
+    // -- detection.novelty --
+    unsigned_option<&O::detection, &D::novelty, &V::levels>(
+      "detection.novelty.levels",
+      "Quantisation levels of the series' observed range.", 2, 64),
+    unsigned_option<&O::detection, &D::novelty, &V::depth>(
+      "detection.novelty.depth",
+      "Longest pattern, in consecutive quantised values; levels^depth must "
+      "stay at most 4096.",
+      1, 12),
+    real_option<&O::detection, &D::novelty, &V::extreme_margin>(
+      "detection.novelty.extreme_margin",
+      "A value beyond the observed range by more than this many band widths "
+      "is new by itself, whatever bands it falls into afterwards.",
+      0, false, 1000, false),
+    unsigned_option<&O::detection, &D::novelty, &V::day_slots>(
+      "detection.novelty.day_slots",
+      "The day is cut into this many slots (UTC); a band in a slot on a "
+      "weekday or weekend day is one more pattern, so a value at an hour or "
+      "on a day it never occurred at is new; 0 turns this off.",
+      0, 1440),
     // -- security --
     string_option<&O::security, &Y::admin_token>(
       "security.admin_token",
@@ -363,6 +390,8 @@ constexpr section section_table[] = {
   {"detection.zscore", "Rolling z-score over the last `window` values."},
   {"detection.ewma", "Exponentially weighted mean and variance band."},
   {"detection.cusum", "Two-sided CUSUM on standardized residuals."},
+  {"detection.novelty",
+   "Share of the recent value patterns never seen before on the series."},
   {"correlation", "Grouping of anomalies and alerts into incidents.", false},
   {"topology",
    "The service dependency graph learned from traces and static edges.",
@@ -382,6 +411,19 @@ bool is_wildcard(const std::string& host) {
 }
 
 constexpr cross_check cross_check_table[] = {
+  {"detection.novelty.levels", "detection.novelty.depth",
+   [](const options& x) -> std::optional<std::string> {
+     const auto& n = x.detection.novelty;
+     uint64_t cells = 1;
+     for (uint32_t i = 0; i < n.depth && cells <= 4096; ++i)
+       cells *= n.levels;
+     if (cells <= 4096)
+       return std::nullopt;
+     return "detection.novelty.levels^depth = " + std::to_string(n.levels)
+            + "^" + std::to_string(n.depth)
+            + " exceeds 4096 patterns per length";
+   },
+   "levels^depth <= 4096"},
   {"node.http", "node.cluster",
    [](const options& x) -> std::optional<std::string> {
      const auto& a = x.node.http;

@@ -34,7 +34,8 @@ void cusum::init(std::byte* state) const {
   std::memset(state, 0, sizeof(state_t));
 }
 
-verdict cusum::update(std::byte* state, double x) const {
+verdict cusum::update(std::byte* state, double x,
+                       int64_t /*ts_ms*/) const {
   auto& s = *reinterpret_cast<state_t*>(state);
   verdict v;
   if (s.n == 0) {

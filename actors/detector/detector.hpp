@@ -62,7 +62,10 @@ public:
   /// Initialises a zeroed state block.
   virtual void init(std::byte* state) const = 0;
   /// Judges `x` against the state, then folds it in.
-  virtual verdict update(std::byte* state, double x) const = 0;
+  /// `ts_ms` is the value's event time (ms since the epoch; strictly
+  /// increasing per series) for detectors that know time of day or week.
+  virtual verdict update(std::byte* state, double x, int64_t ts_ms) const
+    = 0;
   /// Identifies the state layout and parameters; snapshots taken under a
   /// different value are not restored into this detector.
   virtual uint64_t layout() const = 0;

@@ -20,6 +20,11 @@ ensemble::make(const detection_options& opts) {
   hasher layout;
   // Snapshots are byte copies: refuse to restore across byte orders.
   layout.add(std::endian::native == std::endian::little ? "le" : "be");
+  result->refractory_ = opts.refractory_samples;
+  if (result->refractory_ > 0) {
+    layout.add("refractory");
+    result->size_ = sizeof(header);
+  }
   for (auto& name : opts.detectors) {
     auto kind = make_detector(name, opts);
     if (!kind)
@@ -48,13 +53,14 @@ void ensemble::init(std::byte* state) const {
     kinds_[i]->init(state + offsets_[i]);
 }
 
-ensemble_result ensemble::update(std::byte* state, double x) const {
+ensemble_result ensemble::update(std::byte* state, double x,
+                                 int64_t ts_ms) const {
   ensemble_result r;
   std::array<double, max_detectors> scores{};
   double lo = std::numeric_limits<double>::infinity();
   double hi = -lo;
   for (size_t i = 0; i < kinds_.size(); ++i) {
-    auto v = kinds_[i]->update(state + offsets_[i], x);
+    auto v = kinds_[i]->update(state + offsets_[i], x, ts_ms);
     r.verdicts[i] = v;
     if (!v.warm)
       continue;
@@ -75,6 +81,15 @@ ensemble_result ensemble::update(std::byte* state, double x) const {
     r.score = sum / min_votes_;
   }
   r.anomalous = r.votes >= min_votes_;
+  if (refractory_ > 0) {
+    auto& h = *reinterpret_cast<header*>(state);
+    if (h.quiet > 0) {
+      --h.quiet;
+      r.score = std::min(r.score, 0.5) * 0.5;
+    } else if (r.anomalous) {
+      h.quiet = refractory_;
+    }
+  }
   r.expected_lo = lo <= hi ? lo : std::numeric_limits<double>::quiet_NaN();
   r.expected_hi = lo <= hi ? hi : std::numeric_limits<double>::quiet_NaN();
   return r;

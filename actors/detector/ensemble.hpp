@@ -18,6 +18,8 @@ constexpr size_t max_detectors = 8;
 struct ensemble_result {
   /// Ensemble score in [0, 1]: the mean of the `min_votes` highest scores of
   /// the warm detectors, so it is high only when enough of them agree.
+  /// Within `refractory_samples` after an anomalous value it is capped at
+  /// 0.25, below every detector's threshold.
   double score = 0;
   /// Detectors that voted "anomalous".
   uint32_t votes = 0;
@@ -48,7 +50,7 @@ public:
   /// Initialises a fresh (zeroed) state block.
   void init(std::byte* state) const;
   /// Judges `x` and folds it into every detector's state.
-  ensemble_result update(std::byte* state, double x) const;
+  ensemble_result update(std::byte* state, double x, int64_t ts_ms) const;
   /// Identifies the whole block's layout (detectors, order, parameters,
   /// byte order) for snapshot compatibility.
   uint64_t layout() const { return layout_; }
@@ -60,6 +62,12 @@ public:
 
 private:
   ensemble() = default;
+  /// Samples left in the refractory period; leads the block only when
+  /// `refractory_` > 0.
+  struct header {
+    uint64_t quiet;
+  };
+  uint32_t refractory_ = 0;
   std::vector<std::unique_ptr<detector_kind>> kinds_;
   std::vector<size_t> offsets_;
   size_t size_ = 0;

@@ -28,7 +28,8 @@ void ewma::init(std::byte* state) const {
   std::memset(state, 0, sizeof(state_t));
 }
 
-verdict ewma::update(std::byte* state, double x) const {
+verdict ewma::update(std::byte* state, double x,
+                       int64_t /*ts_ms*/) const {
   auto& s = *reinterpret_cast<state_t*>(state);
   verdict v;
   if (s.n == 0) {

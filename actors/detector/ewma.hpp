@@ -14,7 +14,8 @@ public:
   std::string_view name() const override { return "ewma"; }
   size_t state_size() const override;
   void init(std::byte* state) const override;
-  verdict update(std::byte* state, double x) const override;
+  verdict update(std::byte* state, double x,
+                 int64_t ts_ms) const override;
   uint64_t layout() const override;
 
 private:

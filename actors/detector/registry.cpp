@@ -1,6 +1,7 @@
 #include "actors/detector/cusum.hpp"
 #include "actors/detector/detector.hpp"
 #include "actors/detector/ewma.hpp"
+#include "actors/detector/novelty.hpp"
 #include "actors/detector/zscore.hpp"
 
 namespace vigil::detector {
@@ -13,11 +14,13 @@ std::unique_ptr<detector_kind> make_detector(std::string_view name,
     return std::make_unique<ewma>(opts.ewma, opts.warmup_samples);
   if (name == "cusum")
     return std::make_unique<cusum>(opts.cusum, opts.warmup_samples);
+  if (name == "novelty")
+    return std::make_unique<novelty>(opts.novelty, opts.warmup_samples);
   return nullptr;
 }
 
 std::vector<std::string_view> detector_names() {
-  return {"zscore", "ewma", "cusum"};
+  return {known_detectors.begin(), known_detectors.end()};
 }
 
 } // namespace vigil::detector

@@ -216,7 +216,7 @@ void series_table::ingest(const sample_batch& batch,
 double series_table::judge(uint32_t index, const sample_batch& batch,
                            const sample& s, double x,
                            std::vector<anomaly_event>& out) {
-  auto r = ensemble_->update(state_of(index), x);
+  auto r = ensemble_->update(state_of(index), x, s.ts_ms);
   auto& e = at(index);
   ++e.samples;
   ++stats_.samples;

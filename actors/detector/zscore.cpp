@@ -40,7 +40,8 @@ void zscore::init(std::byte* state) const {
   std::memset(state, 0, state_size());
 }
 
-verdict zscore::update(std::byte* state, double x) const {
+verdict zscore::update(std::byte* state, double x,
+                       int64_t /*ts_ms*/) const {
   auto& h = *reinterpret_cast<header*>(state);
   auto* w = window_of(state);
   auto xf = static_cast<double>(static_cast<float>(x));

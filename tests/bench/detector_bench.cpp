@@ -33,7 +33,9 @@ void BM_detector(benchmark::State& state, const char* name) {
   auto xs = noise(4096);
   size_t i = 0;
   for (auto _ : state) {
-    auto v = kind->update(st.data(), xs[i++ & 4095]);
+    auto v = kind->update(st.data(), xs[i & 4095],
+                          static_cast<int64_t>(i) * 60000);
+    ++i;
     benchmark::DoNotOptimize(v);
   }
   state.SetItemsProcessed(state.iterations());
@@ -41,6 +43,7 @@ void BM_detector(benchmark::State& state, const char* name) {
 BENCHMARK_CAPTURE(BM_detector, zscore, "zscore");
 BENCHMARK_CAPTURE(BM_detector, ewma, "ewma");
 BENCHMARK_CAPTURE(BM_detector, cusum, "cusum");
+BENCHMARK_CAPTURE(BM_detector, novelty, "novelty");
 
 void BM_ensemble(benchmark::State& state) {
   detection_options opts;
@@ -50,7 +53,9 @@ void BM_ensemble(benchmark::State& state) {
   auto xs = noise(4096);
   size_t i = 0;
   for (auto _ : state) {
-    auto r = ens->update(st.data(), xs[i++ & 4095]);
+    auto r = ens->update(st.data(), xs[i & 4095],
+                         static_cast<int64_t>(i) * 60000);
+    ++i;
     benchmark::DoNotOptimize(r);
   }
   state.SetItemsProcessed(state.iterations());

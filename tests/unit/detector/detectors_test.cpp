@@ -20,7 +20,7 @@ public:
     : kind_(std::move(k)), state_(kind_->state_size()) {
     kind_->init(state_.data());
   }
-  verdict operator()(double x) { return kind_->update(state_.data(), x); }
+  verdict operator()(double x) { return kind_->update(state_.data(), x, 0); }
 
 private:
   std::unique_ptr<detector_kind> kind_;
@@ -169,10 +169,10 @@ TEST(ensemble, needs_min_votes_agreeing_detectors) {
   std::vector<std::byte> state((*ens)->state_size());
   (*ens)->init(state.data());
   for (auto x : noise(300, 100, 2, 13)) {
-    auto r = (*ens)->update(state.data(), x);
+    auto r = (*ens)->update(state.data(), x, 0);
     (void) r;
   }
-  auto r = (*ens)->update(state.data(), 200);
+  auto r = (*ens)->update(state.data(), 200, 0);
   EXPECT_EQ(r.warm, 3u);
   EXPECT_GE(r.votes, 2u);
   EXPECT_TRUE(r.anomalous);
@@ -185,10 +185,10 @@ TEST(ensemble, needs_min_votes_agreeing_detectors) {
   std::vector<std::byte> s2((*strict)->state_size());
   (*strict)->init(s2.data());
   for (int i = 0; i < 300; ++i)
-    (*strict)->update(s2.data(), 100 + (i % 5) - 2);
+    (*strict)->update(s2.data(), 100 + (i % 5) - 2, 0);
   // CUSUM clips each residual, so a single spike on a calm series is not
   // unanimous.
-  EXPECT_FALSE((*strict)->update(s2.data(), 200).anomalous);
+  EXPECT_FALSE((*strict)->update(s2.data(), 200, 0).anomalous);
 }
 
 TEST(ensemble, refuses_unknown_detectors_and_impossible_votes) {
