@@ -14,4 +14,16 @@ const char* to_string(anomaly_phase x) {
   return "unknown";
 }
 
+const char* to_string(anomaly_kind x) {
+  switch (x) {
+    case anomaly_kind::metric:
+      return "metric";
+    case anomaly_kind::log_new_template:
+      return "log_new_template";
+    case anomaly_kind::log_error_spike:
+      return "log_error_spike";
+  }
+  return "unknown";
+}
+
 } // namespace vigil

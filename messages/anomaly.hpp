@@ -23,6 +23,20 @@ enum class anomaly_phase : uint8_t {
 /// Returns "onset", "ongoing" or "recovered".
 const char* to_string(anomaly_phase x);
 
+/// What an anomaly is about.
+enum class anomaly_kind : uint8_t {
+  /// A metric series left its expected band.
+  metric = 0,
+  /// A log template appeared for the first time after the service's warm-up.
+  log_new_template = 1,
+  /// Error-severity log lines (of one template, or of the whole service)
+  /// spiked over their baseline.
+  log_error_spike = 2,
+};
+
+/// Returns "metric", "log_new_template" or "log_error_spike".
+const char* to_string(anomaly_kind x);
+
 /// One detector's opinion on one sample.
 struct detector_vote {
   /// The detector's name ("zscore", "ewma", "cusum", ...).
@@ -67,6 +81,15 @@ struct anomaly_event {
   /// for latency metrics only.
   int64_t received_ns = 0;
   int64_t detected_ns = 0;
+  /// Metric or log anomaly; the fields below are set for log anomalies.
+  anomaly_kind kind = anomaly_kind::metric;
+  /// The log template's id (16 hex digits); empty for the service's
+  /// error total and for metric anomalies.
+  std::string template_id;
+  /// The log template's text, variables shown as `<*>`.
+  std::string template_text;
+  /// A few of the log lines behind the anomaly, newest last.
+  std::vector<std::string> examples;
 };
 
 template <class Inspector>
@@ -74,7 +97,8 @@ typename Inspector::result_type inspect(Inspector& f, anomaly_event& x) {
   return f(caf::meta::type_name("vigil.anomaly_event"), x.id, x.service,
            x.metric, x.series, x.phase, x.ts_ms, x.onset_ts_ms, x.value,
            x.score, x.expected_lo, x.expected_hi, x.votes, x.received_ns,
-           x.detected_ns);
+           x.detected_ns, x.kind, x.template_id, x.template_text,
+           x.examples);
 }
 
 /// Filter for the recent-anomalies query.

@@ -55,12 +55,16 @@ struct log_batch {
   std::string format;
   std::vector<log_record> records;
   int64_t received_ns = 0;
+  /// How each line's text is parsed: "auto" (recognised per line) or a
+  /// format the client named ("json", "logfmt", "syslog", "access",
+  /// "log4j", "python", "text").
+  std::string line_format = "auto";
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, log_batch& x) {
   return f(caf::meta::type_name("vigil.log_batch"), x.service, x.format,
-           x.records, x.received_ns);
+           x.records, x.received_ns, x.line_format);
 }
 
 /// OTLP span kinds (numbering of opentelemetry.proto.trace.v1.Span.SpanKind).

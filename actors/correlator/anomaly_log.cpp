@@ -28,6 +28,11 @@ std::string encode(const anomaly_event& ev) {
   }
   r.set_received_ns(ev.received_ns);
   r.set_detected_ns(ev.detected_ns);
+  r.set_kind(static_cast<uint32_t>(ev.kind));
+  r.set_template_id(ev.template_id);
+  r.set_template_text(ev.template_text);
+  for (auto& line : ev.examples)
+    r.add_examples(line);
   return r.SerializeAsString();
 }
 
@@ -54,6 +59,12 @@ bool decode(std::string_view bytes, anomaly_event& ev) {
     ev.votes.push_back({v.detector(), v.score(), v.deviation(), v.vote()});
   ev.received_ns = r.received_ns();
   ev.detected_ns = r.detected_ns();
+  if (r.kind() > static_cast<uint32_t>(anomaly_kind::log_error_spike))
+    return false;
+  ev.kind = static_cast<anomaly_kind>(r.kind());
+  ev.template_id = r.template_id();
+  ev.template_text = r.template_text();
+  ev.examples.assign(r.examples().begin(), r.examples().end());
   return true;
 }
 

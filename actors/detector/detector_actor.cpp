@@ -49,6 +49,11 @@ load_snapshot(storage::store& store, const std::string& service) {
   return store.get(storage::column::snapshots, service);
 }
 
+std::string log_snapshot_key(const std::string& service) {
+  // The unit separator cannot occur in a service name taken from HTTP.
+  return service + "\x1f" "logs";
+}
+
 namespace {
 
 using self_ptr = detector_impl::stateful_pointer<detector_state>;
@@ -67,6 +72,19 @@ uint64_t write_snapshot(self_ptr self) {
     spdlog::error("detector {}: snapshot failed: {}", st.cfg.service,
                   self->system().render(err));
     return 0;
+  }
+  if (st.logs->stats().lines > 0) {
+    auto log_bytes = st.logs->snapshot();
+    if (auto err = st.cfg.store->put(storage::column::snapshots,
+                                     log_snapshot_key(st.cfg.service),
+                                     log_bytes)) {
+      if (st.cfg.metrics)
+        st.cfg.metrics->snapshot_failures.inc();
+      spdlog::error("detector {}: log snapshot failed: {}", st.cfg.service,
+                    self->system().render(err));
+      return 0;
+    }
+    bytes += log_bytes;
   }
   st.dirty = false;
   if (st.cfg.metrics) {
@@ -115,6 +133,20 @@ detector_impl::behavior_type detector(self_ptr self, detector_config cfg) {
   st.cfg = std::move(cfg);
   st.table = std::make_unique<series_table>(st.cfg.service, st.cfg.ens,
                                             st.cfg.detection);
+  st.logs = std::make_unique<log_state>(
+    st.cfg.service, log_options_from(st.cfg.detection.logs));
+  if (st.cfg.store) {
+    auto logs = st.cfg.store->get(storage::column::snapshots,
+                                  log_snapshot_key(st.cfg.service));
+    if (!logs) {
+      spdlog::error("detector {}: cannot read log snapshot: {}",
+                    st.cfg.service, self->system().render(logs.error()));
+    } else if (*logs && !st.logs->restore(**logs)) {
+      // A damaged log state only costs the templates' history: start cold.
+      spdlog::error("detector {}: discarding unreadable log snapshot",
+                    st.cfg.service);
+    }
+  }
   if (st.cfg.store) {
     auto snap = load_snapshot(*st.cfg.store, st.cfg.service);
     if (!snap) {
@@ -167,13 +199,25 @@ detector_impl::behavior_type detector(self_ptr self, detector_config cfg) {
       return batch.samples.size();
     },
     [self](atom::ingest, const log_batch& batch) -> uint64_t {
-      // Log records are counted per service until the log pipeline (the
-      // detection issue) consumes them.
+      // Parse, mine and judge every line; anomalies go out with the batch.
       auto& st = self->state;
-      st.table->stats().log_lines += batch.records.size();
+      auto first = st.scratch.size();
+      // The gateway refuses unknown names; anything else reads as auto.
+      auto format = log_format_from(batch.line_format)
+                      .value_or(st.logs->options().format);
+      if (format == log_format::auto_detect)
+        format = st.logs->options().format;
+      for (auto& rec : batch.records)
+        st.logs->ingest(rec, format, st.scratch);
+      for (auto i = first; i < st.scratch.size(); ++i)
+        st.scratch[i].received_ns = batch.received_ns;
+      auto& stats = st.table->stats();
+      stats.log_lines += batch.records.size();
+      stats.anomalies += st.scratch.size() - first;
       st.dirty = true;
       if (st.cfg.metrics)
         st.cfg.metrics->log_lines.inc(batch.records.size());
+      deliver(self);
       return batch.records.size();
     },
     [self](atom::status) -> service_info {

@@ -8,6 +8,7 @@
 #include <caf/typed_actor.hpp>
 
 #include "actors/detector/ensemble.hpp"
+#include "actors/detector/log_state.hpp"
 #include "actors/detector/series_table.hpp"
 #include "config/options.hpp"
 #include "messages/interfaces.hpp"
@@ -53,11 +54,12 @@ struct detector_config {
 /// snapshot timer.
 using detector_impl = detector_actor::extend<caf::reacts_to<atom::tick>>;
 
-/// What a detector owns: the series table of one service. Lives on the node
-/// that owns the service's shard.
+/// What a detector owns: the series table and the log pipeline state of one
+/// service. Lives on the node that owns the service's shard.
 struct detector_state {
   detector_config cfg;
   std::unique_ptr<series_table> table;
+  std::unique_ptr<log_state> logs;
   std::vector<anomaly_event> scratch;
   int64_t restored_from_ms = 0;
   /// Whether anything changed since the last snapshot.
@@ -76,5 +78,8 @@ detector(detector_impl::stateful_pointer<detector_state> self,
 /// Reads and parses the stored snapshot of `service`, if any.
 caf::expected<std::optional<std::string>>
 load_snapshot(storage::store& store, const std::string& service);
+
+/// The snapshots-column key of a service's log pipeline state.
+std::string log_snapshot_key(const std::string& service);
 
 } // namespace vigil::detector

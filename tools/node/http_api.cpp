@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "config/options.hpp"
 #include "messages/errc.hpp"
 #include "runtime/clock.hpp"
 #include "runtime/codec/alertmanager.hpp"
@@ -435,12 +436,15 @@ public:
 
   void logs(request& req, responder respond) {
     auto format = req.query_param("format").value_or("auto");
-    if (format != "auto") {
-      // Parsing of line formats arrives with the log pipeline; until then
-      // the format is recognised from the content type.
+    if (std::find(log_line_formats.begin(), log_line_formats.end(), format)
+        == log_line_formats.end()) {
+      std::string legal;
+      for (auto f : log_line_formats)
+        legal += (legal.empty() ? "" : ", ") + std::string{f};
       return fail("logs",
-                  codec::malformed("unsupported log format '" + format + "'",
-                                   "query parameter format: legal: auto"),
+                  codec::malformed("unknown log format '" + format + "'",
+                                   "query parameter format: legal: "
+                                     + legal),
                   respond);
     }
     auto service = req.query_param("service").value_or("");
@@ -448,9 +452,13 @@ public:
     auto received = wall_ns();
     json_ingest("logs", req, std::move(respond),
                 {"text/plain", "application/x-ndjson", "application/json"},
-                [service, type, received](std::string_view body) {
-                  return codec::decode_log_lines(body, type, service,
-                                                 received);
+                [service, type, received, format](std::string_view body) {
+                  auto r = codec::decode_log_lines(body, type, service,
+                                                   received);
+                  if (r)
+                    for (auto& b : *r)
+                      b.line_format = format;
+                  return r;
                 });
   }
 
@@ -560,20 +568,28 @@ public:
                              {"deviation", number_or_null(v.deviation)},
                              {"vote", v.vote}});
           }
-          list.push_back(
-            {{"id", a.id},
-             {"service", a.service},
-             {"metric", a.metric},
-             {"series", a.series},
-             {"phase", to_string(a.phase)},
-             {"ts", seconds(a.ts_ms)},
-             {"onset_ts", seconds(a.onset_ts_ms)},
-             {"value", number_or_null(a.value)},
-             {"score", number_or_null(a.score)},
-             {"expected", {number_or_null(a.expected_lo),
-                           number_or_null(a.expected_hi)}},
-             {"detectors", detectors},
-             {"votes", votes}});
+          json item{{"id", a.id},
+                    {"service", a.service},
+                    {"kind", to_string(a.kind)},
+                    {"metric", a.metric},
+                    {"series", a.series},
+                    {"phase", to_string(a.phase)},
+                    {"ts", seconds(a.ts_ms)},
+                    {"onset_ts", seconds(a.onset_ts_ms)},
+                    {"value", number_or_null(a.value)},
+                    {"score", number_or_null(a.score)},
+                    {"expected", {number_or_null(a.expected_lo),
+                                  number_or_null(a.expected_hi)}},
+                    {"detectors", detectors},
+                    {"votes", votes}};
+          if (a.kind != anomaly_kind::metric) {
+            // Invalid UTF-8 in log lines is replaced when the body is
+            // rendered (json_response).
+            item["template_id"] = a.template_id;
+            item["template"] = a.template_text;
+            item["examples"] = a.examples;
+          }
+          list.push_back(std::move(item));
         }
         respond(json_response(200, json{{"anomalies", list}}));
       },

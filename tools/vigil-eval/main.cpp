@@ -2,6 +2,7 @@
 // vigild by replay in event time (CONTRACT §5).
 //
 //   vigil-eval nab --data DIR --out DIR [--config FILE]
+//   vigil-eval logs --input FILE [--format auto|json|logfmt|...]
 
 #include <cstring>
 #include <iostream>
@@ -9,6 +10,7 @@
 #include <string>
 
 #include "config/loader.hpp"
+#include "tools/vigil-eval/logs.hpp"
 #include "tools/vigil-eval/nab.hpp"
 
 namespace {
@@ -16,9 +18,13 @@ namespace {
 int usage(int code) {
   (code == 0 ? std::cout : std::cerr)
     << "usage: vigil-eval nab --data DIR --out DIR [--config FILE]\n"
+       "       vigil-eval logs --input FILE [--format FORMAT]\n"
        "  nab   replay every <category>/<name>.csv under DIR through the\n"
        "        detectors (detection section of FILE, else the defaults)\n"
-       "        and write OUT/vigil/<category>/vigil_<name>.csv\n";
+       "        and write OUT/vigil/<category>/vigil_<name>.csv\n"
+       "  logs  run every line of FILE through the log pipeline and print\n"
+       "        CSV line,template_id,template; FORMAT is auto (default),\n"
+       "        json, logfmt, syslog, access, log4j, python or text\n";
   return code;
 }
 
@@ -54,6 +60,14 @@ int main(int argc, char** argv) {
       return usage(2);
     }
     return vigil::eval::run_nab(args["data"], args["out"], opts.detection);
+  }
+  if (cmd == "logs") {
+    if (!args.count("input")) {
+      std::cerr << "vigil-eval logs: --input is required\n";
+      return usage(2);
+    }
+    auto format = args.count("format") ? args["format"] : "auto";
+    return vigil::eval::run_logs(args["input"], format, {}, std::cout);
   }
   std::cerr << "vigil-eval: unknown command '" << cmd << "'\n";
   return usage(2);

@@ -70,4 +70,30 @@ TEST(anomaly_log, survives_a_restart_and_keeps_numbering) {
   EXPECT_LT(on_disk, 1100u);
 }
 
+TEST(anomaly_log, keeps_what_a_log_anomaly_says_across_a_restart) {
+  test::temp_dir dir;
+  std::shared_ptr<storage::store> store
+    = std::move(*storage::store::open(dir.str()));
+  {
+    anomaly_log log{10, store};
+    ASSERT_FALSE(log.load());
+    auto ev = event("checkout", 5000);
+    ev.kind = anomaly_kind::log_error_spike;
+    ev.template_id = "00ff00ff00ff00ff";
+    ev.template_text = "payment <*> failed after <*>";
+    ev.examples = {"payment 17 failed after 3s", "payment 18 failed after 4s"};
+    log.add(ev);
+  }
+  anomaly_log log{10, store};
+  ASSERT_FALSE(log.load());
+  auto xs = log.query({"", 0, 10});
+  ASSERT_EQ(xs.size(), 1u);
+  EXPECT_EQ(xs[0].kind, anomaly_kind::log_error_spike);
+  EXPECT_EQ(xs[0].template_id, "00ff00ff00ff00ff");
+  EXPECT_EQ(xs[0].template_text, "payment <*> failed after <*>");
+  EXPECT_EQ(xs[0].examples,
+            (std::vector<std::string>{"payment 17 failed after 3s",
+                                      "payment 18 failed after 4s"}));
+}
+
 } // namespace
