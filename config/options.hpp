@@ -113,7 +113,8 @@ struct ingest_options {
 /// here (and its option struct below); the loader and the reference config
 /// follow from this list.
 inline constexpr auto known_detectors
-  = std::to_array<std::string_view>({"zscore", "ewma", "cusum", "novelty"});
+  = std::to_array<std::string_view>(
+    {"zscore", "ewma", "cusum", "novelty", "seasonal"});
 
 /// The legal values of `node.log_level`, most verbose first.
 inline constexpr auto log_levels = std::to_array<std::string_view>(
@@ -155,6 +156,62 @@ struct novelty_options {
   /// on a day it never occurred at is new. 0 = off. Default: 24.
   uint32_t day_slots = 24;
   friend bool operator==(const novelty_options&, const novelty_options&)
+    = default;
+};
+
+/// detection.seasonal: a level plus an hour-of-day profile plus a
+/// day-of-week offset, each used only when the data shows it pays.
+struct seasonal_options {
+  /// Slots the day profile has (UTC): 48 = half hours. Default: 48.
+  uint32_t day_slots = 48;
+  /// Votes anomalous when the residual exceeds this many robust standard
+  /// deviations of the chosen model's residuals. Default: 4.
+  double threshold = 4.0;
+  /// Weight of a sample in the slot (and day-of-week) offsets it updates.
+  /// Default: 0.05.
+  double alpha = 0.05;
+  /// A richer model (daily, then weekly) is chosen only when its mean
+  /// squared residual is at most this fraction of the simpler one's.
+  /// Default: 0.8.
+  double gain = 0.8;
+  friend bool operator==(const seasonal_options&, const seasonal_options&)
+    = default;
+};
+
+/// The line formats `detection.logs.format` (and `?format=` of
+/// POST /api/v1/logs) accept.
+inline constexpr auto log_line_formats = std::to_array<std::string_view>(
+  {"auto", "json", "logfmt", "syslog", "access", "log4j", "python", "text"});
+
+/// detection.logs: log parsing, template mining and log anomalies.
+struct log_detection_options {
+  /// How lines are parsed: auto recognises the format per line.
+  /// Default: auto.
+  std::string format = "auto";
+  /// Share of a template's constant tokens a line must match to join it.
+  /// Default: 0.75.
+  double similarity = 0.75;
+  /// Templates kept per service; the least recently matched is dropped.
+  /// Default: 5000.
+  uint32_t max_templates = 5000;
+  /// Width of one rate bucket, event time. Default: 1m.
+  duration bucket{60000};
+  /// Event time from a service's first line before log anomalies are
+  /// judged. Default: 10m.
+  duration warmup{600000};
+  /// Lines a service needs before log anomalies are judged. Default: 100.
+  uint32_t warmup_lines = 100;
+  /// Error lines in one bucket before a spike may be reported. Default: 10.
+  uint32_t min_spike_errors = 10;
+  /// Errors in a bucket over the baseline that make a spike. Default: 5.
+  double spike_ratio = 5.0;
+  /// Multiplies every log anomaly's score (the service's criticality).
+  /// Default: 1.
+  double criticality = 1.0;
+  /// Example lines an anomaly carries. Default: 3.
+  uint32_t examples = 3;
+  friend bool operator==(const log_detection_options&,
+                         const log_detection_options&)
     = default;
 };
 
@@ -201,6 +258,8 @@ struct detection_options {
   ewma_options ewma;
   cusum_options cusum;
   novelty_options novelty;
+  seasonal_options seasonal;
+  log_detection_options logs;
   friend bool operator==(const detection_options&, const detection_options&)
     = default;
 };

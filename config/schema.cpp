@@ -152,6 +152,8 @@ using Z = zscore_options;
 using E = ewma_options;
 using C = cusum_options;
 using V = novelty_options;
+using W = seasonal_options;
+using L = log_detection_options;
 using Y = security_options;
 using K = cluster_options;
 
@@ -345,6 +347,64 @@ std::vector<option> make_schema() {
       "weekday or weekend day is one more pattern, so a value at an hour or "
       "on a day it never occurred at is new; 0 turns this off.",
       0, 1440),
+    // -- detection.seasonal --
+    unsigned_option<&O::detection, &D::seasonal, &W::day_slots>(
+      "detection.seasonal.day_slots",
+      "Slots of the hour-of-day profile (UTC).", 1, 1440),
+    real_option<&O::detection, &D::seasonal, &W::threshold>(
+      "detection.seasonal.threshold",
+      "Votes anomalous when the residual exceeds this many robust standard "
+      "deviations of the chosen model's residuals.",
+      0, true, 100, false),
+    real_option<&O::detection, &D::seasonal, &W::alpha>(
+      "detection.seasonal.alpha",
+      "Weight of a sample in the slot and day-of-week offsets it updates.", 0,
+      true, 1, false),
+    real_option<&O::detection, &D::seasonal, &W::gain>(
+      "detection.seasonal.gain",
+      "A richer model (daily, then weekly) is chosen only when its mean "
+      "squared residual is at most this fraction of the simpler one's.",
+      0, true, 1, false),
+    // -- detection.logs --
+    choice_option<&O::detection, &D::logs, &L::format>(
+      "detection.logs.format",
+      "How log lines are parsed; auto recognises the format line by line.",
+      log_line_formats),
+    real_option<&O::detection, &D::logs, &L::similarity>(
+      "detection.logs.similarity",
+      "Share of a template's constant tokens a line must match to join it.",
+      0, true, 1, false),
+    unsigned_option<&O::detection, &D::logs, &L::max_templates>(
+      "detection.logs.max_templates",
+      "Templates kept per service; the least recently matched is dropped.",
+      10, 1'000'000),
+    duration_option<&O::detection, &D::logs, &L::bucket>(
+      "detection.logs.bucket", "Width of one log rate bucket, in event time.",
+      second, day),
+    duration_option<&O::detection, &D::logs, &L::warmup>(
+      "detection.logs.warmup",
+      "Event time from a service's first line before log anomalies are "
+      "judged.",
+      0, 30 * day),
+    unsigned_option<&O::detection, &D::logs, &L::warmup_lines>(
+      "detection.logs.warmup_lines",
+      "Lines a service needs before log anomalies are judged.", 0,
+      100'000'000),
+    unsigned_option<&O::detection, &D::logs, &L::min_spike_errors>(
+      "detection.logs.min_spike_errors",
+      "Error lines in one bucket before a spike may be reported.", 1,
+      1'000'000),
+    real_option<&O::detection, &D::logs, &L::spike_ratio>(
+      "detection.logs.spike_ratio",
+      "Errors in a bucket over the baseline that make a spike.", 1, false,
+      1e6, false),
+    real_option<&O::detection, &D::logs, &L::criticality>(
+      "detection.logs.criticality",
+      "Multiplies every log anomaly's score (the service's criticality).", 0,
+      true, 1000, false),
+    unsigned_option<&O::detection, &D::logs, &L::examples>(
+      "detection.logs.examples", "Example lines a log anomaly carries.", 0,
+      100),
     // -- security --
     string_option<&O::security, &Y::admin_token>(
       "security.admin_token",
@@ -392,6 +452,11 @@ constexpr section section_table[] = {
   {"detection.cusum", "Two-sided CUSUM on standardized residuals."},
   {"detection.novelty",
    "Share of the recent value patterns never seen before on the series."},
+  {"detection.logs",
+   "Log parsing, template mining, new-template and error-spike anomalies."},
+  {"detection.seasonal",
+   "Level + hour-of-day profile + day-of-week offset, each used when the "
+   "data shows it pays."},
   {"correlation", "Grouping of anomalies and alerts into incidents.", false},
   {"topology",
    "The service dependency graph learned from traces and static edges.",

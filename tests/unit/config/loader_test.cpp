@@ -323,8 +323,9 @@ TEST(config_loader, a_key_in_the_wrong_section_suggests_its_full_key) {
   e = only_error("detection:\n  threshold: 4\n");
   EXPECT_TRUE(contains(e.message,
                        "did you mean detection.zscore.threshold, "
-                       "detection.ewma.threshold or "
-                       "detection.cusum.threshold?"));
+                       "detection.ewma.threshold, "
+                       "detection.cusum.threshold or "
+                       "detection.seasonal.threshold?"));
 }
 
 TEST(config_loader, a_key_unlike_every_valid_key_gets_no_suggestion) {
