@@ -277,6 +277,17 @@ private:
       if (redact_ && opt.secret() && value != "\"\"")
         value = "\"<redacted>\"";
       out_.append(indent + 2, ' ');
+      auto items = opt.render_items(opts_);
+      if (indent + 4 + opt.name().size() + value.size() > 80
+          && !items.empty()) {
+        // A list too wide for one line goes in block style, an item a line.
+        out_ += std::string{opt.name()} + ":\n";
+        for (const auto& item : items) {
+          out_.append(indent + 4, ' ');
+          out_ += "- " + item + "\n";
+        }
+        continue;
+      }
       out_ += std::string{opt.name()} + ": " + value + "\n";
     }
     for (const auto& child : sections()) {

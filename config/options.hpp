@@ -215,6 +215,38 @@ struct log_detection_options {
     = default;
 };
 
+/// detection.precursors: trends towards a limit, warned about before the
+/// limit is reached.
+struct precursor_options {
+  /// Which series have a limit: "GLOB=NUMBER" or "GLOB=METRIC" (the limit
+  /// is the value of METRIC with the same labels; 0 there means none). A
+  /// metric takes the first rule its name matches; empty = off.
+  /// Default: the cAdvisor memory limit, free memory and disk towards 0,
+  /// open file descriptors towards their maximum, *_ratio towards 1.
+  std::vector<std::string> limits{
+    "container_memory_working_set_bytes=container_spec_memory_limit_bytes",
+    "container_memory_usage_bytes=container_spec_memory_limit_bytes",
+    "node_memory_MemAvailable_bytes=0",
+    "node_filesystem_avail_bytes=0",
+    "process_open_fds=process_max_fds",
+    "*_ratio=1"};
+  /// Warn when the limit is forecast within this much event time.
+  /// Default: 2h.
+  duration horizon{7'200'000};
+  /// Event time the trend is estimated over. Default: 1h.
+  duration window{3'600'000};
+  /// The rise over the window must be this many robust standard deviations
+  /// of the residuals around the trend line. Default: 3.
+  double min_significance = 3.0;
+  /// An open warning is re-announced with a fresh forecast this often
+  /// (event time). Default: 10m.
+  duration reemit{600'000};
+  /// Series one service follows at most. Default: 10000.
+  uint32_t max_series = 10'000;
+  friend bool operator==(const precursor_options&, const precursor_options&)
+    = default;
+};
+
 /// detection.cusum: two-sided CUSUM on standardized residuals.
 struct cusum_options {
   /// Slack per sample, in standard deviations. Default: 0.5.
@@ -260,6 +292,7 @@ struct detection_options {
   novelty_options novelty;
   seasonal_options seasonal;
   log_detection_options logs;
+  precursor_options precursors;
   friend bool operator==(const detection_options&, const detection_options&)
     = default;
 };

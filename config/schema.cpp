@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cctype>
+#include <charconv>
+#include <cmath>
 #include <type_traits>
 
 #include "config/suggest.hpp"
@@ -154,6 +157,7 @@ using C = cusum_options;
 using V = novelty_options;
 using W = seasonal_options;
 using L = log_detection_options;
+using P = precursor_options;
 using Y = security_options;
 using K = cluster_options;
 
@@ -405,6 +409,34 @@ std::vector<option> make_schema() {
     unsigned_option<&O::detection, &D::logs, &L::examples>(
       "detection.logs.examples", "Example lines a log anomaly carries.", 0,
       100),
+    // -- detection.precursors --
+    list_option<&O::detection, &D::precursors, &P::limits>(
+      "detection.precursors.limits",
+      "Which series have a limit: GLOB=NUMBER, or GLOB=METRIC for the value "
+      "of METRIC with the same labels (0 there means no limit); a metric "
+      "takes the first rule its name matches; empty turns precursors off.",
+      string_rule::limit_rule, 0, 256),
+    duration_option<&O::detection, &D::precursors, &P::horizon>(
+      "detection.precursors.horizon",
+      "Warn when a limit is forecast to be reached within this much event "
+      "time.",
+      minute, 30 * day),
+    duration_option<&O::detection, &D::precursors, &P::window>(
+      "detection.precursors.window",
+      "Event time a trend is estimated over.", minute, 7 * day),
+    real_option<&O::detection, &D::precursors, &P::min_significance>(
+      "detection.precursors.min_significance",
+      "The rise over the window must be this many robust standard "
+      "deviations of the residuals around the trend line.",
+      0, true, 1000, false),
+    duration_option<&O::detection, &D::precursors, &P::reemit>(
+      "detection.precursors.reemit",
+      "An open warning is re-announced with a fresh forecast this often, in "
+      "event time.",
+      second, day),
+    unsigned_option<&O::detection, &D::precursors, &P::max_series>(
+      "detection.precursors.max_series",
+      "Series one service follows for a trend at most.", 1, 10'000'000),
     // -- security --
     string_option<&O::security, &Y::admin_token>(
       "security.admin_token",
@@ -452,6 +484,8 @@ constexpr section section_table[] = {
   {"detection.cusum", "Two-sided CUSUM on standardized residuals."},
   {"detection.novelty",
    "Share of the recent value patterns never seen before on the series."},
+  {"detection.precursors",
+   "Trends towards a limit, warned about before the limit is reached."},
   {"detection.logs",
    "Log parsing, template mining, new-template and error-spike anomalies."},
   {"detection.seasonal",
@@ -662,6 +696,31 @@ std::optional<std::string> check_string(const option::spec& s,
       if (!near.empty())
         msg += "; " + did_you_mean(near);
       return msg;
+    }
+    case string_rule::limit_rule: {
+      auto eq = text.find('=');
+      if (eq == std::string_view::npos || eq == 0 || eq + 1 == text.size())
+        return quote(text) + " is not GLOB=LIMIT";
+      for (char c : text.substr(0, eq))
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_'
+              || c == ':' || c == '*' || c == '?'))
+          return quote(text) + ": the glob may use letters, digits, '_', "
+                               "':', '*' and '?'";
+      auto rhs = text.substr(eq + 1);
+      double v = 0;
+      auto [end, ec] = std::from_chars(rhs.data(), rhs.data() + rhs.size(),
+                                       v);
+      bool number = ec == std::errc{} && end == rhs.data() + rhs.size()
+                    && std::isfinite(v);
+      bool metric = !std::isdigit(static_cast<unsigned char>(rhs[0]))
+                    && std::all_of(rhs.begin(), rhs.end(), [](char c) {
+                         return std::isalnum(static_cast<unsigned char>(c))
+                                || c == '_' || c == ':';
+                       });
+      if (!number && !metric)
+        return quote(text) + ": the limit " + quote(rhs)
+               + " is neither a number nor a metric name";
+      return std::nullopt;
     }
     case string_rule::host_port: {
       auto hp = parse_host_port(text);
@@ -904,6 +963,8 @@ std::string option::legal() const {
         return "label names ([a-zA-Z_][a-zA-Z0-9_]*)";
       case string_rule::choice:
         return join_words(s.choices, " or ");
+      case string_rule::limit_rule:
+        return "GLOB=NUMBER or GLOB=METRIC";
       case string_rule::host_port:
         return "HOST:PORT or [IPv6]:PORT, port "
                + std::to_string(s.min_port) + "..65535"
@@ -997,6 +1058,16 @@ std::string option::render(const options& x) const {
     }
   }
   return {};
+}
+
+std::vector<std::string> option::render_items(const options& x) const {
+  std::vector<std::string> out;
+  if (spec_.kind != value_kind::string_list)
+    return out;
+  auto v = load(*this, x);
+  for (const auto& item : std::get<std::vector<std::string>>(v))
+    out.push_back(yaml_scalar(item, true));
+  return out;
 }
 
 std::string option::default_value() const {

@@ -63,6 +63,8 @@ enum class string_rule : uint8_t {
   choice,
   /// HOST:PORT with a port of at least the option's minimum port.
   host_port,
+  /// GLOB=NUMBER or GLOB=METRIC (a precursor limit rule).
+  limit_rule,
 };
 
 /// A 1-based line and column in a source; 0 means unknown.
@@ -199,6 +201,10 @@ public:
 
   /// The value in `x` as YAML (a scalar, or a flow sequence for lists).
   std::string render(const options& x) const;
+
+  /// For lists: each item as a YAML scalar (for block-style rendering);
+  /// empty for other kinds.
+  std::vector<std::string> render_items(const options& x) const;
 
   /// Whether the value is a credential that displays should redact.
   bool secret() const noexcept {

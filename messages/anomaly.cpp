@@ -22,6 +22,8 @@ const char* to_string(anomaly_kind x) {
       return "log_new_template";
     case anomaly_kind::log_error_spike:
       return "log_error_spike";
+    case anomaly_kind::predictive:
+      return "predictive";
   }
   return "unknown";
 }

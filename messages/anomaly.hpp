@@ -32,9 +32,13 @@ enum class anomaly_kind : uint8_t {
   /// Error-severity log lines (of one template, or of the whole service)
   /// spiked over their baseline.
   log_error_spike = 2,
+  /// A series trends towards its limit and is forecast to reach it within
+  /// the precursor horizon.
+  predictive = 3,
 };
 
-/// Returns "metric", "log_new_template" or "log_error_spike".
+/// Returns "metric", "log_new_template", "log_error_spike" or
+/// "predictive".
 const char* to_string(anomaly_kind x);
 
 /// One detector's opinion on one sample.
@@ -90,6 +94,10 @@ struct anomaly_event {
   std::string template_text;
   /// A few of the log lines behind the anomaly, newest last.
   std::vector<std::string> examples;
+  /// Predictive anomalies: the limit the series trends towards, and when
+  /// it is forecast to get there (ms since the epoch; 0 when no longer).
+  double limit = 0;
+  int64_t forecast_ts_ms = 0;
 };
 
 template <class Inspector>
@@ -98,7 +106,7 @@ typename Inspector::result_type inspect(Inspector& f, anomaly_event& x) {
            x.metric, x.series, x.phase, x.ts_ms, x.onset_ts_ms, x.value,
            x.score, x.expected_lo, x.expected_hi, x.votes, x.received_ns,
            x.detected_ns, x.kind, x.template_id, x.template_text,
-           x.examples);
+           x.examples, x.limit, x.forecast_ts_ms);
 }
 
 /// Filter for the recent-anomalies query.

@@ -33,6 +33,8 @@ std::string encode(const anomaly_event& ev) {
   r.set_template_text(ev.template_text);
   for (auto& line : ev.examples)
     r.add_examples(line);
+  r.set_limit(ev.limit);
+  r.set_forecast_ts_ms(ev.forecast_ts_ms);
   return r.SerializeAsString();
 }
 
@@ -59,12 +61,14 @@ bool decode(std::string_view bytes, anomaly_event& ev) {
     ev.votes.push_back({v.detector(), v.score(), v.deviation(), v.vote()});
   ev.received_ns = r.received_ns();
   ev.detected_ns = r.detected_ns();
-  if (r.kind() > static_cast<uint32_t>(anomaly_kind::log_error_spike))
+  if (r.kind() > static_cast<uint32_t>(anomaly_kind::predictive))
     return false;
   ev.kind = static_cast<anomaly_kind>(r.kind());
   ev.template_id = r.template_id();
   ev.template_text = r.template_text();
   ev.examples.assign(r.examples().begin(), r.examples().end());
+  ev.limit = r.limit();
+  ev.forecast_ts_ms = r.forecast_ts_ms();
   return true;
 }
 

@@ -133,6 +133,8 @@ detector_impl::behavior_type detector(self_ptr self, detector_config cfg) {
   st.cfg = std::move(cfg);
   st.table = std::make_unique<series_table>(st.cfg.service, st.cfg.ens,
                                             st.cfg.detection);
+  st.precursors = std::make_unique<precursor_tracker>(
+    st.cfg.service, st.cfg.detection.precursors);
   st.logs = std::make_unique<log_state>(
     st.cfg.service, log_options_from(st.cfg.detection.logs));
   if (st.cfg.store) {
@@ -187,6 +189,9 @@ detector_impl::behavior_type detector(self_ptr self, detector_config cfg) {
       auto before_samples = st.table->stats().samples;
       auto before_ooo = st.table->stats().out_of_order;
       st.table->ingest(batch, st.scratch);
+      auto before_predictive = st.scratch.size();
+      st.precursors->ingest(batch, st.scratch);
+      st.table->stats().anomalies += st.scratch.size() - before_predictive;
       st.dirty = true;
       if (st.cfg.metrics) {
         st.cfg.metrics->samples.inc(st.table->stats().samples

@@ -9,6 +9,7 @@
 
 #include "actors/detector/ensemble.hpp"
 #include "actors/detector/log_state.hpp"
+#include "actors/detector/precursors.hpp"
 #include "actors/detector/series_table.hpp"
 #include "config/options.hpp"
 #include "messages/interfaces.hpp"
@@ -60,6 +61,7 @@ struct detector_state {
   detector_config cfg;
   std::unique_ptr<series_table> table;
   std::unique_ptr<log_state> logs;
+  std::unique_ptr<precursor_tracker> precursors;
   std::vector<anomaly_event> scratch;
   int64_t restored_from_ms = 0;
   /// Whether anything changed since the last snapshot.

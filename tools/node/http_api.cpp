@@ -582,7 +582,12 @@ public:
                                   number_or_null(a.expected_hi)}},
                     {"detectors", detectors},
                     {"votes", votes}};
-          if (a.kind != anomaly_kind::metric) {
+          if (a.kind == anomaly_kind::predictive) {
+            item["limit"] = number_or_null(a.limit);
+            item["forecast_ts"] = a.forecast_ts_ms > 0
+                                    ? json(seconds(a.forecast_ts_ms))
+                                    : json(nullptr);
+          } else if (a.kind != anomaly_kind::metric) {
             // Invalid UTF-8 in log lines is replaced when the body is
             // rendered (json_response).
             item["template_id"] = a.template_id;

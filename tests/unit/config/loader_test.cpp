@@ -308,6 +308,22 @@ TEST(config_loader, an_unknown_section_suggests_the_nearest_section) {
   EXPECT_TRUE(contains(e.legal, "node, ingest, detection"));
 }
 
+TEST(config_loader, precursor_limit_rules_are_checked_item_by_item) {
+  auto ok = load("detection:\n  precursors:\n    limits:\n"
+                 "      - \"jvm_heap_used_bytes=jvm_heap_max_bytes\"\n"
+                 "      - \"*_ratio=1\"\n");
+  ASSERT_TRUE(ok.ok()) << ok.message();
+  EXPECT_EQ(ok.opts.detection.precursors.limits.size(), 2u);
+  auto e = only_error("detection:\n  precursors:\n"
+                      "    limits: [\"heap_bytes>1\"]\n");
+  EXPECT_EQ(e.key, "detection.precursors.limits");
+  EXPECT_TRUE(contains(e.message, "is not GLOB=LIMIT")) << e.message;
+  e = only_error("detection:\n  precursors:\n"
+                 "    limits: [\"heap_bytes=12 GB\"]\n");
+  EXPECT_TRUE(contains(e.message, "neither a number nor a metric name"))
+    << e.message;
+}
+
 TEST(config_loader, a_key_in_the_wrong_section_suggests_its_full_key) {
   auto e = only_error("node:\n  shards: 4\n");
   EXPECT_EQ(e.key, "node.shards");

@@ -1,0 +1,215 @@
+#include "actors/detector/precursors.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+
+#include "messages/errc.hpp"
+
+namespace vigil::detector {
+
+namespace {
+
+bool is_metric_char(char c, bool first) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'
+         || c == ':' || (!first && c >= '0' && c <= '9');
+}
+
+bool is_metric_name(std::string_view x) {
+  if (x.empty())
+    return false;
+  for (size_t i = 0; i < x.size(); ++i)
+    if (!is_metric_char(x[i], i == 0))
+      return false;
+  return true;
+}
+
+std::string_view metric_of(std::string_view text) {
+  auto brace = text.find('{');
+  return brace == std::string_view::npos ? text : text.substr(0, brace);
+}
+
+} // namespace
+
+bool glob_match(std::string_view glob, std::string_view name) {
+  // Iterative matcher with one backtrack point for the last '*'.
+  size_t g = 0;
+  size_t n = 0;
+  size_t star = std::string_view::npos;
+  size_t resume = 0;
+  while (n < name.size()) {
+    if (g < glob.size() && (glob[g] == '?' || glob[g] == name[n])) {
+      ++g;
+      ++n;
+    } else if (g < glob.size() && glob[g] == '*') {
+      star = g++;
+      resume = n;
+    } else if (star != std::string_view::npos) {
+      g = star + 1;
+      n = ++resume;
+    } else {
+      return false;
+    }
+  }
+  while (g < glob.size() && glob[g] == '*')
+    ++g;
+  return g == glob.size();
+}
+
+caf::expected<limit_rule> parse_limit_rule(std::string_view text) {
+  auto eq = text.find('=');
+  if (eq == std::string_view::npos || eq == 0 || eq + 1 == text.size())
+    return caf::make_error(errc::invalid_config,
+                           "'" + std::string{text}
+                             + "' is not GLOB=LIMIT (a number or a metric "
+                               "name)");
+  limit_rule r;
+  r.glob = std::string{text.substr(0, eq)};
+  for (char c : r.glob)
+    if (!(is_metric_char(c, false) || c == '*' || c == '?'))
+      return caf::make_error(errc::invalid_config,
+                             "'" + r.glob
+                               + "': a metric-name glob uses letters, "
+                                 "digits, '_', ':', '*' and '?'");
+  auto rhs = text.substr(eq + 1);
+  double v = 0;
+  auto [end, ec] = std::from_chars(rhs.data(), rhs.data() + rhs.size(), v);
+  if (ec == std::errc{} && end == rhs.data() + rhs.size()) {
+    if (!std::isfinite(v))
+      return caf::make_error(errc::invalid_config,
+                             "'" + std::string{rhs} + "' is not a finite "
+                                                      "limit");
+    r.value = v;
+    return r;
+  }
+  if (!is_metric_name(rhs))
+    return caf::make_error(errc::invalid_config,
+                           "'" + std::string{rhs}
+                             + "' is neither a number nor a metric name");
+  r.companion = std::string{rhs};
+  return r;
+}
+
+precursor_tracker::precursor_tracker(std::string service,
+                                     const precursor_options& opts)
+  : service_(std::move(service)), opts_(opts) {
+  for (auto& text : opts_.limits)
+    if (auto r = parse_limit_rule(text))
+      rules_.push_back(std::move(*r));
+}
+
+const limit_rule* precursor_tracker::rule_for(std::string_view metric,
+                                              size_t& index) const {
+  for (size_t i = 0; i < rules_.size(); ++i)
+    if (glob_match(rules_[i].glob, metric)) {
+      index = i;
+      return &rules_[i];
+    }
+  return nullptr;
+}
+
+void precursor_tracker::ingest(const sample_batch& batch,
+                               std::vector<anomaly_event>& out) {
+  if (rules_.empty())
+    return;
+  trend_options topts;
+  topts.window_ms = opts_.window.count();
+  topts.min_significance = opts_.min_significance;
+  int64_t judge_every = std::max<int64_t>(topts.window_ms / topts.buckets, 1);
+  for (const auto& s : batch.samples) {
+    if ((s.flags & (sample_flags::stale | sample_flags::counter
+                    | sample_flags::delta))
+        || !std::isfinite(s.value))
+      continue;
+    auto text = batch.text(s);
+    auto metric = metric_of(text);
+    newest_ts_ = std::max(newest_ts_, s.ts_ms);
+    for (const auto& r : rules_)
+      if (r.companion == metric) {
+        companions_[std::string{text}] = s.value;
+        break;
+      }
+    auto it = series_.find(s.series);
+    if (it == series_.end()) {
+      size_t index = 0;
+      if (!rule_for(metric, index) || series_.size() >= opts_.max_series)
+        continue;
+      tracked_series fresh{trend_forecaster{topts}, std::string{text},
+                           std::string{metric}, index};
+      it = series_.emplace(s.series, std::move(fresh)).first;
+    }
+    auto& t = it->second;
+    t.trend.add(s.ts_ms, s.value);
+    if (s.ts_ms - t.last_ts_ms < judge_every)
+      continue;
+    t.last_ts_ms = s.ts_ms;
+    const auto& rule = rules_[t.rule];
+    double limit = 0;
+    if (rule.value) {
+      limit = *rule.value;
+    } else {
+      auto key = rule.companion + t.text.substr(t.metric.size());
+      auto c = companions_.find(key);
+      // No limit known yet, or none set (a limit of 0 means unlimited for
+      // cgroup memory): nothing to forecast against.
+      if (c == companions_.end() || !(c->second > 0))
+        continue;
+      limit = c->second;
+    }
+    judge(t, limit, out);
+  }
+  // Forget series silent for two windows.
+  auto horizon = newest_ts_ - 2 * opts_.window.count();
+  for (auto i = series_.begin(); i != series_.end();)
+    i = i->second.last_ts_ms < horizon ? series_.erase(i) : std::next(i);
+}
+
+void precursor_tracker::judge(tracked_series& s, double limit,
+                              std::vector<anomaly_event>& out) {
+  auto f = s.trend.towards(limit);
+  int64_t now = s.last_ts_ms;
+  int64_t horizon = opts_.horizon.count();
+  int64_t eta = f.exhaustion_ts_ms - now;
+  bool warn = f.trending && eta <= horizon;
+  // Hysteresis: a warning ends only when the trend is gone or the forecast
+  // moved well past the horizon.
+  bool clear = !f.trending || eta > horizon + horizon / 2;
+  anomaly_phase phase;
+  if (warn && !s.warning) {
+    s.warning = true;
+    s.onset_ts_ms = now;
+    phase = anomaly_phase::onset;
+  } else if (warn && now - s.announced_ts_ms >= opts_.reemit.count()) {
+    phase = anomaly_phase::ongoing;
+  } else if (s.warning && clear) {
+    s.warning = false;
+    phase = anomaly_phase::recovered;
+  } else {
+    return;
+  }
+  s.announced_ts_ms = now;
+  anomaly_event ev;
+  ev.kind = anomaly_kind::predictive;
+  ev.service = service_;
+  ev.metric = s.metric;
+  ev.series = s.text;
+  ev.phase = phase;
+  ev.ts_ms = now;
+  ev.onset_ts_ms = s.onset_ts_ms;
+  ev.value = f.level;
+  // 0.5 when exhaustion is a horizon away, 1 when it is now.
+  double urgency = horizon > 0 ? 1.0 - 0.5 * static_cast<double>(eta)
+                                         / static_cast<double>(horizon)
+                               : 1.0;
+  ev.score = phase == anomaly_phase::recovered
+               ? 0
+               : std::clamp(urgency, 0.5, 1.0);
+  ev.limit = limit;
+  ev.forecast_ts_ms = f.trending ? f.exhaustion_ts_ms : 0;
+  ev.expected_lo = std::min(f.level, limit);
+  ev.expected_hi = std::max(f.level, limit);
+  ev.votes.push_back({"trend", ev.score, f.significance, warn});
+  out.push_back(std::move(ev));
+}
+
+} // namespace vigil::detector

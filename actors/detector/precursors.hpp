@@ -1,0 +1,77 @@
+#pragma once
+
+// Precursors: series that trend towards a limit (memory towards its limit,
+// free disk towards zero, a ratio towards 1), with a forecast of when they
+// get there, raised as predictive anomalies before the hard failure.
+// Pure logic: event time only, no I/O.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/expected.hpp>
+
+#include "actors/detector/trend.hpp"
+#include "config/options.hpp"
+#include "messages/anomaly.hpp"
+#include "messages/samples.hpp"
+
+namespace vigil::detector {
+
+/// One `detection.precursors.limits` entry: series whose metric name
+/// matches `glob` exhaust at `value`, or at the value of the series named
+/// `companion` with the same labels.
+struct limit_rule {
+  std::string glob;
+  std::optional<double> value;
+  std::string companion;
+};
+
+/// Reads "GLOB=NUMBER" or "GLOB=METRIC"; an error names what is wrong.
+caf::expected<limit_rule> parse_limit_rule(std::string_view text);
+
+/// Whether `name` matches `glob` (`*` any run, `?` one character).
+bool glob_match(std::string_view glob, std::string_view name);
+
+/// The precursor state of one service.
+class precursor_tracker {
+public:
+  /// Rules that do not parse are skipped (the config loader refuses them
+  /// before this point).
+  precursor_tracker(std::string service,
+                    const precursor_options& opts);
+
+  /// Folds the samples in; appends predictive anomalies to `out`.
+  void ingest(const sample_batch& batch, std::vector<anomaly_event>& out);
+
+  /// Series followed for a trend now.
+  size_t tracked() const { return series_.size(); }
+
+private:
+  struct tracked_series {
+    trend_forecaster trend;
+    std::string text;
+    std::string metric;
+    size_t rule = 0;
+    /// Whether a warning is open, and when it was last (re-)announced.
+    bool warning = false;
+    int64_t onset_ts_ms = 0;
+    int64_t announced_ts_ms = 0;
+    int64_t last_ts_ms = 0;
+  };
+  void judge(tracked_series& s, double limit, std::vector<anomaly_event>& out);
+  const limit_rule* rule_for(std::string_view metric, size_t& index) const;
+
+  std::string service_;
+  precursor_options opts_;
+  std::vector<limit_rule> rules_;
+  std::unordered_map<uint64_t, tracked_series> series_;
+  /// Latest values of companion (limit) series, by series text.
+  std::unordered_map<std::string, double> companions_;
+  int64_t newest_ts_ = 0;
+};
+
+} // namespace vigil::detector
