@@ -170,6 +170,10 @@ struct seasonal_options {
   /// Weight of a sample in the slot (and day-of-week) offsets it updates.
   /// Default: 0.05.
   double alpha = 0.05;
+  /// After warm-up a residual teaches the model at most as much as one of
+  /// this many standard deviations, so anomalies barely move it.
+  /// Default: 8.
+  double clip = 8.0;
   /// A richer model (daily, then weekly) is chosen only when its mean
   /// squared residual is at most this fraction of the simpler one's.
   /// Default: 0.8.
@@ -247,6 +251,29 @@ struct precursor_options {
     = default;
 };
 
+/// detection.likelihood: turns the ensemble's raw score into how unusual
+/// its recent average is against its own history (anomaly likelihood), so
+/// a series that is always a little surprising stops scoring high.
+struct likelihood_options {
+  /// Off: the ensemble score is used as it is. Default: false.
+  bool enabled = false;
+  /// Raw scores averaged before judging. Default: 3.
+  uint32_t average = 3;
+  /// Samples of history the average is judged against (exponential
+  /// memory). Default: 500.
+  uint32_t memory = 500;
+  /// Samples before the likelihood speaks. Default: 300.
+  uint32_t warmup = 300;
+  /// Floors of the history's mean and variance. Defaults: 0.03, 0.0003.
+  double mean_floor = 0.03;
+  double variance_floor = 0.0003;
+  /// A `novelty` detector's own score, times this, is a floor of the
+  /// final score. Default: 0.7.
+  double novelty_weight = 0.7;
+  friend bool operator==(const likelihood_options&, const likelihood_options&)
+    = default;
+};
+
 /// detection.cusum: two-sided CUSUM on standardized residuals.
 struct cusum_options {
   /// Slack per sample, in standard deviations. Default: 0.5.
@@ -279,6 +306,11 @@ struct detection_options {
   /// Detector state is written to storage this often (wall clock) and at
   /// shutdown; a crash loses at most this much learning. Default: 30s.
   duration snapshot_interval{30000};
+  /// Per-metric detectors: "GLOB=DETECTOR[,DETECTOR...][:VOTES]"; a
+  /// series takes the first rule its metric name matches, the others use
+  /// `detectors` and `min_votes` (VOTES defaults to the smaller of
+  /// min_votes and the rule's detector count). Default: [].
+  std::vector<std::string> rules;
   /// Anomalies kept for GET /api/v1/anomalies. Default: 10000.
   uint32_t recent_anomalies = 10000;
   /// After a series' ensemble calls a value anomalous, its scores stay
@@ -291,6 +323,7 @@ struct detection_options {
   cusum_options cusum;
   novelty_options novelty;
   seasonal_options seasonal;
+  likelihood_options likelihood;
   log_detection_options logs;
   precursor_options precursors;
   friend bool operator==(const detection_options&, const detection_options&)

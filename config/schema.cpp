@@ -65,6 +65,12 @@ option unsigned_option(std::string_view key, std::string_view description,
 }
 
 template <auto... Members>
+option bool_option(std::string_view key, std::string_view description) {
+  static_assert(std::is_same_v<field_type<Members...>, bool>);
+  return option{make<Members...>(key, value_kind::boolean, description)};
+}
+
+template <auto... Members>
 option bytes_option(std::string_view key, std::string_view description,
                     uint64_t min, uint64_t max) {
   static_assert(std::is_same_v<field_type<Members...>, uint64_t>);
@@ -158,6 +164,7 @@ using V = novelty_options;
 using W = seasonal_options;
 using L = log_detection_options;
 using P = precursor_options;
+using LK = likelihood_options;
 using Y = security_options;
 using K = cluster_options;
 
@@ -274,6 +281,13 @@ std::vector<option> make_schema() {
       "A sample is anomalous when at least this many warm detectors agree; "
       "at most the number of detectors.",
       1, known_detectors.size()),
+    list_option<&O::detection, &D::rules>(
+      "detection.rules",
+      "Per-metric detectors, GLOB=DETECTOR[,DETECTOR...][:VOTES]; a series "
+      "takes the first rule its metric name matches, the others use "
+      "detectors and min_votes (VOTES defaults to the smaller of min_votes "
+      "and the rule's detector count).",
+      string_rule::detector_rule, 0, 64),
     unsigned_option<&O::detection, &D::warmup_samples>(
       "detection.warmup_samples",
       "Samples a series needs before its detectors may vote.", 2, 1'000'000),
@@ -364,6 +378,11 @@ std::vector<option> make_schema() {
       "detection.seasonal.alpha",
       "Weight of a sample in the slot and day-of-week offsets it updates.", 0,
       true, 1, false),
+    real_option<&O::detection, &D::seasonal, &W::clip>(
+      "detection.seasonal.clip",
+      "After warm-up a residual teaches the model at most as much as one of "
+      "this many standard deviations.",
+      0, true, 1000, false),
     real_option<&O::detection, &D::seasonal, &W::gain>(
       "detection.seasonal.gain",
       "A richer model (daily, then weekly) is chosen only when its mean "
@@ -409,6 +428,33 @@ std::vector<option> make_schema() {
     unsigned_option<&O::detection, &D::logs, &L::examples>(
       "detection.logs.examples", "Example lines a log anomaly carries.", 0,
       100),
+    // -- detection.likelihood --
+    bool_option<&O::detection, &D::likelihood, &LK::enabled>(
+      "detection.likelihood.enabled",
+      "Judge how unusual the recent average of the ensemble score is "
+      "against its own history instead of using the score as it is."),
+    unsigned_option<&O::detection, &D::likelihood, &LK::average>(
+      "detection.likelihood.average",
+      "Raw scores averaged before judging.", 1, 64),
+    unsigned_option<&O::detection, &D::likelihood, &LK::memory>(
+      "detection.likelihood.memory",
+      "Samples of history the average is judged against (exponential "
+      "memory).",
+      2, 10'000'000),
+    unsigned_option<&O::detection, &D::likelihood, &LK::warmup>(
+      "detection.likelihood.warmup",
+      "Samples before the likelihood speaks.", 0, 10'000'000),
+    real_option<&O::detection, &D::likelihood, &LK::mean_floor>(
+      "detection.likelihood.mean_floor",
+      "Floor of the history's mean.", 0, false, 1, false),
+    real_option<&O::detection, &D::likelihood, &LK::variance_floor>(
+      "detection.likelihood.variance_floor",
+      "Floor of the history's variance.", 0, true, 1, false),
+    real_option<&O::detection, &D::likelihood, &LK::novelty_weight>(
+      "detection.likelihood.novelty_weight",
+      "A novelty detector's own score, times this, is a floor of the final "
+      "score.",
+      0, false, 1, false),
     // -- detection.precursors --
     list_option<&O::detection, &D::precursors, &P::limits>(
       "detection.precursors.limits",
@@ -484,6 +530,9 @@ constexpr section section_table[] = {
   {"detection.cusum", "Two-sided CUSUM on standardized residuals."},
   {"detection.novelty",
    "Share of the recent value patterns never seen before on the series."},
+  {"detection.likelihood",
+   "Anomaly likelihood: how unusual the recent ensemble score is against "
+   "its history."},
   {"detection.precursors",
    "Trends towards a limit, warned about before the limit is reached."},
   {"detection.logs",
@@ -696,6 +745,49 @@ std::optional<std::string> check_string(const option::spec& s,
       if (!near.empty())
         msg += "; " + did_you_mean(near);
       return msg;
+    }
+    case string_rule::detector_rule: {
+      auto eq = text.find('=');
+      if (eq == std::string_view::npos || eq == 0 || eq + 1 == text.size())
+        return quote(text) + " is not GLOB=DETECTOR[,DETECTOR...][:VOTES]";
+      for (char c : text.substr(0, eq))
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_'
+              || c == ':' || c == '*' || c == '?'))
+          return quote(text) + ": the glob may use letters, digits, '_', "
+                               "':', '*' and '?'";
+      auto rhs = text.substr(eq + 1);
+      uint64_t votes = 0;
+      if (auto colon = rhs.find(':'); colon != std::string_view::npos) {
+        auto v = rhs.substr(colon + 1);
+        auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(),
+                                         votes);
+        if (ec != std::errc{} || end != v.data() + v.size() || votes == 0)
+          return quote(text) + ": the votes after ':' must be a number >= 1";
+        rhs = rhs.substr(0, colon);
+      }
+      std::vector<std::string_view> names;
+      while (true) {
+        auto comma = rhs.find(',');
+        auto name = rhs.substr(0, comma);
+        if (std::find(known_detectors.begin(), known_detectors.end(), name)
+            == known_detectors.end()) {
+          auto msg = quote(text) + ": " + quote(name)
+                     + " is not a detector";
+          auto near = nearest(name, known_detectors, typo_tolerance(name));
+          if (!near.empty())
+            msg += "; " + did_you_mean(near);
+          return msg;
+        }
+        if (std::find(names.begin(), names.end(), name) != names.end())
+          return quote(text) + ": " + quote(name) + " is named twice";
+        names.push_back(name);
+        if (comma == std::string_view::npos)
+          break;
+        rhs.remove_prefix(comma + 1);
+      }
+      if (votes > names.size())
+        return quote(text) + ": more votes than detectors";
+      return std::nullopt;
     }
     case string_rule::limit_rule: {
       auto eq = text.find('=');
@@ -965,6 +1057,8 @@ std::string option::legal() const {
         return join_words(s.choices, " or ");
       case string_rule::limit_rule:
         return "GLOB=NUMBER or GLOB=METRIC";
+      case string_rule::detector_rule:
+        return "GLOB=DETECTOR[,DETECTOR...][:VOTES]";
       case string_rule::host_port:
         return "HOST:PORT or [IPv6]:PORT, port "
                + std::to_string(s.min_port) + "..65535"

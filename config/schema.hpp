@@ -65,6 +65,8 @@ enum class string_rule : uint8_t {
   host_port,
   /// GLOB=NUMBER or GLOB=METRIC (a precursor limit rule).
   limit_rule,
+  /// GLOB=DETECTOR[,DETECTOR...][:VOTES] (a per-metric detector rule).
+  detector_rule,
 };
 
 /// A 1-based line and column in a source; 0 means unknown.

@@ -27,6 +27,10 @@ struct verdict {
   bool warm = false;
   /// Whether the detector calls the value anomalous.
   bool vote = false;
+  /// The value lies beyond everything the detector has seen (a new
+  /// extreme); the anomaly-likelihood stage passes such a value through at
+  /// full score.
+  bool certain = false;
 };
 
 /// Maps a deviation onto [0, 1) so that 0 deviation scores 0, the

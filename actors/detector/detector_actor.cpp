@@ -131,8 +131,21 @@ void deliver(self_ptr self) {
 detector_impl::behavior_type detector(self_ptr self, detector_config cfg) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
-  st.table = std::make_unique<series_table>(st.cfg.service, st.cfg.ens,
-                                            st.cfg.detection);
+  auto rule_ensembles = make_rule_ensembles(st.cfg.detection);
+  if (!rule_ensembles) {
+    // The config loader checks every rule; reaching this is a bug.
+    spdlog::error("detector {}: detection.rules ignored: {}", st.cfg.service,
+                  self->system().render(rule_ensembles.error()));
+    auto no_rules = st.cfg.detection;
+    no_rules.rules.clear();
+    st.table = std::make_unique<service_tables>(
+      st.cfg.service, st.cfg.ens,
+      std::vector<std::shared_ptr<const ensemble>>{}, no_rules);
+  } else {
+    st.table = std::make_unique<service_tables>(
+      st.cfg.service, st.cfg.ens, std::move(*rule_ensembles),
+      st.cfg.detection);
+  }
   st.precursors = std::make_unique<precursor_tracker>(
     st.cfg.service, st.cfg.detection.precursors);
   st.logs = std::make_unique<log_state>(
@@ -186,18 +199,17 @@ detector_impl::behavior_type detector(self_ptr self, detector_config cfg) {
   return {
     [self](atom::ingest, const sample_batch& batch) -> uint64_t {
       auto& st = self->state;
-      auto before_samples = st.table->stats().samples;
-      auto before_ooo = st.table->stats().out_of_order;
+      auto before = st.table->totals();
       st.table->ingest(batch, st.scratch);
       auto before_predictive = st.scratch.size();
       st.precursors->ingest(batch, st.scratch);
       st.table->stats().anomalies += st.scratch.size() - before_predictive;
       st.dirty = true;
       if (st.cfg.metrics) {
-        st.cfg.metrics->samples.inc(st.table->stats().samples
-                                    - before_samples);
-        st.cfg.metrics->out_of_order.inc(st.table->stats().out_of_order
-                                         - before_ooo);
+        auto after = st.table->totals();
+        st.cfg.metrics->samples.inc(after.samples - before.samples);
+        st.cfg.metrics->out_of_order.inc(after.out_of_order
+                                         - before.out_of_order);
       }
       deliver(self);
       publish_active(self);
@@ -234,7 +246,7 @@ detector_impl::behavior_type detector(self_ptr self, detector_config cfg) {
       info.series = st.table->series();
       info.series_active = st.table->active();
       info.series_warm = st.table->warm();
-      auto& stats = st.table->stats();
+      auto stats = st.table->totals();
       info.samples = stats.samples;
       info.anomalies = stats.anomalies;
       info.log_lines = stats.log_lines;

@@ -10,7 +10,7 @@
 #include "actors/detector/ensemble.hpp"
 #include "actors/detector/log_state.hpp"
 #include "actors/detector/precursors.hpp"
-#include "actors/detector/series_table.hpp"
+#include "actors/detector/service_tables.hpp"
 #include "config/options.hpp"
 #include "messages/interfaces.hpp"
 #include "runtime/metrics/registry.hpp"
@@ -59,7 +59,7 @@ using detector_impl = detector_actor::extend<caf::reacts_to<atom::tick>>;
 /// service. Lives on the node that owns the service's shard.
 struct detector_state {
   detector_config cfg;
-  std::unique_ptr<series_table> table;
+  std::unique_ptr<service_tables> table;
   std::unique_ptr<log_state> logs;
   std::unique_ptr<precursor_tracker> precursors;
   std::vector<anomaly_event> scratch;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cmath>
 #include <cstring>
 
 #include "messages/errc.hpp"
@@ -21,7 +22,19 @@ ensemble::make(const detection_options& opts) {
   // Snapshots are byte copies: refuse to restore across byte orders.
   layout.add(std::endian::native == std::endian::little ? "le" : "be");
   result->refractory_ = opts.refractory_samples;
-  if (result->refractory_ > 0) {
+  result->likelihood_ = opts.likelihood;
+  if (result->likelihood_.enabled) {
+    result->likelihood_.average
+      = std::clamp<uint32_t>(result->likelihood_.average, 1, 64);
+    result->likelihood_.memory
+      = std::max<uint32_t>(result->likelihood_.memory, 2);
+    layout.add("likelihood");
+    auto avg = result->likelihood_.average;
+    layout.add(std::string_view{reinterpret_cast<const char*>(&avg),
+                                sizeof(avg)});
+    result->size_ = sizeof(header) + sizeof(likelihood_state)
+                    + sizeof(double) * avg;
+  } else if (result->refractory_ > 0) {
     layout.add("refractory");
     result->size_ = sizeof(header);
   }
@@ -35,6 +48,8 @@ ensemble::make(const detection_options& opts) {
     result->size_ += (kind->state_size() + 7) / 8 * 8;
     auto l = kind->layout();
     layout.add(std::string_view{reinterpret_cast<const char*>(&l), sizeof(l)});
+    if (kind->name() == "novelty")
+      result->novelty_ = static_cast<int>(result->kinds_.size());
     result->kinds_.push_back(std::move(kind));
   }
   if (opts.min_votes < 1 || opts.min_votes > result->kinds_.size())
@@ -81,6 +96,8 @@ ensemble_result ensemble::update(std::byte* state, double x,
     r.score = sum / min_votes_;
   }
   r.anomalous = r.votes >= min_votes_;
+  if (likelihood_.enabled)
+    judge_likelihood(state, r);
   if (refractory_ > 0) {
     auto& h = *reinterpret_cast<header*>(state);
     if (h.quiet > 0) {
@@ -93,6 +110,45 @@ ensemble_result ensemble::update(std::byte* state, double x,
   r.expected_lo = lo <= hi ? lo : std::numeric_limits<double>::quiet_NaN();
   r.expected_hi = lo <= hi ? hi : std::numeric_limits<double>::quiet_NaN();
   return r;
+}
+
+void ensemble::judge_likelihood(std::byte* state, ensemble_result& r) const {
+  auto& h = *reinterpret_cast<likelihood_state*>(state + sizeof(header));
+  auto* ring = reinterpret_cast<double*>(state + sizeof(header)
+                                         + sizeof(likelihood_state));
+  const auto& o = likelihood_;
+  double raw = r.score;
+  // The mean of the last `average` raw scores.
+  auto slot = h.n % o.average;
+  h.sum += raw - ring[slot];
+  ring[slot] = raw;
+  double ma = h.sum / static_cast<double>(std::min<uint64_t>(h.n + 1,
+                                                             o.average));
+  double lik = 0;
+  if (h.n >= o.warmup) {
+    // How far in the upper tail of the history the average lies, on a log
+    // scale: 0.5 at a tail of 1e-5, 1 at 1e-10.
+    double z = (ma - std::max(h.mu, o.mean_floor))
+               / std::sqrt(std::max(h.var, o.variance_floor));
+    double tail = 0.5 * std::erfc(z / std::sqrt(2.0));
+    lik = std::log(tail + 1e-10) / std::log(1e-10);
+  }
+  double w = std::max(1.0 / o.memory, 1.0 / static_cast<double>(h.n + 1));
+  double d = ma - h.mu;
+  h.mu += w * d;
+  h.var = (1 - w) * (h.var + w * d * d);
+  ++h.n;
+  double s = lik;
+  bool certain = false;
+  for (size_t i = 0; i < kinds_.size(); ++i)
+    certain = certain || (r.verdicts[i].warm && r.verdicts[i].certain);
+  if (certain)
+    s = 1;
+  if (novelty_ >= 0 && r.verdicts[static_cast<size_t>(novelty_)].warm)
+    s = std::max(s, o.novelty_weight
+                      * r.verdicts[static_cast<size_t>(novelty_)].score);
+  r.score = std::clamp(s, 0.0, 1.0);
+  r.anomalous = r.score >= 0.5;
 }
 
 } // namespace vigil::detector

@@ -18,8 +18,10 @@ constexpr size_t max_detectors = 8;
 struct ensemble_result {
   /// Ensemble score in [0, 1]: the mean of the `min_votes` highest scores of
   /// the warm detectors, so it is high only when enough of them agree.
-  /// Within `refractory_samples` after an anomalous value it is capped at
-  /// 0.25, below every detector's threshold.
+  /// With `detection.likelihood` on, it is instead how unusual the recent
+  /// average of that score is against its history (a detector that is
+  /// `certain` scores 1). Within `refractory_samples` after an anomalous
+  /// value it is capped at 0.25, below every detector's threshold.
   double score = 0;
   /// Detectors that voted "anomalous".
   uint32_t votes = 0;
@@ -62,12 +64,26 @@ public:
 
 private:
   ensemble() = default;
-  /// Samples left in the refractory period; leads the block only when
-  /// `refractory_` > 0.
+  /// Leads the block when the refractory period or the likelihood stage
+  /// is on: samples left in the refractory period.
   struct header {
     uint64_t quiet;
   };
+  /// Follows the header when the likelihood stage is on: samples seen, mean
+  /// and variance of the averaged score, the running sum of the last
+  /// `average` raw scores; then those scores.
+  struct likelihood_state {
+    uint64_t n;
+    double mu;
+    double var;
+    double sum;
+  };
+  /// Applies the likelihood stage to `r`.
+  void judge_likelihood(std::byte* state, ensemble_result& r) const;
   uint32_t refractory_ = 0;
+  likelihood_options likelihood_;
+  /// Index of the `novelty` detector, or -1.
+  int novelty_ = -1;
   std::vector<std::unique_ptr<detector_kind>> kinds_;
   std::vector<size_t> offsets_;
   size_t size_ = 0;

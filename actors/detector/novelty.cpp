@@ -131,6 +131,7 @@ verdict novelty::update(std::byte* state, double x,
   if (v.warm) {
     v.score = share;
     v.vote = share >= 0.5;
+    v.certain = beyond;
   }
   return v;
 }

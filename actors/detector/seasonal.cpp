@@ -91,8 +91,8 @@ verdict seasonal::update(std::byte* state, double x, int64_t ts_ms) const {
     v.vote = std::fabs(v.deviation) > opts_.threshold;
   }
   // Learn. During warm-up everything counts fully; after it a residual
-  // teaches at most as much as one at twice the band edge.
-  double cap = v.warm ? 2 * opts_.threshold * sd
+  // teaches at most as much as one of `clip` standard deviations.
+  double cap = v.warm ? opts_.clip * sd
                       : std::numeric_limits<double>::infinity();
   double a = opts_.alpha;
   double slow = std::max(a / 10, 1.0 / static_cast<double>(h.n + 1));

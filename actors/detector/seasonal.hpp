@@ -8,8 +8,8 @@ namespace vigil::detector {
 ///   flat:   level
 ///   daily:  level + day[slot of the day]
 ///   weekly: level + day[slot] + week[day of the week]
-/// all learned online (exponential weights, residuals clipped at the band
-/// edge so anomalies barely teach). Each model's mean squared residual is
+/// all learned online (exponential weights, residuals clipped at `clip`
+/// standard deviations so anomalies barely teach). Each model's mean squared residual is
 /// tracked; the daily model is used once two days of data are in and its
 /// residuals are at most `gain` times the flat model's, the weekly model
 /// likewise after two weeks against the daily one. So the periods are found

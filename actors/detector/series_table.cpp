@@ -147,7 +147,17 @@ series_table::header* series_table::find_or_create(const sample& s,
 void series_table::ingest(const sample_batch& batch,
                           std::vector<anomaly_event>& out,
                           std::vector<double>* scores) {
-  for (auto& s : batch.samples) {
+  ingest(batch, out, scores, nullptr, 0);
+}
+
+void series_table::ingest(const sample_batch& batch,
+                          std::vector<anomaly_event>& out,
+                          std::vector<double>* scores, const uint8_t* lanes,
+                          uint8_t lane) {
+  for (size_t k = 0; k < batch.samples.size(); ++k) {
+    if (lanes && lanes[k] != lane)
+      continue;
+    const auto& s = batch.samples[k];
     // Every sample gets exactly one score when asked for: 0 unless judged.
     struct pad {
       std::vector<double>* v;

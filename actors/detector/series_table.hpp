@@ -69,6 +69,13 @@ public:
   void ingest(const sample_batch& batch, std::vector<anomaly_event>& out,
               std::vector<double>* scores = nullptr);
 
+  /// The same for the samples `k` with `lanes[k] == lane` only (the
+  /// others belong to another table of the service); `lanes` holds one
+  /// entry per sample of `batch`, or is null for all.
+  void ingest(const sample_batch& batch, std::vector<anomaly_event>& out,
+              std::vector<double>* scores, const uint8_t* lanes,
+              uint8_t lane);
+
   /// Drops series whose newest sample is older than series_ttl before the
   /// service's newest sample. Returns how many were dropped.
   size_t expire();

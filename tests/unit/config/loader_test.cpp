@@ -308,6 +308,16 @@ TEST(config_loader, an_unknown_section_suggests_the_nearest_section) {
   EXPECT_TRUE(contains(e.legal, "node, ingest, detection"));
 }
 
+TEST(config_loader, detector_rules_are_checked_item_by_item) {
+  auto ok = load("detection:\n  rules: [\"disk_*=cusum,seasonal:1\"]\n");
+  ASSERT_TRUE(ok.ok()) << ok.message();
+  auto e = only_error("detection:\n  rules: [\"disk_*=cusm\"]\n");
+  EXPECT_EQ(e.key, "detection.rules");
+  EXPECT_TRUE(contains(e.message, "did you mean cusum")) << e.message;
+  e = only_error("detection:\n  rules: [\"disk_*=cusum:3\"]\n");
+  EXPECT_TRUE(contains(e.message, "more votes than detectors")) << e.message;
+}
+
 TEST(config_loader, precursor_limit_rules_are_checked_item_by_item) {
   auto ok = load("detection:\n  precursors:\n    limits:\n"
                  "      - \"jvm_heap_used_bytes=jvm_heap_max_bytes\"\n"

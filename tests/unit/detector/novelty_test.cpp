@@ -197,3 +197,51 @@ TEST(ensemble_refractory, ends_after_the_configured_samples) {
 }
 
 } // namespace
+
+namespace {
+
+vigil::detection_options nab_like() {
+  vigil::detection_options o;
+  o.detectors = {"novelty"};
+  o.min_votes = 1;
+  o.novelty.extreme_margin = 0;
+  o.likelihood.enabled = true;
+  return o;
+}
+
+TEST(ensemble_likelihood, silences_a_series_that_is_always_a_little_new) {
+  auto e = *ensemble::make(nab_like());
+  std::vector<std::byte> s(e->state_size());
+  e->init(s.data());
+  // Noise inside a fixed range: new patterns keep turning up now and then.
+  std::mt19937 gen{9};
+  std::uniform_real_distribution<double> u{0, 1};
+  e->update(s.data(), 0.0, 0);
+  e->update(s.data(), 1.0, 0);
+  int high_late = 0;
+  for (int i = 0; i < 3000; ++i) {
+    auto r = e->update(s.data(), u(gen), 0);
+    // While the likelihood warms up only the novelty floor speaks.
+    if (i < 298)
+      EXPECT_LE(r.score, 0.7 * r.verdicts[0].score + 1e-12) << i;
+    if (i >= 1000)
+      high_late += r.score >= 0.5;
+  }
+  EXPECT_EQ(high_late, 0);
+  // A value beyond everything seen is certain: full score.
+  auto r = e->update(s.data(), 5.0, 0);
+  EXPECT_DOUBLE_EQ(r.score, 1.0);
+  EXPECT_TRUE(r.anomalous);
+}
+
+TEST(ensemble_likelihood, has_its_own_state_and_layout) {
+  auto with = *ensemble::make(nab_like());
+  auto o = nab_like();
+  o.likelihood.enabled = false;
+  auto without = *ensemble::make(o);
+  EXPECT_EQ(with->state_size(),
+            without->state_size() + 8 + 32 + 8 * o.likelihood.average);
+  EXPECT_NE(with->layout(), without->layout());
+}
+
+} // namespace

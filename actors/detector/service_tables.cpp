@@ -1,0 +1,278 @@
+#include "actors/detector/service_tables.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "actors/detector/precursors.hpp"
+#include "messages/errc.hpp"
+
+namespace vigil::detector {
+
+namespace {
+
+constexpr std::string_view envelope_magic = "vigil.tables.1";
+
+void put_u32(std::string& out, uint32_t x) {
+  char b[4];
+  std::memcpy(b, &x, 4);
+  out.append(b, 4);
+}
+
+bool get_u32(std::string_view& in, uint32_t& x) {
+  if (in.size() < 4)
+    return false;
+  std::memcpy(&x, in.data(), 4);
+  in.remove_prefix(4);
+  return true;
+}
+
+bool get_bytes(std::string_view& in, std::string_view& x) {
+  uint32_t n = 0;
+  if (!get_u32(in, n) || in.size() < n)
+    return false;
+  x = in.substr(0, n);
+  in.remove_prefix(n);
+  return true;
+}
+
+std::string_view metric_of(std::string_view text) {
+  auto brace = text.find('{');
+  return brace == std::string_view::npos ? text : text.substr(0, brace);
+}
+
+} // namespace
+
+caf::expected<detector_rule> parse_detector_rule(std::string_view text) {
+  auto fail = [&](std::string why) {
+    return caf::make_error(errc::invalid_config,
+                           "'" + std::string{text} + "': " + why);
+  };
+  auto eq = text.find('=');
+  if (eq == std::string_view::npos || eq == 0 || eq + 1 == text.size())
+    return fail("a rule is GLOB=DETECTOR[,DETECTOR...][:VOTES]");
+  detector_rule r;
+  r.glob = std::string{text.substr(0, eq)};
+  for (char c : r.glob)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == ':'
+          || c == '*' || c == '?'))
+      return fail("the glob may use letters, digits, '_', ':', '*' and '?'");
+  auto rhs = text.substr(eq + 1);
+  if (auto colon = rhs.find(':'); colon != std::string_view::npos) {
+    auto votes = rhs.substr(colon + 1);
+    rhs = rhs.substr(0, colon);
+    uint32_t v = 0;
+    if (votes.empty() || votes.size() > 2
+        || !std::all_of(votes.begin(), votes.end(),
+                        [](char c) { return c >= '0' && c <= '9'; }))
+      return fail("the votes after ':' must be a small number");
+    for (char c : votes)
+      v = v * 10 + static_cast<uint32_t>(c - '0');
+    if (v == 0)
+      return fail("the votes after ':' must be at least 1");
+    r.min_votes = v;
+  }
+  while (!rhs.empty()) {
+    auto comma = rhs.find(',');
+    auto name = rhs.substr(0, comma);
+    if (std::find(known_detectors.begin(), known_detectors.end(), name)
+        == known_detectors.end()) {
+      std::string legal;
+      for (auto k : known_detectors)
+        legal += (legal.empty() ? "" : ", ") + std::string{k};
+      return fail("unknown detector '" + std::string{name} + "' (legal: "
+                  + legal + ")");
+    }
+    if (std::find(r.detectors.begin(), r.detectors.end(), name)
+        != r.detectors.end())
+      return fail("detector '" + std::string{name} + "' named twice");
+    r.detectors.emplace_back(name);
+    if (comma == std::string_view::npos)
+      break;
+    rhs.remove_prefix(comma + 1);
+    if (rhs.empty())
+      return fail("a detector name is missing after ','");
+  }
+  if (r.detectors.empty())
+    return fail("no detectors named");
+  if (r.min_votes > r.detectors.size())
+    return fail("more votes than detectors");
+  return r;
+}
+
+caf::expected<std::vector<std::shared_ptr<const ensemble>>>
+make_rule_ensembles(const detection_options& opts) {
+  std::vector<std::shared_ptr<const ensemble>> out;
+  for (auto& text : opts.rules) {
+    auto r = parse_detector_rule(text);
+    if (!r)
+      return std::move(r.error());
+    auto o = opts;
+    o.detectors = r->detectors;
+    o.min_votes = r->min_votes > 0
+                    ? r->min_votes
+                    : std::min<uint32_t>(opts.min_votes,
+                                         static_cast<uint32_t>(
+                                           r->detectors.size()));
+    auto ens = ensemble::make(o);
+    if (!ens)
+      return std::move(ens.error());
+    out.push_back(std::move(*ens));
+  }
+  return out;
+}
+
+service_tables::service_tables(
+  std::string service, std::shared_ptr<const ensemble> ens,
+  std::vector<std::shared_ptr<const ensemble>> rule_ensembles,
+  const detection_options& opts) {
+  // Rules that do not parse never get here (the config loader and
+  // make_rule_ensembles refuse them); skip defensively.
+  for (size_t i = 0; i < opts.rules.size() && i < rule_ensembles.size()
+                     && i < 255;
+       ++i) {
+    auto r = parse_detector_rule(opts.rules[i]);
+    if (!r)
+      continue;
+    rules_.push_back(std::move(*r));
+    keys_.push_back(opts.rules[i]);
+    tables_.push_back(
+      std::make_unique<series_table>(service, rule_ensembles[i], opts));
+  }
+  keys_.emplace_back();
+  tables_.push_back(
+    std::make_unique<series_table>(std::move(service), std::move(ens), opts));
+}
+
+size_t service_tables::table_for(std::string_view metric) const {
+  for (size_t i = 0; i < rules_.size(); ++i)
+    if (glob_match(rules_[i].glob, metric))
+      return i;
+  return rules_.size();
+}
+
+void service_tables::ingest(const sample_batch& batch,
+                            std::vector<anomaly_event>& out) {
+  if (rules_.empty()) {
+    tables_.back()->ingest(batch, out);
+    return;
+  }
+  lanes_.resize(batch.samples.size());
+  std::vector<bool> used(tables_.size(), false);
+  for (size_t k = 0; k < batch.samples.size(); ++k) {
+    const auto& s = batch.samples[k];
+    auto it = route_.find(s.series);
+    if (it == route_.end())
+      it = route_
+             .emplace(s.series, static_cast<uint8_t>(
+                                  table_for(metric_of(batch.text(s)))))
+             .first;
+    lanes_[k] = it->second;
+    used[it->second] = true;
+  }
+  for (size_t t = 0; t < tables_.size(); ++t)
+    if (used[t])
+      tables_[t]->ingest(batch, out, nullptr, lanes_.data(),
+                         static_cast<uint8_t>(t));
+}
+
+size_t service_tables::expire() {
+  size_t n = 0;
+  for (auto& t : tables_)
+    n += t->expire();
+  // The route cache only needs the series that still live.
+  if (route_.size() > 2 * series() + 1024)
+    route_.clear();
+  return n;
+}
+
+size_t service_tables::series() const {
+  size_t n = 0;
+  for (auto& t : tables_)
+    n += t->series();
+  return n;
+}
+
+size_t service_tables::active() const {
+  size_t n = 0;
+  for (auto& t : tables_)
+    n += t->active();
+  return n;
+}
+
+size_t service_tables::warm() const {
+  size_t n = 0;
+  for (auto& t : tables_)
+    n += t->warm();
+  return n;
+}
+
+table_stats service_tables::totals() const {
+  table_stats sum;
+  for (auto& t : tables_) {
+    const auto& s = t->stats();
+    sum.samples += s.samples;
+    sum.anomalies += s.anomalies;
+    sum.out_of_order += s.out_of_order;
+    sum.stale_markers += s.stale_markers;
+    sum.nan_values += s.nan_values;
+    sum.collisions += s.collisions;
+    sum.expired += s.expired;
+    sum.log_lines += s.log_lines;
+    sum.last_ts_ms = std::max(sum.last_ts_ms, s.last_ts_ms);
+  }
+  return sum;
+}
+
+std::string service_tables::snapshot(int64_t taken_at_ms) const {
+  if (rules_.empty())
+    return tables_.back()->snapshot(taken_at_ms);
+  std::string out{envelope_magic};
+  put_u32(out, static_cast<uint32_t>(tables_.size()));
+  for (size_t i = 0; i < tables_.size(); ++i) {
+    auto bytes = tables_[i]->snapshot(taken_at_ms);
+    put_u32(out, static_cast<uint32_t>(keys_[i].size()));
+    out += keys_[i];
+    put_u32(out, static_cast<uint32_t>(bytes.size()));
+    out += bytes;
+  }
+  return out;
+}
+
+caf::expected<restore_info> service_tables::restore(std::string_view bytes) {
+  if (!bytes.starts_with(envelope_magic))
+    return tables_.back()->restore(bytes);
+  bytes.remove_prefix(envelope_magic.size());
+  uint32_t count = 0;
+  if (!get_u32(bytes, count))
+    return caf::make_error(errc::storage_failure,
+                           "truncated detector snapshot envelope");
+  restore_info total;
+  for (uint32_t i = 0; i < count; ++i) {
+    std::string_view key;
+    std::string_view body;
+    if (!get_bytes(bytes, key) || !get_bytes(bytes, body))
+      return caf::make_error(errc::storage_failure,
+                             "truncated detector snapshot envelope");
+    auto at = std::find(keys_.begin(), keys_.end(), key);
+    if (at == keys_.end())
+      continue; // the rule is gone: its series relearn elsewhere
+    auto info = tables_[static_cast<size_t>(at - keys_.begin())]->restore(
+      body);
+    if (!info)
+      return info;
+    total.series += info->series;
+    total.reset += info->reset;
+    total.last_ts_ms = std::max(total.last_ts_ms, info->last_ts_ms);
+  }
+  route_.clear();
+  return total;
+}
+
+size_t service_tables::memory_bytes() const {
+  size_t n = route_.size() * 32 + lanes_.capacity();
+  for (auto& t : tables_)
+    n += t->memory_bytes();
+  return n;
+}
+
+} // namespace vigil::detector

@@ -1,0 +1,82 @@
+#pragma once
+
+// The series of one service split by `detection.rules`: series whose metric
+// name matches a rule's glob are judged by that rule's detectors, the rest
+// by the default ensemble. One series_table per rule in use; a service with
+// no rules is exactly one table (and snapshots exactly as one).
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/expected.hpp>
+
+#include "actors/detector/ensemble.hpp"
+#include "actors/detector/series_table.hpp"
+#include "config/options.hpp"
+
+namespace vigil::detector {
+
+/// One `detection.rules` entry: "GLOB=DETECTOR[,DETECTOR...][:VOTES]".
+struct detector_rule {
+  std::string glob;
+  std::vector<std::string> detectors;
+  /// 0 = the smaller of detection.min_votes and the number of detectors.
+  uint32_t min_votes = 0;
+};
+
+/// Reads one rule; the error names what is wrong.
+caf::expected<detector_rule> parse_detector_rule(std::string_view text);
+
+/// The ensembles the rules of `opts` ask for, in rule order; an error for a
+/// rule that does not parse or names an impossible ensemble.
+caf::expected<std::vector<std::shared_ptr<const ensemble>>>
+make_rule_ensembles(const detection_options& opts);
+
+class service_tables {
+public:
+  /// `rule_ensembles` from make_rule_ensembles (one per rule, same order).
+  service_tables(std::string service, std::shared_ptr<const ensemble> ens,
+                 std::vector<std::shared_ptr<const ensemble>> rule_ensembles,
+                 const detection_options& opts);
+
+  void ingest(const sample_batch& batch, std::vector<anomaly_event>& out);
+  size_t expire();
+
+  size_t series() const;
+  size_t active() const;
+  size_t warm() const;
+  /// Counts summed over the tables.
+  table_stats totals() const;
+  /// The default table's counts, where per-service counts (log lines,
+  /// anomalies from other sources) are kept.
+  table_stats& stats() { return tables_.back()->stats(); }
+
+  /// With no rules, the default table's snapshot as is; otherwise an
+  /// envelope of every table's snapshot keyed by its rule.
+  std::string snapshot(int64_t taken_at_ms) const;
+  /// Accepts either form. Tables whose rule is gone are dropped (their
+  /// series relearn under their new detectors).
+  caf::expected<restore_info> restore(std::string_view bytes);
+
+  size_t memory_bytes() const;
+
+  /// Which table judges `metric`: a rule's index, or rules().size() for
+  /// the default.
+  size_t table_for(std::string_view metric) const;
+
+private:
+  std::vector<detector_rule> rules_;
+  /// The rules' texts, as snapshot keys; "" for the default table.
+  std::vector<std::string> keys_;
+  /// One per rule, then the default table last.
+  std::vector<std::unique_ptr<series_table>> tables_;
+  /// Series hash -> table, so globs are matched once per series.
+  std::unordered_map<uint64_t, uint8_t> route_;
+  std::vector<uint8_t> lanes_;
+};
+
+} // namespace vigil::detector
