@@ -274,6 +274,33 @@ struct likelihood_options {
     = default;
 };
 
+/// detection.iforest: an Isolation Forest over each service's feature
+/// vector (one value per feature glob per step), trained in the background.
+struct iforest_options {
+  /// Metric-name globs, one feature each (e.g. latency, error rate,
+  /// throughput, saturation): a feature's value in a step is the mean of
+  /// the values of the service's series that match it (counters as rates).
+  /// Empty = off. Default: [].
+  std::vector<std::string> features;
+  /// Event time one feature vector covers. Default: 1m.
+  duration step{60000};
+  /// Trees per forest. Default: 100.
+  uint32_t trees = 100;
+  /// Vectors each tree is built from (psi). Default: 256.
+  uint32_t sample_size = 256;
+  /// Recent vectors kept for training. Default: 2048.
+  uint32_t window = 2048;
+  /// Vectors before the first model. Default: 256.
+  uint32_t min_samples = 256;
+  /// Retrain after this many new vectors. Default: 1024.
+  uint32_t retrain_every = 1024;
+  /// The training window's score quantile that calibrates to 0.5.
+  /// Default: 0.995.
+  double threshold_quantile = 0.995;
+  friend bool operator==(const iforest_options&, const iforest_options&)
+    = default;
+};
+
 /// detection.cusum: two-sided CUSUM on standardized residuals.
 struct cusum_options {
   /// Slack per sample, in standard deviations. Default: 0.5.
@@ -324,6 +351,7 @@ struct detection_options {
   novelty_options novelty;
   seasonal_options seasonal;
   likelihood_options likelihood;
+  iforest_options iforest;
   log_detection_options logs;
   precursor_options precursors;
   friend bool operator==(const detection_options&, const detection_options&)

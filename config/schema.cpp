@@ -165,6 +165,7 @@ using W = seasonal_options;
 using L = log_detection_options;
 using P = precursor_options;
 using LK = likelihood_options;
+using IF = iforest_options;
 using Y = security_options;
 using K = cluster_options;
 
@@ -455,6 +456,34 @@ std::vector<option> make_schema() {
       "A novelty detector's own score, times this, is a floor of the final "
       "score.",
       0, false, 1, false),
+    // -- detection.iforest --
+    list_option<&O::detection, &D::iforest, &IF::features>(
+      "detection.iforest.features",
+      "Metric-name globs, one feature each of the service's vector; a "
+      "feature's value in a step is the mean of the matching series (counters "
+      "as rates); empty turns the forest off.",
+      string_rule::metric_glob, 0, 64),
+    duration_option<&O::detection, &D::iforest, &IF::step>(
+      "detection.iforest.step", "Event time one feature vector covers.",
+      second, day),
+    unsigned_option<&O::detection, &D::iforest, &IF::trees>(
+      "detection.iforest.trees", "Trees per forest.", 1, 10'000),
+    unsigned_option<&O::detection, &D::iforest, &IF::sample_size>(
+      "detection.iforest.sample_size",
+      "Vectors each tree is built from (psi).", 2, 1 << 20),
+    unsigned_option<&O::detection, &D::iforest, &IF::window>(
+      "detection.iforest.window", "Recent vectors kept for training.", 2,
+      1 << 20),
+    unsigned_option<&O::detection, &D::iforest, &IF::min_samples>(
+      "detection.iforest.min_samples", "Vectors before the first model.", 2,
+      1 << 20),
+    unsigned_option<&O::detection, &D::iforest, &IF::retrain_every>(
+      "detection.iforest.retrain_every",
+      "Retrain after this many new vectors.", 1, 1 << 30),
+    real_option<&O::detection, &D::iforest, &IF::threshold_quantile>(
+      "detection.iforest.threshold_quantile",
+      "The training window's score quantile that calibrates to 0.5.", 0.5,
+      true, 1, true),
     // -- detection.precursors --
     list_option<&O::detection, &D::precursors, &P::limits>(
       "detection.precursors.limits",
@@ -533,6 +562,9 @@ constexpr section section_table[] = {
   {"detection.likelihood",
    "Anomaly likelihood: how unusual the recent ensemble score is against "
    "its history."},
+  {"detection.iforest",
+   "Isolation Forest over each service's feature vector, trained in the "
+   "background."},
   {"detection.precursors",
    "Trends towards a limit, warned about before the limit is reached."},
   {"detection.logs",
@@ -559,6 +591,16 @@ bool is_wildcard(const std::string& host) {
 }
 
 constexpr cross_check cross_check_table[] = {
+  {"detection.iforest.min_samples", "detection.iforest.window",
+   [](const options& x) -> std::optional<std::string> {
+     const auto& f = x.detection.iforest;
+     if (f.min_samples <= f.window)
+       return std::nullopt;
+     return std::to_string(f.window)
+            + " is smaller than detection.iforest.min_samples ("
+            + std::to_string(f.min_samples) + ")";
+   },
+   ">= detection.iforest.min_samples"},
   {"detection.novelty.levels", "detection.novelty.depth",
    [](const options& x) -> std::optional<std::string> {
      const auto& n = x.detection.novelty;
@@ -746,6 +788,15 @@ std::optional<std::string> check_string(const option::spec& s,
         msg += "; " + did_you_mean(near);
       return msg;
     }
+    case string_rule::metric_glob:
+      if (text.empty())
+        return std::string{"must not be empty"};
+      for (char c : text)
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_'
+              || c == ':' || c == '*' || c == '?'))
+          return quote(text) + ": a metric-name glob uses letters, digits, "
+                               "'_', ':', '*' and '?'";
+      return std::nullopt;
     case string_rule::detector_rule: {
       auto eq = text.find('=');
       if (eq == std::string_view::npos || eq == 0 || eq + 1 == text.size())
@@ -1059,6 +1110,8 @@ std::string option::legal() const {
         return "GLOB=NUMBER or GLOB=METRIC";
       case string_rule::detector_rule:
         return "GLOB=DETECTOR[,DETECTOR...][:VOTES]";
+      case string_rule::metric_glob:
+        return "metric-name globs (letters, digits, '_', ':', '*', '?')";
       case string_rule::host_port:
         return "HOST:PORT or [IPv6]:PORT, port "
                + std::to_string(s.min_port) + "..65535"

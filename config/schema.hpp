@@ -67,6 +67,8 @@ enum class string_rule : uint8_t {
   limit_rule,
   /// GLOB=DETECTOR[,DETECTOR...][:VOTES] (a per-metric detector rule).
   detector_rule,
+  /// A metric-name glob: letters, digits, '_', ':', '*' and '?'.
+  metric_glob,
 };
 
 /// A 1-based line and column in a source; 0 means unknown.

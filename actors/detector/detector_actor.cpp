@@ -146,6 +146,17 @@ detector_impl::behavior_type detector(self_ptr self, detector_config cfg) {
       st.cfg.service, st.cfg.ens, std::move(*rule_ensembles),
       st.cfg.detection);
   }
+  if (!st.cfg.detection.iforest.features.empty()) {
+    st.vector = std::make_unique<service_vector>(st.cfg.service,
+                                                 st.cfg.detection.iforest);
+    st.table->set_observer([v = st.vector.get()](uint64_t series,
+                                                 std::string_view text,
+                                                 int64_t ts, double x,
+                                                 std::vector<anomaly_event>&
+                                                   out) {
+      v->observe(series, text, ts, x, out);
+    });
+  }
   st.precursors = std::make_unique<precursor_tracker>(
     st.cfg.service, st.cfg.detection.precursors);
   st.logs = std::make_unique<log_state>(

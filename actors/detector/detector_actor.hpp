@@ -10,6 +10,7 @@
 #include "actors/detector/ensemble.hpp"
 #include "actors/detector/log_state.hpp"
 #include "actors/detector/precursors.hpp"
+#include "actors/detector/service_vector.hpp"
 #include "actors/detector/service_tables.hpp"
 #include "config/options.hpp"
 #include "messages/interfaces.hpp"
@@ -62,6 +63,9 @@ struct detector_state {
   std::unique_ptr<service_tables> table;
   std::unique_ptr<log_state> logs;
   std::unique_ptr<precursor_tracker> precursors;
+  /// The service's feature vector under an Isolation Forest; null when
+  /// detection.iforest.features is empty.
+  std::unique_ptr<service_vector> vector;
   std::vector<anomaly_event> scratch;
   int64_t restored_from_ms = 0;
   /// Whether anything changed since the last snapshot.

@@ -227,6 +227,8 @@ double series_table::judge(uint32_t index, const sample_batch& batch,
                            const sample& s, double x,
                            std::vector<anomaly_event>& out) {
   auto r = ensemble_->update(state_of(index), x, s.ts_ms);
+  if (observer_)
+    observer_(s.series, batch.text(s), s.ts_ms, x, out);
   auto& e = at(index);
   ++e.samples;
   ++stats_.samples;

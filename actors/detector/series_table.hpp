@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -95,6 +96,13 @@ public:
   /// Replaces the table's content with a snapshot's.
   caf::expected<restore_info> restore(std::string_view bytes);
 
+  /// Called with every value the detectors judge (a counter's rate), after
+  /// they judged it; may append anomalies to the vector.
+  using observer = std::function<void(uint64_t series, std::string_view text,
+                                      int64_t ts_ms, double x,
+                                      std::vector<anomaly_event>& out)>;
+  void set_observer(observer f) { observer_ = std::move(f); }
+
   /// Approximate heap bytes held (for memory accounting).
   size_t memory_bytes() const;
 
@@ -167,6 +175,7 @@ private:
   size_t count_ = 0;
   size_t active_ = 0;
   table_stats stats_;
+  observer observer_;
 };
 
 } // namespace vigil::detector

@@ -64,6 +64,12 @@ public:
 
   size_t memory_bytes() const;
 
+  /// Gives every table `f` (see series_table::set_observer).
+  void set_observer(const series_table::observer& f) {
+    for (auto& t : tables_)
+      t->set_observer(f);
+  }
+
   /// Which table judges `metric`: a rule's index, or rules().size() for
   /// the default.
   size_t table_for(std::string_view metric) const;
