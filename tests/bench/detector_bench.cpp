@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "actors/detector/ensemble.hpp"
+#include "actors/detector/precursors.hpp"
 #include "actors/detector/series_table.hpp"
 #include "runtime/hash.hpp"
 
@@ -68,6 +69,47 @@ BENCHMARK_CAPTURE(BM_ensemble, default, {"zscore", "ewma", "cusum"});
 BENCHMARK_CAPTURE(BM_ensemble, with_seasonal,
                   {"zscore", "ewma", "cusum", "seasonal"});
 BENCHMARK_CAPTURE(BM_ensemble, nab, {"novelty", "seasonal"});
+
+// Precursors: 1,000 memory series with a companion limit each, one sample
+// per series per batch every 15 s; trends are judged once per bucket
+// (2 minutes), so most samples only land in a bucket.
+void BM_precursors(benchmark::State& state) {
+  precursor_options opts;
+  precursor_tracker tracker{"svc", opts};
+  constexpr size_t series = 1000;
+  std::vector<std::string> used;
+  std::vector<std::string> limits;
+  for (size_t i = 0; i < series; ++i) {
+    auto labels = "{pod=\"p" + std::to_string(i) + "\"}";
+    used.push_back("container_memory_working_set_bytes" + labels);
+    limits.push_back("container_spec_memory_limit_bytes" + labels);
+  }
+  auto xs = noise(4096);
+  std::vector<anomaly_event> out;
+  int64_t ts = 1'704'067'200'000;
+  size_t round = 0;
+  for (auto _ : state) {
+    sample_batch b;
+    for (size_t i = 0; i < series; ++i) {
+      auto add = [&](const std::string& text, double x) {
+        b.samples.push_back({hash64(text), ts, x,
+                             static_cast<uint32_t>(b.texts.size()),
+                             static_cast<uint32_t>(text.size()), 0});
+        b.texts += text;
+      };
+      add(limits[i], 1e9);
+      add(used[i], 5e8 + 1e5 * static_cast<double>(round)
+                     + 1e6 * xs[(i + round) & 4095]);
+    }
+    tracker.ingest(b, out);
+    out.clear();
+    ts += 15'000;
+    ++round;
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * series
+                                               * 2));
+}
+BENCHMARK(BM_precursors);
 
 // One sample per series per batch, like a remote-write round: the series
 // table lookup, rate/ordering logic and the ensemble, at 1k to 1M series.
