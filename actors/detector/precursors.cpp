@@ -98,14 +98,26 @@ precursor_tracker::precursor_tracker(std::string service,
       rules_.push_back(std::move(*r));
 }
 
-const limit_rule* precursor_tracker::rule_for(std::string_view metric,
-                                              size_t& index) const {
-  for (size_t i = 0; i < rules_.size(); ++i)
-    if (glob_match(rules_[i].glob, metric)) {
-      index = i;
-      return &rules_[i];
+int32_t precursor_tracker::role_of(std::string_view metric) {
+  // Heterogeneous lookup is C++20 for unordered containers only with a
+  // transparent hash; metric names are short, so a key copy is cheap.
+  std::string key{metric};
+  if (auto it = role_.find(key); it != role_.end())
+    return it->second;
+  int32_t role = -1;
+  for (const auto& r : rules_)
+    if (r.companion == metric) {
+      role = -2;
+      break;
     }
-  return nullptr;
+  for (size_t i = 0; role == -1 && i < rules_.size(); ++i)
+    if (glob_match(rules_[i].glob, metric))
+      role = static_cast<int32_t>(i);
+  // A service has a bounded set of metric names in practice; a client
+  // inventing names cannot grow this without bound.
+  if (role_.size() < 100'000)
+    role_.emplace(std::move(key), role);
+  return role;
 }
 
 void precursor_tracker::ingest(const sample_batch& batch,
@@ -124,18 +136,19 @@ void precursor_tracker::ingest(const sample_batch& batch,
     auto text = batch.text(s);
     auto metric = metric_of(text);
     newest_ts_ = std::max(newest_ts_, s.ts_ms);
-    for (const auto& r : rules_)
-      if (r.companion == metric) {
-        companions_[std::string{text}] = s.value;
-        break;
-      }
+    auto role = role_of(metric);
+    if (role == -2) {
+      companions_[std::string{text}] = s.value;
+      continue;
+    }
+    if (role < 0)
+      continue;
     auto it = series_.find(s.series);
     if (it == series_.end()) {
-      size_t index = 0;
-      if (!rule_for(metric, index) || series_.size() >= opts_.max_series)
+      if (series_.size() >= opts_.max_series)
         continue;
       tracked_series fresh{trend_forecaster{topts}, std::string{text},
-                           std::string{metric}, index};
+                           std::string{metric}, static_cast<size_t>(role)};
       it = series_.emplace(s.series, std::move(fresh)).first;
     }
     auto& t = it->second;

@@ -63,7 +63,7 @@ private:
     int64_t last_ts_ms = 0;
   };
   void judge(tracked_series& s, double limit, std::vector<anomaly_event>& out);
-  const limit_rule* rule_for(std::string_view metric, size_t& index) const;
+  int32_t role_of(std::string_view metric);
 
   std::string service_;
   precursor_options opts_;
@@ -71,6 +71,9 @@ private:
   std::unordered_map<uint64_t, tracked_series> series_;
   /// Latest values of companion (limit) series, by series text.
   std::unordered_map<std::string, double> companions_;
+  /// What a metric name is to the rules, so globs are matched once per
+  /// name: -1 nothing, -2 a companion, else the index of its rule.
+  std::unordered_map<std::string, int32_t> role_;
   int64_t newest_ts_ = 0;
 };
 
