@@ -591,6 +591,18 @@ bool is_wildcard(const std::string& host) {
 }
 
 constexpr cross_check cross_check_table[] = {
+  {"detection.iforest.trees", "detection.iforest.sample_size",
+   [](const options& x) -> std::optional<std::string> {
+     const auto& f = x.detection.iforest;
+     // Every tree holds up to 2 * sample_size - 1 nodes, indexed by int32.
+     if (uint64_t{f.trees} * (2 * uint64_t{f.sample_size} - 1)
+         <= 100'000'000)
+       return std::nullopt;
+     return std::to_string(f.trees) + " trees of "
+            + std::to_string(f.sample_size)
+            + " samples would need more than 100M nodes";
+   },
+   "trees * (2 * sample_size - 1) <= 100000000"},
   {"detection.iforest.min_samples", "detection.iforest.window",
    [](const options& x) -> std::optional<std::string> {
      const auto& f = x.detection.iforest;
@@ -856,6 +868,7 @@ std::optional<std::string> check_string(const option::spec& s,
       bool number = ec == std::errc{} && end == rhs.data() + rhs.size()
                     && std::isfinite(v);
       bool metric = !std::isdigit(static_cast<unsigned char>(rhs[0]))
+                    && rhs != "inf" && rhs != "nan" && rhs != "infinity"
                     && std::all_of(rhs.begin(), rhs.end(), [](char c) {
                          return std::isalnum(static_cast<unsigned char>(c))
                                 || c == '_' || c == ':';

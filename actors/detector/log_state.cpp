@@ -1,6 +1,7 @@
 #include "actors/detector/log_state.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cmath>
 #include <cstring>
 
@@ -255,7 +256,15 @@ void log_state::ingest(const log_record& rec, log_format format,
     severity = parsed.severity;
   if (severity == 0)
     severity = inferred_severity(parsed.message);
-  int64_t ts = parsed.ts_ms > 0 ? parsed.ts_ms : rec.ts_ms;
+  // A time read from the line is trusted unless it lies more than an hour
+  // ahead of the record's own (receive) time: replayed old lines keep
+  // their times, but one line claiming the year 9999 must not push the
+  // pipeline's clock past every bucket that would ever close.
+  constexpr int64_t trusted_lead_ms = 3'600'000;
+  int64_t ts = rec.ts_ms;
+  if (parsed.ts_ms > 0
+      && (rec.ts_ms <= 0 || parsed.ts_ms - rec.ts_ms <= trusted_lead_ms))
+    ts = parsed.ts_ms;
   // Event time never runs backwards inside the pipeline: a late line
   // counts in the current bucket.
   if (ts < stats_.last_ts_ms)

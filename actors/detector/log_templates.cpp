@@ -177,6 +177,16 @@ void tokenize_and_mask(std::string_view text, uint32_t max_tokens,
   size_t n = text.size();
   size_t i = 0;
   uint32_t count = 0;
+  // A quote character with no closing partner further on never will have
+  // one later either: remember that, so a line full of lone quotes costs
+  // one scan per quote kind, not one per quote.
+  bool unclosed_double = false;
+  bool unclosed_single = false;
+  bool unclosed_back = false;
+  auto unclosed = [&](char c) -> bool& {
+    return c == '"' ? unclosed_double
+                    : (c == '\'' ? unclosed_single : unclosed_back);
+  };
   while (i < n) {
     while (i < n && is_space(text[i]))
       ++i;
@@ -196,12 +206,13 @@ void tokenize_and_mask(std::string_view text, uint32_t max_tokens,
         char p = text[i - 1];
         opens = p == '=' || p == ':' || p == '(' || p == '[' || p == '{';
       }
-      if (opens) {
+      if (opens && !unclosed(c)) {
         auto close = closing_quote(text, i);
         if (close != sv::npos) {
           i = close + 1;
           continue;
         }
+        unclosed(c) = true;
       }
       ++i;
     }

@@ -99,10 +99,7 @@ precursor_tracker::precursor_tracker(std::string service,
 }
 
 int32_t precursor_tracker::role_of(std::string_view metric) {
-  // Heterogeneous lookup is C++20 for unordered containers only with a
-  // transparent hash; metric names are short, so a key copy is cheap.
-  std::string key{metric};
-  if (auto it = role_.find(key); it != role_.end())
+  if (auto it = role_.find(metric); it != role_.end())
     return it->second;
   int32_t role = -1;
   for (const auto& r : rules_)
@@ -116,7 +113,7 @@ int32_t precursor_tracker::role_of(std::string_view metric) {
   // A service has a bounded set of metric names in practice; a client
   // inventing names cannot grow this without bound.
   if (role_.size() < 100'000)
-    role_.emplace(std::move(key), role);
+    role_.emplace(std::string{metric}, role);
   return role;
 }
 
@@ -135,9 +132,15 @@ void precursor_tracker::ingest(const sample_batch& batch,
       continue;
     auto text = batch.text(s);
     auto metric = metric_of(text);
-    newest_ts_ = std::max(newest_ts_, s.ts_ms);
+    // The service clock (for forgetting silent series) ignores a sample
+    // more than a day ahead of it: one wrong timestamp must not expire
+    // every series.
+    if (newest_ts_ == 0 || s.ts_ms - newest_ts_ < 86'400'000)
+      newest_ts_ = std::max(newest_ts_, s.ts_ms);
     auto role = role_of(metric);
     if (role == -2) {
+      if (companions_.size() >= 4 * static_cast<size_t>(opts_.max_series))
+        companions_.clear(); // label churn: relearn the limits
       companions_[std::string{text}] = s.value;
       continue;
     }

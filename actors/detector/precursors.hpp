@@ -6,6 +6,7 @@
 // Pure logic: event time only, no I/O.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -73,7 +74,14 @@ private:
   std::unordered_map<std::string, double> companions_;
   /// What a metric name is to the rules, so globs are matched once per
   /// name: -1 nothing, -2 a companion, else the index of its rule.
-  std::unordered_map<std::string, int32_t> role_;
+  struct name_hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view x) const noexcept {
+      return std::hash<std::string_view>{}(x);
+    }
+  };
+  std::unordered_map<std::string, int32_t, name_hash, std::equal_to<>>
+    role_;
   int64_t newest_ts_ = 0;
 };
 

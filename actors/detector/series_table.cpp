@@ -213,7 +213,15 @@ void series_table::ingest(const sample_batch& batch,
       // Per-second rate; a counter that went down was reset and counts from
       // zero again.
       double delta = s.value >= prev ? s.value - prev : s.value;
+      // Two samples at the same instant (e.g. both without a timestamp)
+      // make no rate.
+      if (s.ts_ms <= prev_ts)
+        continue;
       x = delta * 1000.0 / static_cast<double>(s.ts_ms - prev_ts);
+      if (!std::isfinite(x)) {
+        ++stats_.nan_values;
+        continue;
+      }
     }
     auto index = static_cast<uint32_t>(
       (reinterpret_cast<std::byte*>(e) - slab_.data()) / stride_);

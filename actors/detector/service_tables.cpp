@@ -61,7 +61,7 @@ caf::expected<detector_rule> parse_detector_rule(std::string_view text) {
     auto votes = rhs.substr(colon + 1);
     rhs = rhs.substr(0, colon);
     uint32_t v = 0;
-    if (votes.empty() || votes.size() > 2
+    if (votes.empty() || votes.size() > 9
         || !std::all_of(votes.begin(), votes.end(),
                         [](char c) { return c >= '0' && c <= '9'; }))
       return fail("the votes after ':' must be a small number");

@@ -1,5 +1,6 @@
 #include "actors/detector/service_vector.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -53,13 +54,24 @@ void service_vector::observe(uint64_t series, std::string_view text,
     for (size_t i = 0; i < globs_.size() && f < 0; ++i)
       if (glob_match(globs_[i], metric))
         f = static_cast<int32_t>(i);
+    // Bounded against label churn: the cache is rebuilt when it grows.
+    if (feature_of_.size() >= 200'000)
+      feature_of_.clear();
     it = feature_of_.emplace(series, f).first;
   }
   if (it->second < 0)
     return;
   auto step = ts_ms / step_ms_;
-  if (step < step_)
-    return; // a late value for a step already judged
+  if (step < step_) {
+    // A late value for a step already judged is dropped; but a clock a
+    // day or more ahead of the data came from one wrong timestamp: start
+    // over from the data's time.
+    if ((step_ - step) * step_ms_ < 86'400'000)
+      return;
+    std::fill(sum_.begin(), sum_.end(), 0.0);
+    std::fill(count_.begin(), count_.end(), 0u);
+    step_ = step;
+  }
   if (step > step_) {
     if (step_ >= 0)
       close_step(out);

@@ -20,9 +20,17 @@ void trend_forecaster::add(int64_t ts_ms, double value) {
     origin_ = ts_ms;
     head_ = 0;
   }
-  int64_t index = (ts_ms - origin_) / bucket_ms_;
-  if (ts_ms < origin_ || index < head_)
-    return;
+  int64_t index = ts_ms < origin_ ? -1 : (ts_ms - origin_) / bucket_ms_;
+  if (index < head_) {
+    // Late by less than the window: ignored. Further back than that, the
+    // newest bucket came from a wrong timestamp: start over.
+    if (newest_ts_ - ts_ms < opts_.window_ms)
+      return;
+    *this = trend_forecaster{opts_};
+    origin_ = ts_ms;
+    head_ = 0;
+    index = 0;
+  }
   if (index > head_) {
     // Clear the buckets skipped over (a gap) and the new one.
     int64_t from = std::max(head_ + 1, index - int64_t{opts_.buckets} + 1);

@@ -1,5 +1,7 @@
 #include "actors/ingest/gateway.hpp"
 
+#include <algorithm>
+
 #include <caf/actor_registry.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/typed_response_promise.hpp>
@@ -89,6 +91,16 @@ caf::result<ingest_receipt> route_batches(self_ptr self,
                                + std::to_string(max_service_name)
                                + " bytes",
                              b.service.substr(0, 64));
+    // Control characters never name a service; refusing them keeps keys
+    // built from the name (storage, snapshots) unambiguous.
+    if (std::any_of(b.service.begin(), b.service.end(), [](char c) {
+          return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+        }))
+      return caf::make_error(errc::malformed,
+                             "service name contains a control character",
+                             "service (hex-escaped in logs) of "
+                               + std::to_string(b.service.size())
+                               + " bytes");
     auto id = shard_of(b.service, st.cfg.shards);
     if (!shard(self, id))
       return caf::make_error(errc::unavailable,

@@ -15,6 +15,10 @@ namespace vigil::codec {
 
 namespace {
 
+/// 9999-12-31T23:59:59.999Z in ms since the epoch.
+constexpr int64_t max_timestamp_ms = 253'402'300'799'999;
+
+
 using pb::wire_type;
 
 // Field numbers of prometheus.WriteRequest and its parts.
@@ -237,6 +241,14 @@ private:
                                + std::to_string(opts_.max_items)
                                + " samples",
                              at_byte(series_where{index}.str(), key_at));
+          // Event time must be a date detectors can do arithmetic on:
+          // 1970-01-01 up to the end of year 9999, in milliseconds.
+          if (static_cast<int64_t>(ts) < 0
+              || static_cast<int64_t>(ts) > max_timestamp_ms)
+            return malformed("sample timestamp " + std::to_string(
+                               static_cast<int64_t>(ts))
+                               + " ms is outside 1970..9999",
+                             at_byte(sample_where(index), key_at));
           values_.push_back({bits, static_cast<int64_t>(ts)});
           break;
         }

@@ -232,3 +232,22 @@ TEST_F(bad_input, garbage_http_and_unknown_paths_do_not_hurt_the_node) {
 }
 
 } // namespace
+
+namespace {
+
+TEST_F(bad_input, a_service_name_with_a_control_character_is_refused) {
+  start();
+  auto r = node->post("/api/v1/samples",
+                      "{\"service\":\"cart\\u001flogs\",\"metric\":\"m\","
+                      "\"value\":1,\"ts\":1700000000}\n",
+                      "application/x-ndjson");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400u) << r->body;
+  auto j = error_of(*r);
+  EXPECT_NE(j["error"].get<std::string>().find("control character"),
+            std::string::npos)
+    << r->body;
+  EXPECT_EQ(service_count(), 0u);
+}
+
+} // namespace

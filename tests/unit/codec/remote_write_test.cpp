@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include <bit>
 #include <cmath>
 #include <cstdlib>
@@ -365,7 +367,7 @@ TEST(remote_write, encoder_round_trips_through_the_decoder) {
     in.push_back({{{"__name__", "http_requests_total"},
                    {"job", "api"},
                    {"path", "/p\"" + std::to_string(i) + "\\\n"}},
-                  {{i * 1.5, 1000 + i}, {-0.0, -5}}});
+                  {{i * 1.5, 1000 + i}, {-0.0, 5}}});
   auto out = decode_remote_write(encode_remote_write(in), {});
   ASSERT_TRUE(out) << why(out.error());
   ASSERT_EQ(out->size(), 1u);
@@ -374,7 +376,7 @@ TEST(remote_write, encoder_round_trips_through_the_decoder) {
   EXPECT_EQ(b.text(b.samples[0]),
             "http_requests_total{job=\"api\",path=\"/p\\\"0\\\\\\n\"}");
   EXPECT_EQ(b.samples[0].ts_ms, 1000);
-  EXPECT_EQ(b.samples[1].ts_ms, -5);
+  EXPECT_EQ(b.samples[1].ts_ms, 5);
   EXPECT_TRUE(std::signbit(b.samples[1].value));
   EXPECT_EQ(b.samples[2].value, 1.5);
   // Both samples of a series share one text.
@@ -422,6 +424,34 @@ TEST(remote_write, wrong_wire_types_and_groups_are_malformed_with_a_byte) {
   out = decode_remote_write(unknown, {});
   ASSERT_TRUE(out) << why(out.error());
   EXPECT_TRUE(out->empty());
+}
+
+} // namespace
+
+namespace {
+
+TEST(remote_write, timestamps_outside_1970_to_9999_are_malformed) {
+  for (int64_t bad : {int64_t{-5}, std::numeric_limits<int64_t>::min(),
+                      int64_t{253'402'300'800'000}}) {
+    prometheus::WriteRequest req;
+    auto* ts = req.add_timeseries();
+    auto* l = ts->add_labels();
+    l->set_name("__name__");
+    l->set_value("m");
+    auto* ok = ts->add_samples();
+    ok->set_value(1);
+    ok->set_timestamp(1000);
+    auto* s = ts->add_samples();
+    s->set_value(2);
+    s->set_timestamp(bad);
+    auto out = decode_remote_write(req.SerializeAsString(), {});
+    ASSERT_FALSE(out) << bad;
+    auto d = describe(out.error());
+    EXPECT_EQ(d.code, errc::malformed);
+    EXPECT_NE(d.message.find("outside 1970..9999"), std::string::npos)
+      << d.message;
+    EXPECT_NE(d.where.find("timeseries[0]"), std::string::npos) << d.where;
+  }
 }
 
 } // namespace

@@ -121,8 +121,21 @@ TEST(log_state, reports_a_new_template_only_after_warm_up) {
 TEST(log_state, uses_the_time_inside_the_line_as_event_time) {
   log_state s{"x", {}};
   std::vector<anomaly_event> out;
-  s.ingest(rec(5, "2024-01-01 12:00:00,000 INFO [m] a.B - hello"), out);
+  // Received five minutes later: the line's own time counts.
+  s.ingest(rec(t0 + 5 * minute, "2024-01-01 12:00:00,000 INFO [m] a.B - hi"),
+           out);
   EXPECT_EQ(s.stats().last_ts_ms, t0);
+}
+
+TEST(log_state, does_not_let_a_line_from_the_future_move_its_clock) {
+  log_state s{"x", {}};
+  std::vector<anomaly_event> out;
+  s.ingest(rec(t0, "9999-12-31 23:59:59,000 ERROR [m] a.B - from the future"),
+           out);
+  EXPECT_EQ(s.stats().last_ts_ms, t0);
+  s.ingest(rec(t0 + minute, "2024-01-01 12:01:00,000 INFO [m] a.B - now"),
+           out);
+  EXPECT_EQ(s.stats().last_ts_ms, t0 + minute);
 }
 
 TEST(log_state, a_snapshot_brings_templates_and_baselines_back) {

@@ -265,6 +265,30 @@ TEST(precursors, take_the_limit_from_the_companion_series_with_the_same_labels) 
   EXPECT_EQ(tracker.tracked(), 3u);
 }
 
+TEST(precursors, one_wrong_future_timestamp_does_not_blind_them) {
+  precursor_options opts;
+  opts.limits = {"x_ratio=1"};
+  precursor_tracker tracker{"svc", opts};
+  std::string text = "x_ratio";
+  std::string other = "y_ratio";
+  std::vector<anomaly_event> out;
+  for (int64_t ts = t0; ts < t0 + 4 * hour; ts += 15 * second) {
+    sample_batch b;
+    b.texts = text + other;
+    double h = hours(ts - t0);
+    b.samples.push_back({hash64(text), ts, 0.2 + 0.2 * h, 0,
+                         static_cast<uint32_t>(text.size()), 0});
+    if (ts == t0 + hour) // another series claims the year 2100
+      b.samples.push_back({hash64(other), 4'102'444'800'000, 0.5,
+                           static_cast<uint32_t>(text.size()),
+                           static_cast<uint32_t>(other.size()), 0});
+    tracker.ingest(b, out);
+  }
+  ASSERT_FALSE(out.empty());
+  EXPECT_EQ(out.front().series, "x_ratio");
+  EXPECT_EQ(out.front().phase, anomaly_phase::onset);
+}
+
 TEST(precursors, end_a_warning_when_the_trend_goes_away) {
   precursor_options opts;
   opts.limits = {"x_ratio=1"};

@@ -154,6 +154,15 @@ TEST_F(table_test, judges_counters_by_their_rate_across_resets) {
   EXPECT_NEAR(out[0].value, 500.0, 1e-9);
 }
 
+TEST_F(table_test, a_counter_twice_at_one_instant_makes_no_rate) {
+  // Remote write without timestamps gives every sample ts 0.
+  feed("req_total", 0, 10, sample_flags::counter);
+  feed("req_total", 0, 20, sample_flags::counter);
+  feed("req_total", 10000, 30, sample_flags::counter);
+  EXPECT_EQ(table.stats().nan_values, 0u);
+  EXPECT_TRUE(out.empty());
+}
+
 TEST_F(table_test, drops_out_of_order_and_duplicate_samples) {
   feed(latency, 20000, 1);
   feed(latency, 10000, 2);

@@ -126,4 +126,17 @@ TEST_F(vector_test, waits_for_every_feature_and_ignores_late_values) {
   EXPECT_TRUE(out.empty());
 }
 
+TEST_F(vector_test, one_wrong_future_timestamp_does_not_stop_the_vectors) {
+  auto v = make();
+  for (int64_t m = 0; m < 10; ++m)
+    minute_of(v, m, 100, 0.01);
+  auto before = v.vectors();
+  // A series claims the year 2100.
+  v.observe(hash64("latency_ms{pod=\"x\"}"), "latency_ms{pod=\"x\"}",
+            4'102'444'800'000, 1, out);
+  for (int64_t m = 10; m < 20; ++m)
+    minute_of(v, m, 100, 0.01);
+  EXPECT_GE(v.vectors(), before + 8);
+}
+
 } // namespace
