@@ -1,0 +1,476 @@
+#include "actors/rca/ranker.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <map>
+#include <optional>
+#include <tuple>
+#include <unordered_map>
+
+namespace vigil::rca {
+
+const char* to_string(confidence_level x) {
+  switch (x) {
+    case confidence_level::low:
+      return "low";
+    case confidence_level::medium:
+      return "medium";
+    case confidence_level::high:
+      return "high";
+    default:
+      return "unknown";
+  }
+}
+
+namespace {
+
+constexpr int32_t absent = -1;
+
+/// An anomalous service with its local index data.
+struct node {
+  service_evidence ev;
+  std::optional<service_graph::vertex> v;
+  std::vector<int32_t> callees; // anomalous callees (local indices)
+  std::vector<int32_t> callers; // anomalous callers (local indices)
+};
+
+std::string fmt_time(int64_t ms) {
+  std::time_t secs = ms / 1000;
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string fmt_span(int64_t ms) {
+  auto a = ms < 0 ? -ms : ms;
+  char buf[32];
+  if (a < 120'000)
+    std::snprintf(buf, sizeof(buf), "%lld s", static_cast<long long>(a / 1000));
+  else
+    std::snprintf(buf, sizeof(buf), "%lld min",
+                  static_cast<long long>(a / 60'000));
+  return buf;
+}
+
+std::string fmt_num(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.2f", x);
+  return buf;
+}
+
+double kind_weight(const std::string& kind) {
+  // Deploys, config and flag changes and rollbacks change behaviour;
+  // scaling rarely breaks a service by itself.
+  if (kind == "deploy" || kind == "config" || kind == "rollback"
+      || kind == "feature_flag" || kind == "migration")
+    return 1.0;
+  if (kind == "scale")
+    return 0.6;
+  return 0.5;
+}
+
+/// Merges duplicate services and drops those outside the window.
+std::vector<node> collect(const service_graph& graph, const rank_input& in) {
+  std::unordered_map<std::string, size_t> at;
+  std::vector<node> nodes;
+  for (const auto& e : in.anomalous) {
+    if (e.service.empty())
+      continue;
+    if (in.window_start_ms != 0 && e.onset_ms < in.window_start_ms)
+      continue;
+    if (in.window_end_ms != 0 && e.onset_ms > in.window_end_ms)
+      continue;
+    auto [i, added] = at.try_emplace(e.service, nodes.size());
+    if (added) {
+      nodes.push_back({e, graph.find(e.service), {}, {}});
+      continue;
+    }
+    auto& ev = nodes[i->second].ev;
+    ev.onset_ms = std::min(ev.onset_ms, e.onset_ms);
+    ev.max_score = std::max(ev.max_score, e.max_score);
+    ev.anomaly_count += e.anomaly_count;
+    for (const auto& k : e.kinds)
+      if (std::find(ev.kinds.begin(), ev.kinds.end(), k) == ev.kinds.end())
+        ev.kinds.push_back(k);
+  }
+  return nodes;
+}
+
+/// Fills callers/callees among the anomalous services.
+void link(const service_graph& graph, std::vector<node>& nodes) {
+  const auto& g = graph.graph();
+  std::vector<int32_t> local(graph.service_count(), absent);
+  for (size_t i = 0; i < nodes.size(); ++i)
+    if (nodes[i].v)
+      local[*nodes[i].v] = static_cast<int32_t>(i);
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (!nodes[i].v)
+      continue;
+    for (auto w : boost::make_iterator_range(
+           boost::adjacent_vertices(*nodes[i].v, g))) {
+      auto j = local[w];
+      if (j == absent)
+        continue;
+      nodes[i].callees.push_back(j);
+      nodes[j].callers.push_back(static_cast<int32_t>(i));
+    }
+  }
+}
+
+size_t count_upstream(const service_graph& graph, service_graph::vertex v) {
+  const auto& g = graph.graph();
+  std::vector<bool> seen(graph.service_count(), false);
+  std::vector<service_graph::vertex> todo{v};
+  seen[v] = true;
+  size_t n = 0;
+  while (!todo.empty()) {
+    auto x = todo.back();
+    todo.pop_back();
+    for (auto e : boost::make_iterator_range(boost::in_edges(x, g))) {
+      auto u = boost::source(e, g);
+      if (!seen[u]) {
+        seen[u] = true;
+        ++n;
+        todo.push_back(u);
+      }
+    }
+  }
+  return n;
+}
+
+} // namespace
+
+ranking rank(const service_graph& graph, const rank_input& in,
+             const ranker_options& opts) {
+  ranking out;
+  auto nodes = collect(graph, in);
+  const auto n = nodes.size();
+  if (n == 0) {
+    out.confidence_reason = "no anomalous service";
+    return out;
+  }
+  link(graph, nodes);
+  const auto slack = opts.onset_slack_ms;
+  auto explains = [&](int32_t callee, size_t caller) {
+    // A callee explains its caller when it went bad first (or together).
+    return nodes[callee].ev.onset_ms <= nodes[caller].ev.onset_ms + slack;
+  };
+  std::vector<candidate> cs(n);
+  int64_t first = nodes[0].ev.onset_ms;
+  int64_t last = first;
+  double max_score = 0;
+  for (const auto& x : nodes) {
+    first = std::min(first, x.ev.onset_ms);
+    last = std::max(last, x.ev.onset_ms);
+    max_score = std::max(max_score, x.ev.max_score);
+  }
+  bool simultaneous = last - first <= slack;
+  // (a) isolation and (b) earliness.
+  for (size_t i = 0; i < n; ++i) {
+    auto& c = cs[i];
+    c.service = nodes[i].ev.service;
+    c.onset_ms = nodes[i].ev.onset_ms;
+    c.isolation = 1;
+    for (auto j : nodes[i].callees)
+      if (explains(j, i))
+        c.isolation = 0;
+    c.earliness = simultaneous ? 1.0
+                               : static_cast<double>(last - c.onset_ms)
+                                   / static_cast<double>(last - first);
+  }
+  // (c) propagation: anomalies upstream of each service, walking against
+  // the call edges through anomalous services only.
+  {
+    std::vector<uint32_t> stamp(n, 0);
+    std::vector<int32_t> todo;
+    for (size_t i = 0; i < n; ++i) {
+      auto mark = static_cast<uint32_t>(i + 1);
+      stamp[i] = mark;
+      todo.assign(1, static_cast<int32_t>(i));
+      size_t reached = 0;
+      while (!todo.empty()) {
+        auto x = todo.back();
+        todo.pop_back();
+        for (auto u : nodes[x].callers)
+          if (stamp[u] != mark) {
+            stamp[u] = mark;
+            ++reached;
+            todo.push_back(u);
+          }
+      }
+      cs[i].blast_radius = reached;
+      cs[i].propagation = n > 1 ? static_cast<double>(reached)
+                                    / static_cast<double>(n - 1)
+                                : 0.0;
+    }
+  }
+  // (d) personalised PageRank on the anomalous subgraph, walking from
+  // symptom (caller) towards cause (callee). A callee that went bad later
+  // than its caller is a weak lead (weight 0.1); a service no callee
+  // explains keeps mass on itself, so probable causes absorb the walk.
+  std::vector<double> pr(n, 0.0);
+  {
+    std::vector<double> pers(n);
+    double total = 0;
+    for (size_t i = 0; i < n; ++i)
+      total += pers[i] = std::max(nodes[i].ev.max_score, 0.0);
+    for (size_t i = 0; i < n; ++i)
+      pers[i] = total > 0 ? pers[i] / total : 1.0 / static_cast<double>(n);
+    std::vector<double> self(n), out_w(n);
+    for (size_t i = 0; i < n; ++i) {
+      self[i] = cs[i].isolation > 0 || nodes[i].callees.empty() ? 1.0 : 0.0;
+      out_w[i] = self[i];
+      for (auto j : nodes[i].callees)
+        out_w[i] += explains(j, i) ? 1.0 : 0.1;
+    }
+    pr = pers;
+    std::vector<double> next(n);
+    for (int it = 0; it < opts.pagerank_iterations; ++it) {
+      for (size_t i = 0; i < n; ++i)
+        next[i] = (1 - opts.damping) * pers[i];
+      for (size_t i = 0; i < n; ++i) {
+        if (out_w[i] <= 0) {
+          // Cannot happen (a node without callees keeps itself), but a
+          // zero row must not leak mass.
+          next[i] += opts.damping * pr[i];
+          continue;
+        }
+        auto share = opts.damping * pr[i] / out_w[i];
+        next[i] += share * self[i];
+        for (auto j : nodes[i].callees)
+          next[j] += share * (explains(j, i) ? 1.0 : 0.1);
+      }
+      double delta = 0;
+      for (size_t i = 0; i < n; ++i)
+        delta += std::abs(next[i] - pr[i]);
+      pr.swap(next);
+      if (delta < opts.pagerank_tolerance)
+        break;
+    }
+    auto top = *std::max_element(pr.begin(), pr.end());
+    for (size_t i = 0; i < n; ++i)
+      cs[i].pagerank = top > 0 ? pr[i] / top : 0;
+  }
+  // (e) change events shortly before onset.
+  std::unordered_map<std::string, std::vector<const change_event*>> changes;
+  for (const auto& ch : in.changes)
+    changes[ch.service].push_back(&ch);
+  std::vector<std::string> change_text(n);
+  for (size_t i = 0; i < n; ++i) {
+    auto it = changes.find(cs[i].service);
+    if (it == changes.end())
+      continue;
+    for (const auto* ch : it->second) {
+      auto before = cs[i].onset_ms - ch->ts_ms;
+      if (before > opts.change_lookback_ms || before < -opts.change_grace_ms)
+        continue;
+      auto age = static_cast<double>(std::max<int64_t>(before, 0));
+      auto lookback = static_cast<double>(std::max<int64_t>(
+        opts.change_lookback_ms, 1));
+      auto s = kind_weight(ch->kind) * (1.0 - 0.5 * age / lookback);
+      if (s <= cs[i].change)
+        continue;
+      cs[i].change = s;
+      auto what = ch->kind.empty() ? std::string{"change"} : ch->kind;
+      if (!ch->version.empty())
+        what += " " + ch->version;
+      change_text[i] = what + " " + fmt_span(before)
+                       + (before >= 0 ? " before onset" : " after onset");
+    }
+  }
+  // Combine.
+  auto wsum = opts.w_isolation + opts.w_earliness + opts.w_propagation
+              + opts.w_pagerank + opts.w_change;
+  if (wsum <= 0)
+    wsum = 1;
+  for (size_t i = 0; i < n; ++i) {
+    auto& c = cs[i];
+    c.score = (opts.w_isolation * c.isolation + opts.w_earliness * c.earliness
+               + opts.w_propagation * c.propagation
+               + opts.w_pagerank * c.pagerank + opts.w_change * c.change)
+              / wsum;
+    c.score = std::clamp(c.score, 0.0, 1.0);
+    // Evidence, strongest first.
+    if (!change_text[i].empty())
+      c.evidence.push_back(change_text[i]);
+    if (!nodes[i].v) {
+      c.evidence.push_back("not in the topology: callees unknown");
+    } else if (nodes[i].callees.empty()) {
+      c.evidence.push_back("callees healthy");
+    } else if (c.isolation > 0) {
+      std::string later;
+      for (auto j : nodes[i].callees)
+        later += (later.empty() ? "" : ", ") + nodes[j].ev.service;
+      c.evidence.push_back("anomalous callees started later (" + later + ")");
+    } else {
+      for (auto j : nodes[i].callees)
+        if (explains(j, i)) {
+          c.evidence.push_back("explained by anomalous callee "
+                               + nodes[j].ev.service);
+          break;
+        }
+    }
+    if (!simultaneous && c.onset_ms - first <= slack)
+      c.evidence.push_back("onset first at " + fmt_time(c.onset_ms));
+    else if (simultaneous)
+      c.evidence.push_back("onset at " + fmt_time(c.onset_ms)
+                           + " together with all others");
+    else
+      c.evidence.push_back("onset " + fmt_span(c.onset_ms - first)
+                           + " after the first");
+    if (c.blast_radius > 0)
+      c.evidence.push_back(std::to_string(c.blast_radius)
+                           + " anomalous services upstream");
+    c.evidence.push_back("personalised PageRank " + fmt_num(pr[i]));
+    c.evidence.push_back("max anomaly score " + fmt_num(nodes[i].ev.max_score)
+                         + " over "
+                         + std::to_string(nodes[i].ev.anomaly_count)
+                         + " anomalies");
+  }
+  std::sort(cs.begin(), cs.end(), [](const candidate& x, const candidate& y) {
+    return std::tie(y.score, x.onset_ms, x.service)
+           < std::tie(x.score, y.onset_ms, y.service);
+  });
+  // Confidence: say "unknown" rather than guess.
+  const auto& top = cs.front();
+  auto margin = top.score - (cs.size() > 1 ? cs[1].score : 0.0);
+  bool any_isolated = std::any_of(cs.begin(), cs.end(), [](const auto& c) {
+    return c.isolation > 0;
+  });
+  const candidate* earlier_rival = nullptr;
+  for (size_t k = 1; k < cs.size() && !earlier_rival; ++k)
+    if (cs[k].isolation > 0 && cs[k].onset_ms < top.onset_ms - slack)
+      earlier_rival = &cs[k];
+  bool top_in_graph = graph.find(top.service).has_value();
+  bool rival_change = top.change <= 0
+                      && std::any_of(cs.begin() + 1, cs.end(),
+                                     [](const auto& c) { return c.change > 0; });
+  bool strictly_first = !simultaneous && top.onset_ms - first <= slack;
+  for (const auto& c : cs)
+    if (&c != &top && c.onset_ms - first <= slack)
+      strictly_first = false;
+  if (!any_isolated || top.isolation <= 0) {
+    out.confidence = confidence_level::unknown;
+    out.confidence_reason = "every anomalous service has an anomalous callee "
+                            "that went bad no later (cycle?)";
+  } else if (earlier_rival && top.change <= 0) {
+    out.confidence = confidence_level::unknown;
+    out.confidence_reason = "evidence conflicts: " + earlier_rival->service
+                            + " went bad earlier with healthy callees";
+  } else if (!top_in_graph || earlier_rival) {
+    out.confidence = confidence_level::low;
+    out.confidence_reason = !top_in_graph ? "top candidate not in topology"
+                                          : "an earlier anomaly competes";
+  } else if (margin >= opts.high_margin && (strictly_first || top.change > 0)
+             && !rival_change) {
+    out.confidence = confidence_level::high;
+    out.confidence_reason = "clear lead, first onset or recent change";
+  } else if (margin >= opts.medium_margin) {
+    out.confidence = confidence_level::medium;
+    out.confidence_reason = rival_change
+                              ? "another candidate has a recent change"
+                              : "lead without a strictly first onset or change";
+  } else {
+    out.confidence = confidence_level::low;
+    out.confidence_reason = "candidates within " + fmt_num(margin)
+                            + " of each other";
+  }
+  switch (out.confidence) {
+    case confidence_level::high:
+      out.confidence_score = top.score;
+      break;
+    case confidence_level::medium:
+      out.confidence_score = 0.75 * top.score;
+      break;
+    case confidence_level::low:
+      out.confidence_score = 0.5 * top.score;
+      break;
+    default:
+      out.confidence_score = 0;
+  }
+  if (cs.size() > opts.max_candidates)
+    cs.resize(opts.max_candidates);
+  for (auto& c : cs)
+    if (auto v = graph.find(c.service))
+      c.upstream_callers = count_upstream(graph, *v);
+  out.candidates = std::move(cs);
+  return out;
+}
+
+std::vector<ranking> rank_by_component(const service_graph& graph,
+                                       const rank_input& in,
+                                       const ranker_options& opts) {
+  auto ids = graph.component_ids();
+  // Services outside the graph each form their own part.
+  std::map<std::pair<uint32_t, std::string>, rank_input> parts;
+  for (const auto& e : in.anomalous) {
+    auto v = graph.find(e.service);
+    auto key = v ? std::make_pair(ids[*v], std::string{})
+                 : std::make_pair(static_cast<uint32_t>(-1), e.service);
+    auto& part = parts[key];
+    if (part.anomalous.empty()) {
+      part.changes = in.changes;
+      part.window_start_ms = in.window_start_ms;
+      part.window_end_ms = in.window_end_ms;
+    }
+    part.anomalous.push_back(e);
+  }
+  std::vector<ranking> out;
+  for (auto& [key, part] : parts) {
+    auto r = rank(graph, part, opts);
+    if (!r.candidates.empty())
+      out.push_back(std::move(r));
+  }
+  std::stable_sort(out.begin(), out.end(), [](const auto& x, const auto& y) {
+    return x.candidates.front().score > y.candidates.front().score;
+  });
+  return out;
+}
+
+std::string nearest_anomalous_ancestor(const service_graph& graph,
+                                       const rank_input& in) {
+  auto nodes = collect(graph, in);
+  if (nodes.empty())
+    return {};
+  link(graph, nodes);
+  auto better = [&](int32_t a, int32_t b) {
+    const auto& x = nodes[a].ev;
+    const auto& y = nodes[b].ev;
+    return std::tie(y.max_score, x.onset_ms, x.service)
+           < std::tie(x.max_score, y.onset_ms, y.service);
+  };
+  int32_t front = absent;
+  for (int32_t i = 0; i < static_cast<int32_t>(nodes.size()); ++i)
+    if (nodes[i].callers.empty() && (front == absent || better(i, front)))
+      front = i;
+  if (front == absent)
+    for (int32_t i = 0; i < static_cast<int32_t>(nodes.size()); ++i)
+      if (front == absent || better(i, front))
+        front = i;
+  std::vector<bool> seen(nodes.size(), false);
+  std::vector<int32_t> level{front};
+  seen[front] = true;
+  while (!level.empty()) {
+    int32_t best = absent;
+    for (auto i : level)
+      if (nodes[i].callees.empty() && (best == absent || better(i, best)))
+        best = i;
+    if (best != absent)
+      return nodes[best].ev.service;
+    std::vector<int32_t> next;
+    for (auto i : level)
+      for (auto j : nodes[i].callees)
+        if (!seen[j]) {
+          seen[j] = true;
+          next.push_back(j);
+        }
+    level.swap(next);
+  }
+  return nodes[front].ev.service;
+}
+
+} // namespace vigil::rca

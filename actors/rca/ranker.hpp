@@ -1,0 +1,141 @@
+#pragma once
+
+// Root-cause ranking on the service graph: which anomalous service most
+// likely started an incident, with evidence, blast radius and an honest
+// confidence. Pure logic: no actors, no clocks (all times are event times).
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "actors/rca/service_graph.hpp"
+#include "messages/records.hpp"
+
+namespace vigil::rca {
+
+/// What the detectors said about one anomalous service in the incident.
+struct service_evidence {
+  std::string service;
+  /// Event time of its first anomaly in the incident, ms since the epoch.
+  int64_t onset_ms = 0;
+  /// Highest anomaly score seen (any positive scale; normalised inside).
+  double max_score = 0;
+  /// Anomalies seen.
+  uint64_t anomaly_count = 0;
+  /// Kinds of anomaly ("latency", "error_rate", "log_template", ...).
+  std::vector<std::string> kinds;
+};
+
+/// One incident as the ranker sees it.
+struct rank_input {
+  std::vector<service_evidence> anomalous;
+  /// Recent change events (any services; filtered by the lookback).
+  std::vector<change_event> changes;
+  /// The incident window, ms since the epoch (0 = open).
+  int64_t window_start_ms = 0;
+  int64_t window_end_ms = 0;
+};
+
+/// How much the ranker trusts its top candidate.
+enum class confidence_level { unknown, low, medium, high };
+
+/// "unknown", "low", "medium" or "high".
+const char* to_string(confidence_level x);
+
+/// One ranked root-cause candidate.
+struct candidate {
+  std::string service;
+  /// Weighted sum of the signals below, in [0, 1].
+  double score = 0;
+  /// Human-readable reasons, strongest first.
+  std::vector<std::string> evidence;
+  /// Anomalous services upstream of it (transitive callers through
+  /// anomalous services): who it plausibly dragged down.
+  size_t blast_radius = 0;
+  /// All services upstream of it in the graph (transitive callers).
+  size_t upstream_callers = 0;
+  // The signals, each in [0, 1], for explanation and evaluation.
+  double isolation = 0;   ///< No anomalous callee explains it.
+  double earliness = 0;   ///< Onset order (1 = first).
+  double propagation = 0; ///< Share of other anomalies upstream of it.
+  double pagerank = 0;    ///< Personalised PageRank, max-normalised.
+  double change = 0;      ///< Recent change event before onset.
+  int64_t onset_ms = 0;
+};
+
+/// The ranking of one incident (or one component of it).
+struct ranking {
+  /// Best first; at most ranker_options::max_candidates.
+  std::vector<candidate> candidates;
+  confidence_level confidence = confidence_level::unknown;
+  /// Numeric confidence in [0, 1] for the incident object (CONTRACT §3).
+  double confidence_score = 0;
+  /// Why the confidence is what it is.
+  std::string confidence_reason;
+};
+
+/// Weights and windows of the ranker. Weights need not sum to one; the
+/// score is divided by their sum.
+struct ranker_options {
+  /// Weight of "no anomalous callee started before it". Default: 0.25.
+  double w_isolation = 0.25;
+  /// Weight of onset order. Default: 0.15.
+  double w_earliness = 0.15;
+  /// Weight of the share of other anomalies upstream of it. Default: 0.15.
+  double w_propagation = 0.15;
+  /// Weight of the personalised PageRank. Default: 0.20.
+  double w_pagerank = 0.20;
+  /// Weight of a change event shortly before onset. Default: 0.25.
+  double w_change = 0.25;
+  /// Onsets closer than this count as simultaneous. Default: 5 s.
+  int64_t onset_slack_ms = 5'000;
+  /// How far before its onset a change still counts. Default: 30 min.
+  int64_t change_lookback_ms = 30 * 60 * 1000;
+  /// How far after onset a change still counts (clock skew, detection
+  /// lag). Default: 30 s.
+  int64_t change_grace_ms = 30'000;
+  /// PageRank damping (probability of following an edge). Default: 0.85.
+  double damping = 0.85;
+  /// PageRank power iterations at most. Default: 50.
+  int pagerank_iterations = 50;
+  /// PageRank stops when the L1 change is below this. Default: 1e-9.
+  double pagerank_tolerance = 1e-9;
+  /// Candidates returned at most. Default: 10.
+  size_t max_candidates = 10;
+  /// Score lead of the top candidate over the second for "high".
+  /// Default: 0.15.
+  double high_margin = 0.15;
+  /// Score lead for "medium". Default: 0.05.
+  double medium_margin = 0.05;
+};
+
+/// Ranks root-cause candidates among the anomalous services of `in` on
+/// `graph`. Services absent from the graph take part as isolated vertices.
+/// Runs in O(A * (A + E_A) + iterations * E_A) for A anomalous services and
+/// E_A edges among them, plus O(V + E) per returned candidate for the
+/// upstream count.
+ranking rank(const service_graph& graph, const rank_input& in,
+             const ranker_options& opts = {});
+
+/// Splits the anomalous services by weakly connected component of `graph`
+/// and ranks each part alone (independent faults stay apart). Parts come
+/// ordered by their top score, best first.
+std::vector<ranking> rank_by_component(const service_graph& graph,
+                                       const rank_input& in,
+                                       const ranker_options& opts = {});
+
+/// The seeds' baseline, "nearest anomalous ancestor", for comparison:
+/// 1. the *frontend* is the anomalous service with no anomalous caller that
+///    has the highest max_score (ties: earlier onset, then name); when every
+///    anomalous service has an anomalous caller (a cycle), all of them are
+///    eligible;
+/// 2. breadth-first from it along call edges through anomalous services
+///    only, the answer is the first service reached (fewest hops; ties:
+///    higher max_score, then name) none of whose callees is anomalous;
+/// 3. when none is reached (every path loops), the frontend itself.
+/// Returns the empty string when nothing is anomalous.
+std::string nearest_anomalous_ancestor(const service_graph& graph,
+                                       const rank_input& in);
+
+} // namespace vigil::rca

@@ -1,0 +1,253 @@
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "actors/rca/ranker.hpp"
+
+namespace {
+
+using namespace vigil;
+using namespace vigil::rca;
+
+constexpr int64_t t0 = 1'700'000'000'000; // ms since the epoch
+constexpr int64_t minute = 60'000;
+
+service_graph graph_of(
+  std::initializer_list<std::pair<const char*, const char*>> edges) {
+  service_graph g;
+  for (auto [caller, callee] : edges)
+    g.add_static_edge(caller, callee);
+  return g;
+}
+
+service_evidence anomaly(std::string service, int64_t onset_ms,
+                         double score = 5.0) {
+  return {std::move(service), onset_ms, score, 3, {"latency"}};
+}
+
+change_event deploy(std::string service, std::string version, int64_t ts) {
+  change_event ch;
+  ch.service = std::move(service);
+  ch.kind = "deploy";
+  ch.version = std::move(version);
+  ch.ts_ms = ts;
+  return ch;
+}
+
+bool has_evidence(const candidate& c, const std::string& needle) {
+  for (const auto& e : c.evidence)
+    if (e.find(needle) != std::string::npos)
+      return true;
+  return false;
+}
+
+TEST(ranker, chain_with_earliest_leaf_names_the_leaf_with_high_confidence) {
+  auto g = graph_of({{"a", "b"}, {"b", "c"}});
+  rank_input in;
+  in.anomalous = {anomaly("a", t0 + 2 * minute), anomaly("b", t0 + minute),
+                  anomaly("c", t0)};
+  auto r = rank(g, in);
+  ASSERT_EQ(r.candidates.size(), 3u);
+  EXPECT_EQ(r.candidates[0].service, "c");
+  EXPECT_EQ(r.candidates[0].blast_radius, 2u);
+  EXPECT_EQ(r.candidates[0].upstream_callers, 2u);
+  EXPECT_EQ(r.confidence, confidence_level::high) << r.confidence_reason;
+  EXPECT_GT(r.confidence_score, 0.5);
+  EXPECT_TRUE(has_evidence(r.candidates[0], "callees healthy"));
+  EXPECT_TRUE(has_evidence(r.candidates[0], "onset first at"));
+  EXPECT_TRUE(has_evidence(r.candidates[0], "personalised PageRank"));
+  EXPECT_TRUE(has_evidence(r.candidates[1], "explained by anomalous callee"));
+  for (const auto& c : r.candidates) {
+    EXPECT_GE(c.score, 0.0);
+    EXPECT_LE(c.score, 1.0);
+  }
+  EXPECT_GT(r.candidates[0].score, r.candidates[1].score);
+  EXPECT_EQ(nearest_anomalous_ancestor(g, in), "c");
+}
+
+TEST(ranker, diamond_names_the_shared_callee) {
+  // a calls b and c, both call d; d fails first, the rest follow.
+  auto g = graph_of({{"a", "b"}, {"a", "c"}, {"b", "d"}, {"c", "d"}});
+  rank_input in;
+  in.anomalous = {anomaly("a", t0 + 90'000), anomaly("b", t0 + 30'000),
+                  anomaly("c", t0 + 40'000), anomaly("d", t0)};
+  auto r = rank(g, in);
+  ASSERT_FALSE(r.candidates.empty());
+  EXPECT_EQ(r.candidates[0].service, "d");
+  EXPECT_EQ(r.candidates[0].blast_radius, 3u);
+  EXPECT_EQ(r.confidence, confidence_level::high) << r.confidence_reason;
+  EXPECT_EQ(nearest_anomalous_ancestor(g, in), "d");
+}
+
+TEST(ranker, diamond_with_healthy_branch_still_names_the_shared_callee) {
+  auto g = graph_of({{"a", "b"}, {"a", "c"}, {"b", "d"}, {"c", "d"}});
+  rank_input in;
+  in.anomalous = {anomaly("a", t0 + 90'000), anomaly("b", t0 + 30'000),
+                  anomaly("d", t0)};
+  auto r = rank(g, in);
+  ASSERT_FALSE(r.candidates.empty());
+  EXPECT_EQ(r.candidates[0].service, "d");
+}
+
+TEST(ranker, independent_faults_in_disconnected_components_rank_apart) {
+  auto g = graph_of({{"a", "b"}, {"b", "c"}, {"x", "y"}, {"y", "z"}});
+  rank_input in;
+  in.anomalous = {anomaly("a", t0 + minute), anomaly("b", t0 + 30'000),
+                  anomaly("c", t0),          anomaly("x", t0 + 2 * minute),
+                  anomaly("y", t0 + minute + 10'000)};
+  auto parts = rank_by_component(g, in);
+  ASSERT_EQ(parts.size(), 2u);
+  std::vector<std::string> tops;
+  for (const auto& p : parts) {
+    tops.push_back(p.candidates.front().service);
+    EXPECT_NE(p.confidence, confidence_level::unknown) << p.confidence_reason;
+  }
+  std::sort(tops.begin(), tops.end());
+  EXPECT_EQ(tops, (std::vector<std::string>{"c", "y"}));
+  // Each part holds only its own component's services.
+  for (const auto& p : parts)
+    for (const auto& c : p.candidates)
+      EXPECT_EQ(c.service < "x", p.candidates.front().service < "x");
+}
+
+TEST(ranker, deploy_on_caller_beats_a_callee_that_went_bad_later) {
+  auto g = graph_of({{"a", "b"}, {"b", "c"}});
+  rank_input in;
+  in.anomalous = {anomaly("a", t0 + 30'000), anomaly("b", t0),
+                  anomaly("c", t0 + minute)};
+  in.changes = {deploy("b", "v1.2.3", t0 - 4 * minute),
+                deploy("a", "v9", t0 - 3 * 60 * minute)}; // too old to count
+  auto r = rank(g, in);
+  ASSERT_FALSE(r.candidates.empty());
+  EXPECT_EQ(r.candidates[0].service, "b");
+  EXPECT_TRUE(has_evidence(r.candidates[0], "deploy v1.2.3 4 min before onset"))
+    << r.candidates[0].evidence.front();
+  EXPECT_TRUE(has_evidence(r.candidates[0], "anomalous callees started later"));
+  for (const auto& c : r.candidates) {
+    if (c.service == "a") {
+      EXPECT_EQ(c.change, 0.0);
+    }
+  }
+}
+
+TEST(ranker, a_deploy_on_another_service_keeps_confidence_below_high) {
+  // c (b's callee) went bad first and explains b, so c leads; but b was
+  // deployed just before its own onset. The signals disagree, so the ranker
+  // must not claim high confidence.
+  auto g = graph_of({{"a", "b"}, {"b", "c"}});
+  rank_input in;
+  in.anomalous = {anomaly("a", t0 + minute), anomaly("b", t0 + 30'000),
+                  anomaly("c", t0)};
+  in.changes = {deploy("b", "v2", t0 + 20'000)};
+  auto r = rank(g, in);
+  ASSERT_FALSE(r.candidates.empty());
+  EXPECT_NE(r.confidence, confidence_level::high);
+}
+
+TEST(ranker, cycle_terminates_and_says_unknown_when_nothing_is_isolated) {
+  auto g = graph_of({{"a", "b"}, {"b", "a"}});
+  rank_input in;
+  in.anomalous = {anomaly("a", t0), anomaly("b", t0 + 1'000)};
+  auto r = rank(g, in);
+  ASSERT_EQ(r.candidates.size(), 2u);
+  EXPECT_EQ(r.confidence, confidence_level::unknown);
+  EXPECT_EQ(r.confidence_score, 0.0);
+  EXPECT_FALSE(nearest_anomalous_ancestor(g, in).empty());
+}
+
+TEST(ranker, cycle_with_a_healthy_exit_ranks_the_exit) {
+  auto g = graph_of({{"a", "b"}, {"b", "a"}, {"b", "c"}});
+  rank_input in;
+  in.anomalous = {anomaly("a", t0 + minute), anomaly("b", t0 + 30'000),
+                  anomaly("c", t0)};
+  auto r = rank(g, in);
+  ASSERT_FALSE(r.candidates.empty());
+  EXPECT_EQ(r.candidates[0].service, "c");
+  EXPECT_EQ(nearest_anomalous_ancestor(g, in), "c");
+}
+
+TEST(ranker, all_services_anomalous_at_once_without_changes_is_not_high) {
+  auto g = graph_of({{"a", "b"}, {"b", "c"}, {"a", "d"}, {"d", "c"}});
+  rank_input in;
+  in.anomalous = {anomaly("a", t0), anomaly("b", t0), anomaly("c", t0),
+                  anomaly("d", t0)};
+  auto r = rank(g, in);
+  ASSERT_FALSE(r.candidates.empty());
+  EXPECT_NE(r.confidence, confidence_level::high);
+  EXPECT_NE(r.confidence, confidence_level::unknown);
+}
+
+TEST(ranker, unrelated_simultaneous_anomalies_are_low_confidence) {
+  auto g = graph_of({{"a", "b"}, {"c", "d"}});
+  rank_input in;
+  in.anomalous = {anomaly("b", t0), anomaly("d", t0)};
+  auto r = rank(g, in);
+  ASSERT_EQ(r.candidates.size(), 2u);
+  EXPECT_EQ(r.confidence, confidence_level::low);
+}
+
+TEST(ranker, an_earlier_isolated_rival_without_change_makes_it_unknown) {
+  // b has the larger score and more upstream anomalies, but x (healthy
+  // callees) started a minute earlier: the signals disagree.
+  auto g = graph_of({{"a", "b"}, {"a2", "b"}, {"a3", "b"}, {"w", "x"}});
+  rank_input in;
+  in.anomalous = {anomaly("a", t0 + 2 * minute), anomaly("a2", t0 + 2 * minute),
+                  anomaly("a3", t0 + 2 * minute), anomaly("b", t0 + minute),
+                  anomaly("x", t0, 0.5)};
+  auto r = rank(g, in);
+  ASSERT_FALSE(r.candidates.empty());
+  EXPECT_EQ(r.candidates[0].service, "b");
+  EXPECT_EQ(r.confidence, confidence_level::unknown) << r.confidence_reason;
+}
+
+TEST(ranker, empty_input_is_unknown) {
+  service_graph g;
+  auto r = rank(g, {});
+  EXPECT_TRUE(r.candidates.empty());
+  EXPECT_EQ(r.confidence, confidence_level::unknown);
+  EXPECT_STREQ(to_string(r.confidence), "unknown");
+  EXPECT_TRUE(rank_by_component(g, {}).empty());
+  EXPECT_EQ(nearest_anomalous_ancestor(g, {}), "");
+}
+
+TEST(ranker, services_missing_from_the_topology_are_at_most_low) {
+  service_graph g;
+  rank_input in;
+  in.anomalous = {anomaly("ghost", t0)};
+  auto r = rank(g, in);
+  ASSERT_EQ(r.candidates.size(), 1u);
+  EXPECT_EQ(r.candidates[0].service, "ghost");
+  EXPECT_EQ(r.confidence, confidence_level::low);
+  EXPECT_TRUE(has_evidence(r.candidates[0], "not in the topology"));
+}
+
+TEST(ranker, duplicate_evidence_merges_and_window_filters) {
+  auto g = graph_of({{"a", "b"}});
+  rank_input in;
+  in.window_start_ms = t0;
+  in.anomalous = {anomaly("b", t0 + minute, 2), anomaly("b", t0, 9),
+                  anomaly("a", t0 + 2 * minute), anomaly("old", t0 - minute)};
+  auto r = rank(g, in);
+  ASSERT_EQ(r.candidates.size(), 2u);
+  EXPECT_EQ(r.candidates[0].service, "b");
+  EXPECT_EQ(r.candidates[0].onset_ms, t0);
+}
+
+TEST(ranker, weights_are_configurable) {
+  // With every weight but change at zero, only the deploy matters.
+  auto g = graph_of({{"a", "b"}, {"b", "c"}});
+  rank_input in;
+  in.anomalous = {anomaly("a", t0 + minute), anomaly("b", t0 + 30'000),
+                  anomaly("c", t0)};
+  in.changes = {deploy("a", "v7", t0 - minute)};
+  ranker_options opts;
+  opts.w_isolation = opts.w_earliness = opts.w_propagation = 0;
+  opts.w_pagerank = 0;
+  auto r = rank(g, in, opts);
+  ASSERT_FALSE(r.candidates.empty());
+  EXPECT_EQ(r.candidates[0].service, "a");
+  EXPECT_EQ(rank(g, in).candidates[0].service, "c");
+}
+
+} // namespace
