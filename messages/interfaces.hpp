@@ -70,7 +70,9 @@ using rca_actor = caf::typed_actor<
   // Spans, from which caller -> callee edges are learned.
   caf::reacts_to<atom::ingest, span_batch>,
   // Static edges.
-  caf::reacts_to<atom::ingest, topology_update>>;
+  caf::reacts_to<atom::ingest, topology_update>,
+  // The service graph as it stands.
+  caf::replies_to<atom::query>::with<topology_snapshot>>;
 
 /// The INGEST gateway: takes decoded items from the front door and routes
 /// each to its owner. Replies with a receipt, or with errc::overloaded /

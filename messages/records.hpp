@@ -196,6 +196,45 @@ typename Inspector::result_type inspect(Inspector& f, topology_edge& x) {
   return f(caf::meta::type_name("vigil.topology_edge"), x.caller, x.callee);
 }
 
+/// One caller -> callee edge of the service graph with what is known of it.
+struct topology_edge_stats {
+  std::string caller;
+  std::string callee;
+  /// Calls seen in traces, and of those with an error status.
+  uint64_t calls = 0;
+  uint64_t errors = 0;
+  /// The callee's span duration: moving mean and a streaming p95, in ms.
+  double latency_mean_ms = 0;
+  double latency_p95_ms = 0;
+  /// Event time of the newest call (ms since the epoch; 0 = never seen).
+  int64_t last_seen_ms = 0;
+  /// Declared statically (never ages out) / seen in traces.
+  bool is_static = false;
+  bool learned = false;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f,
+                                        topology_edge_stats& x) {
+  return f(caf::meta::type_name("vigil.topology_edge_stats"), x.caller,
+           x.callee, x.calls, x.errors, x.latency_mean_ms, x.latency_p95_ms,
+           x.last_seen_ms, x.is_static, x.learned);
+}
+
+/// The whole service graph, for GET /api/v1/topology.
+struct topology_snapshot {
+  /// Every service in the graph, sorted.
+  std::vector<std::string> services;
+  /// Every edge, sorted by (caller, callee).
+  std::vector<topology_edge_stats> edges;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, topology_snapshot& x) {
+  return f(caf::meta::type_name("vigil.topology_snapshot"), x.services,
+           x.edges);
+}
+
 /// Static edges posted by a user or loaded from config.
 struct topology_update {
   std::vector<topology_edge> edges;

@@ -27,6 +27,8 @@ struct change_event;
 struct change_batch;
 struct topology_edge;
 struct topology_update;
+struct topology_edge_stats;
+struct topology_snapshot;
 struct detector_vote;
 struct anomaly_event;
 struct anomaly_query;
@@ -79,5 +81,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(vigil, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(vigil, (vigil::shard_id))
   CAF_ADD_TYPE_ID(vigil, (vigil::node_status))
   CAF_ADD_TYPE_ID(vigil, (vigil::ingest_receipt))
+  CAF_ADD_TYPE_ID(vigil, (vigil::topology_edge_stats))
+  CAF_ADD_TYPE_ID(vigil, (vigil::topology_snapshot))
 
 CAF_END_TYPE_ID_BLOCK(vigil)

@@ -2,6 +2,8 @@
 
 #include <memory>
 
+#include "actors/rca/service_graph.hpp"
+
 #include "messages/interfaces.hpp"
 #include "runtime/load_meter.hpp"
 #include "runtime/metrics/registry.hpp"
@@ -13,6 +15,8 @@ struct rca_config {
   std::shared_ptr<metrics::registry> metrics;
   /// Ingest's queue bound: spans and edges are released once handled.
   std::shared_ptr<load_meter> load;
+  /// Bounds and ageing of the service graph.
+  graph_options graph;
 };
 
 /// What the RCA actor owns. Lives on one node (replicated in a later issue).
@@ -21,12 +25,16 @@ struct rca_state {
   metrics::counter* spans = nullptr;
   metrics::counter* error_spans = nullptr;
   metrics::counter* edges = nullptr;
+  /// The service dependency graph: learned from spans, merged with static
+  /// edges.
+  std::unique_ptr<service_graph> graph;
   static inline const char* name = "vigil.rca";
 };
 
-/// The owner of spans and static topology. In this version it counts what
-/// it receives; the dependency graph and root-cause ranking arrive with the
-/// correlation/RCA issue, behind the same interface.
+/// The owner of spans and static topology: keeps the service dependency
+/// graph (edges learned from spans, static edges merged in) and answers
+/// queries for it. Root-cause ranking (`rank`) arrives with the correlator's
+/// incidents.
 rca_actor::behavior_type rca(rca_actor::stateful_pointer<rca_state> self,
                              rca_config cfg);
 

@@ -528,6 +528,40 @@ public:
       atom::list_v);
   }
 
+  void topology_get(request&, responder respond) {
+    auto rca = n_.rca();
+    if (!rca)
+      return fail("topology_get",
+                  caf::make_error(errc::unavailable, "the RCA actor is "
+                                                     "restarting"),
+                  respond);
+    ask<topology_snapshot>(
+      n_.system(), rca,
+      [respond](topology_snapshot& snap) mutable {
+        json edges = json::array();
+        for (auto& e : snap.edges)
+          edges.push_back({{"caller", e.caller},
+                           {"callee", e.callee},
+                           {"calls", e.calls},
+                           {"errors", e.errors},
+                           {"latency_mean_ms", e.latency_mean_ms},
+                           {"latency_p95_ms", e.latency_p95_ms},
+                           {"last_seen",
+                            e.last_seen_ms > 0
+                              ? json(static_cast<double>(e.last_seen_ms)
+                                     / 1000.0)
+                              : json(nullptr)},
+                           {"static", e.is_static},
+                           {"learned", e.learned}});
+        respond(json_response(
+          200, json{{"nodes", snap.services}, {"edges", edges}}));
+      },
+      [this, respond](const caf::error& err) mutable {
+        fail("topology_get", err, respond);
+      },
+      atom::query_v);
+  }
+
   void anomalies(request& req, responder respond) {
     anomaly_query q;
     q.service = req.query_param("service").value_or("");
@@ -682,6 +716,8 @@ http::router http_api::make_router(node& n) {
         &api::services);
   route(verb::get, "/api/v1/anomalies", "anomalies", access::admin, 0,
         &api::anomalies);
+  route(verb::get, "/api/v1/topology", "topology_get", access::admin, 0,
+        &api::topology_get);
   route(verb::get, "/metrics", "metrics", access::open, 0, &api::metrics);
   route(verb::get, "/healthz", "healthz", access::open, 0, &api::healthz);
   route(verb::get, "/readyz", "readyz", access::open, 0, &api::readyz);

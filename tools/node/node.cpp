@@ -168,7 +168,7 @@ caf::error node::init() {
        }});
   }
   correlator::correlator_config cc{o.detection, store_, metrics, load_};
-  rca::rca_config rc{metrics, load_};
+  rca::rca_config rc{metrics, load_, {}};
   ingest::gateway_config gc;
   gc.ingest = o.ingest;
   gc.shards = o.cluster.shards;
@@ -312,6 +312,10 @@ ingest_actor node::gateway() const {
 correlator_actor node::correlator() const {
   return caf::actor_cast<correlator_actor>(
     sys_->registry().get(keys::correlator));
+}
+
+rca_actor node::rca() const {
+  return caf::actor_cast<rca_actor>(sys_->registry().get(keys::rca));
 }
 
 std::string node::ready_line() const {

@@ -66,6 +66,8 @@ public:
   ingest_actor gateway() const;
   /// The current correlator; null while it restarts.
   correlator_actor correlator() const;
+  /// The current RCA actor (the service graph); null while it restarts.
+  rca_actor rca() const;
 
   /// Whether the node accepts work (storage open, actors up, not stopping).
   bool ready() const { return ready_.load(); }
