@@ -287,15 +287,28 @@ void iforest_trainer::start(int64_t ts_ms) {
     shared->in_flight = false;
     shared->idle.notify_all();
   };
-  if (exec_) {
-    exec_(std::move(job));
-    return;
+  // If the job cannot even be handed over (no thread to be had), the
+  // trainer must come back idle, or it would never train again.
+  auto give_up = [this](const char* what) {
+    std::lock_guard<std::mutex> guard{shared_->mtx};
+    shared_->last_error = std::string{"training not started: "} + what;
+    shared_->failures.fetch_add(1);
+    shared_->in_flight = false;
+    shared_->idle.notify_all();
+  };
+  try {
+    if (exec_) {
+      exec_(std::move(job));
+      return;
+    }
+    // The previous training is over (in_flight was false), so this join
+    // only waits for its thread to return.
+    if (worker_.joinable())
+      worker_.join();
+    worker_ = std::thread{std::move(job)};
+  } catch (const std::exception& e) {
+    give_up(e.what());
   }
-  // The previous training is over (in_flight was false), so this join only
-  // waits for its thread to return.
-  if (worker_.joinable())
-    worker_.join();
-  worker_ = std::thread{std::move(job)};
 }
 
 const iforest_model* iforest_trainer::model() {

@@ -173,6 +173,30 @@ void service_tables::ingest(const sample_batch& batch,
     if (used[t])
       tables_[t]->ingest(batch, out, nullptr, lanes_.data(),
                          static_cast<uint8_t>(t));
+  if (observer_ && !observed_.empty()) {
+    // The texts point into `batch`, alive until we return.
+    std::stable_sort(observed_.begin(), observed_.end(),
+                     [](const observed& a, const observed& b) {
+                       return a.ts_ms < b.ts_ms;
+                     });
+    for (auto& o : observed_)
+      observer_(o.series, o.text, o.ts_ms, o.x, out);
+    observed_.clear();
+  }
+}
+
+void service_tables::set_observer(series_table::observer f) {
+  observer_ = std::move(f);
+  if (rules_.empty() || !observer_) {
+    tables_.back()->set_observer(observer_);
+    return;
+  }
+  for (auto& t : tables_)
+    t->set_observer([this](uint64_t series, std::string_view text,
+                           int64_t ts, double x,
+                           std::vector<anomaly_event>&) {
+      observed_.push_back({series, text, ts, x});
+    });
 }
 
 size_t service_tables::expire() {

@@ -64,11 +64,9 @@ public:
 
   size_t memory_bytes() const;
 
-  /// Gives every table `f` (see series_table::set_observer).
-  void set_observer(const series_table::observer& f) {
-    for (auto& t : tables_)
-      t->set_observer(f);
-  }
+  /// Calls `f` with every judged value (see series_table::set_observer),
+  /// in event-time order across the tables of one batch.
+  void set_observer(series_table::observer f);
 
   /// Which table judges `metric`: a rule's index, or rules().size() for
   /// the default.
@@ -83,6 +81,16 @@ private:
   /// Series hash -> table, so globs are matched once per series.
   std::unordered_map<uint64_t, uint8_t> route_;
   std::vector<uint8_t> lanes_;
+  /// With rules, judged values are collected per batch and handed on in
+  /// event-time order, as one table would have.
+  struct observed {
+    uint64_t series;
+    std::string_view text;
+    int64_t ts_ms;
+    double x;
+  };
+  series_table::observer observer_;
+  std::vector<observed> observed_;
 };
 
 } // namespace vigil::detector

@@ -89,6 +89,23 @@ TEST_F(rules_test, a_matching_metric_is_judged_by_its_rules_detectors) {
   EXPECT_EQ(t->totals().samples, 402u);
 }
 
+TEST_F(rules_test, observers_see_values_in_event_time_order_across_tables) {
+  opts.rules = {"disk_*=cusum,ewma:1"};
+  auto t = make();
+  std::vector<int64_t> seen;
+  t->set_observer([&](uint64_t, std::string_view, int64_t ts, double,
+                      std::vector<anomaly_event>&) { seen.push_back(ts); });
+  sample_batch b;
+  // The rule's table holds the later samples, the default table the
+  // earlier ones; one table after the other would replay them 2, 4, 1, 3.
+  add(b, "disk_used_bytes", 2000, 1);
+  add(b, "latency_ms", 1000, 1);
+  add(b, "disk_used_bytes", 4000, 1);
+  add(b, "latency_ms", 3000, 1);
+  t->ingest(b, out);
+  EXPECT_EQ(seen, (std::vector<int64_t>{1000, 2000, 3000, 4000}));
+}
+
 TEST_F(rules_test, the_first_matching_rule_wins) {
   opts.rules = {"latency_*=zscore", "*=ewma"};
   auto t = make();
