@@ -43,9 +43,12 @@ std::string_view metric_of(std::string_view text) {
 } // namespace
 
 caf::expected<detector_rule> parse_detector_rule(std::string_view text) {
-  auto fail = [&](std::string why) {
-    return caf::make_error(errc::invalid_config,
-                           "'" + std::string{text} + "': " + why);
+  auto fail = [&](const std::string& why) {
+    // Appended piecewise: GCC 12 warns falsely (-Wrestrict, bug 105329)
+    // about `"literal" + std::string`.
+    std::string msg{"'"};
+    msg.append(text).append("': ").append(why);
+    return caf::make_error(errc::invalid_config, std::move(msg));
   };
   auto eq = text.find('=');
   if (eq == std::string_view::npos || eq == 0 || eq + 1 == text.size())

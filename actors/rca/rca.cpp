@@ -6,7 +6,7 @@ namespace vigil::rca {
 
 rca_actor::behavior_type rca(rca_actor::stateful_pointer<rca_state> self,
                              rca_config cfg) {
-  self->state.load = cfg.load;
+  self->state.load = std::move(cfg.load);
   self->state.graph = std::make_unique<service_graph>(cfg.graph);
   if (cfg.metrics) {
     auto& spans = cfg.metrics->counters(

@@ -30,18 +30,18 @@ struct graph_options {
   size_t max_edges = 50'000;
   /// A learned edge not seen for this long (event time) is removed; static
   /// edges never age. Default: 15 min.
-  int64_t edge_ttl_ms = 15 * 60 * 1000;
+  int64_t edge_ttl_ms = int64_t{15} * 60 * 1000;
   /// Most spans remembered as possible parents (span id → service).
   /// Default: 200000.
   size_t max_known_spans = 200'000;
   /// A remembered span older than this (event time) is forgotten.
   /// Default: 5 min.
-  int64_t known_span_ttl_ms = 5 * 60 * 1000;
+  int64_t known_span_ttl_ms = int64_t{5} * 60 * 1000;
   /// Most children held while waiting for their parent span. Default: 20000.
   size_t max_pending = 20'000;
   /// A child waiting longer than this (event time) for its parent is
   /// dropped. Default: 60 s.
-  int64_t pending_ttl_ms = 60 * 1000;
+  int64_t pending_ttl_ms = int64_t{60} * 1000;
   /// Weight of a new latency in the edge's running mean (EWMA). Default: 0.1.
   double latency_alpha = 0.1;
 };
