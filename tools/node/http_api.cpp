@@ -83,17 +83,21 @@ void ask(caf::actor_system& sys, const Handle& h, OnOk ok, OnErr fail,
                          "retry shortly"));
     return;
   }
-  sys.spawn([h, ok = std::move(ok), fail = std::move(fail),
-             args = std::make_tuple(std::forward<Ts>(xs)...)](
-              caf::event_based_actor* self) mutable {
-    std::apply(
-      [&](auto&... a) {
-        self->request(h, ask_timeout, std::move(a)...)
-          .then([ok](Reply& r) mutable { ok(r); },
-                [fail](caf::error& e) mutable { fail(e); });
-      },
-      args);
-  });
+  // The handle travels as a spawn argument: CAF 0.17 dereferences a null
+  // argument tuple for actors spawned without any (UB that UBSan reports).
+  sys.spawn(
+    [ok = std::move(ok), fail = std::move(fail),
+     args = std::make_tuple(std::forward<Ts>(xs)...)](
+      caf::event_based_actor* self, const Handle& target) mutable {
+      std::apply(
+        [&](auto&... a) {
+          self->request(target, ask_timeout, std::move(a)...)
+            .then([ok](Reply& r) mutable { ok(r); },
+                  [fail](caf::error& e) mutable { fail(e); });
+        },
+        args);
+    },
+    h);
 }
 
 // -- the API -------------------------------------------------------------------

@@ -209,9 +209,12 @@ caf::error node::init() {
   auto* stopped = &stopped_;
   auto root = root_;
   // Held by the node: CAF destroys an actor nobody references.
-  watcher_ = sys_->spawn([root, failed, ready, stopped](
-                           caf::event_based_actor* self) {
-    self->monitor(root);
+  // The root travels as a spawn argument: CAF 0.17 dereferences a null
+  // argument tuple for actors spawned without any.
+  watcher_ = sys_->spawn(
+    [failed, ready, stopped](caf::event_based_actor* self,
+                             const decltype(root)& watched) {
+    self->monitor(watched);
     self->set_down_handler([=](caf::down_msg& msg) {
       if (!stopped->load()) {
         spdlog::critical("the node's supervision tree stopped: {}",
@@ -222,7 +225,8 @@ caf::error node::init() {
       self->quit();
     });
     return caf::behavior{[](int) {}};
-  });
+  },
+    root);
   // Supervisors start their children asynchronously; the node is ready
   // only when every well-known actor is published.
   auto until = std::chrono::steady_clock::now() + std::chrono::seconds{30};

@@ -46,13 +46,17 @@ struct shard_test : ::testing::Test {
 
   shard_test() {
     auto events = received;
-    sink = ds.sys().spawn([events](caf::event_based_actor*) {
-      return caf::behavior{
-        [events](atom::anomaly, anomaly_event& ev) {
-          events->push_back(std::move(ev));
-        },
-      };
-    });
+    // State travels as a spawn argument: CAF 0.17 dereferences a null
+    // argument tuple for actors spawned without any.
+    sink = ds.sys().spawn(
+      [](caf::event_based_actor*, decltype(events) into) {
+        return caf::behavior{
+          [into](atom::anomaly, anomaly_event& ev) {
+            into->push_back(std::move(ev));
+          },
+        };
+      },
+      events);
     ds.sys().registry().put(caf::atom("test_sink"), sink);
   }
 
@@ -214,14 +218,16 @@ TEST_F(shard_test, escalates_when_one_detector_keeps_crashing) {
   auto shard = ds.sys().spawn(vigil::detector::shard, config(2));
   caf::error reason;
   bool down = false;
-  auto watcher = ds.sys().spawn([&](caf::event_based_actor* self) {
-    self->monitor(shard);
+  auto watcher = ds.sys().spawn(
+    [&](caf::event_based_actor* self, const caf::actor& watched) {
+    self->monitor(watched);
     self->set_down_handler([&](caf::down_msg& msg) {
       down = true;
       reason = msg.reason;
     });
     return caf::behavior{[](int) {}};
-  });
+  },
+    caf::actor_cast<caf::actor>(shard));
   ds.run();
   ingest(shard, make_batch("checkout", "latency", 1000, 10));
   for (int i = 0; i < 3 && !down; ++i) {

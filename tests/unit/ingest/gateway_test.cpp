@@ -45,15 +45,17 @@ struct fake_shard {
     = std::make_shared<std::vector<std::string>>();
   caf::actor spawn(caf::actor_system& sys) {
     auto seen = services;
-    return sys.spawn([seen](caf::event_based_actor*) {
+    // State travels as a spawn argument: CAF 0.17 dereferences a null
+    // argument tuple for actors spawned without any.
+    return sys.spawn([](caf::event_based_actor*, decltype(seen) into) {
       return caf::behavior{
-        [seen](atom::ingest, sample_batch& b) { seen->push_back(b.service); },
-        [seen](atom::ingest, log_batch& b) { seen->push_back(b.service); },
+        [into](atom::ingest, sample_batch& b) { into->push_back(b.service); },
+        [into](atom::ingest, log_batch& b) { into->push_back(b.service); },
         [](atom::list) { return std::vector<service_info>{}; },
         [](atom::locate, const std::string&) { return detector_actor{}; },
         [](atom::snapshot) { return uint64_t{0}; },
       };
-    });
+    }, seen);
   }
 };
 

@@ -14,7 +14,9 @@ using namespace vigil::supervisor;
 
 namespace {
 
-caf::behavior idle_child(caf::event_based_actor*) {
+// Spawned with an argument: CAF 0.17 dereferences a null argument tuple for
+// actors spawned without any (UB that UBSan reports).
+caf::behavior idle_child(caf::event_based_actor*, const std::string& /*who*/) {
   return {[](int x) { return x; }};
 }
 
@@ -35,12 +37,12 @@ struct supervisor_test : ::testing::Test {
     opts.children.push_back(
       {"a", "worker", caf::atom("child_a"), [this](caf::local_actor* self) {
          ++starts_a;
-         return self->spawn(idle_child);
+         return self->spawn(idle_child, std::string{"a"});
        }});
     opts.children.push_back(
       {"b", "worker", caf::atom("child_b"), [this](caf::local_actor* self) {
          ++starts_b;
-         return self->spawn(idle_child);
+         return self->spawn(idle_child, std::string{"b"});
        }});
     return opts;
   }
@@ -96,14 +98,16 @@ TEST_F(supervisor_test, escalates_when_the_restart_budget_is_spent) {
   auto sup = ds.sys().spawn(supervisor_actor, make_options(2));
   caf::error sup_exit;
   bool sup_down = false;
-  auto watcher = ds.sys().spawn([&](caf::event_based_actor* self) {
-    self->monitor(sup);
+  auto watcher = ds.sys().spawn(
+    [&](caf::event_based_actor* self, const caf::actor& watched) {
+    self->monitor(watched);
     self->set_down_handler([&](caf::down_msg& msg) {
       sup_down = true;
       sup_exit = msg.reason;
     });
     return caf::behavior{[](int) {}};
-  });
+  },
+    caf::actor_cast<caf::actor>(sup));
   ds.run();
   for (int i = 0; i < 3; ++i) {
     auto a = child("child_a");
@@ -127,10 +131,13 @@ TEST_F(supervisor_test, stops_children_in_reverse_order_on_shutdown) {
     opts.children.push_back(
       {name, "worker", std::nullopt,
        [&stopped, name](caf::local_actor* self) {
-         return self->spawn([&stopped, name](caf::event_based_actor* child) {
-           child->attach_functor([&stopped, name] { stopped.push_back(name); });
-           return caf::behavior{[](int) {}};
-         });
+         return self->spawn(
+           [&stopped](caf::event_based_actor* child, std::string who) {
+             child->attach_functor(
+               [&stopped, who] { stopped.push_back(who); });
+             return caf::behavior{[](int) {}};
+           },
+           std::string{name});
        }});
   }
   auto sup = ds.sys().spawn(supervisor_actor, opts);
@@ -147,12 +154,12 @@ TEST_F(supervisor_test, kills_a_child_that_ignores_the_stop_request) {
   opts.shutdown_timeout = vigil::duration{2s};
   opts.children.push_back(
     {"stubborn", "worker", std::nullopt, [&](caf::local_actor* self) {
-       return self->spawn([&](caf::event_based_actor* child) {
+       return self->spawn([&](caf::event_based_actor* child, int /*id*/) {
          // Traps exits and ignores them, like a hung actor would.
          child->set_exit_handler([](caf::exit_msg&) {});
          child->attach_functor([&] { killed = true; });
          return caf::behavior{[](int) {}};
-       });
+       }, 1);
      }});
   auto sup = ds.sys().spawn(supervisor_actor, opts);
   ds.run();
