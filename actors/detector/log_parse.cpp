@@ -63,7 +63,7 @@ int64_t to_ms(int y, int mo, int d, int h, int mi, int se, int ms,
               int offset_min) {
   auto days = days_from_civil(y, static_cast<unsigned>(mo),
                               static_cast<unsigned>(d));
-  auto secs = days * 86400 + h * 3600 + mi * 60 + se
+  auto secs = days * 86400 + int64_t{h} * 3600 + int64_t{mi} * 60 + se
               - static_cast<int64_t>(offset_min) * 60;
   return secs * 1000 + ms;
 }

@@ -91,7 +91,7 @@ struct ranker_options {
   /// Onsets closer than this count as simultaneous. Default: 5 s.
   int64_t onset_slack_ms = 5'000;
   /// How far before its onset a change still counts. Default: 30 min.
-  int64_t change_lookback_ms = 30 * 60 * 1000;
+  int64_t change_lookback_ms = int64_t{30} * 60 * 1000;
   /// How far after onset a change still counts (clock skew, detection
   /// lag). Default: 30 s.
   int64_t change_grace_ms = 30'000;

@@ -197,7 +197,7 @@ void service_graph::compact() {
   for (auto e : boost::make_iterator_range(boost::edges(graph_)))
     boost::add_edge(remap[boost::source(e, graph_)],
                     remap[boost::target(e, graph_)], graph_[e], fresh);
-  graph_ = std::move(fresh);
+  graph_.swap(fresh);
 }
 
 std::optional<service_graph::vertex>
