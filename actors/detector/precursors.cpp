@@ -31,31 +31,6 @@ std::string_view metric_of(std::string_view text) {
 
 } // namespace
 
-bool glob_match(std::string_view glob, std::string_view name) {
-  // Iterative matcher with one backtrack point for the last '*'.
-  size_t g = 0;
-  size_t n = 0;
-  size_t star = std::string_view::npos;
-  size_t resume = 0;
-  while (n < name.size()) {
-    if (g < glob.size() && (glob[g] == '?' || glob[g] == name[n])) {
-      ++g;
-      ++n;
-    } else if (g < glob.size() && glob[g] == '*') {
-      star = g++;
-      resume = n;
-    } else if (star != std::string_view::npos) {
-      g = star + 1;
-      n = ++resume;
-    } else {
-      return false;
-    }
-  }
-  while (g < glob.size() && glob[g] == '*')
-    ++g;
-  return g == glob.size();
-}
-
 caf::expected<limit_rule> parse_limit_rule(std::string_view text) {
   auto eq = text.find('=');
   if (eq == std::string_view::npos || eq == 0 || eq + 1 == text.size())

@@ -17,6 +17,7 @@
 
 #include "actors/detector/trend.hpp"
 #include "config/options.hpp"
+#include "runtime/glob.hpp"
 #include "messages/anomaly.hpp"
 #include "messages/samples.hpp"
 
@@ -34,8 +35,7 @@ struct limit_rule {
 /// Reads "GLOB=NUMBER" or "GLOB=METRIC"; an error names what is wrong.
 caf::expected<limit_rule> parse_limit_rule(std::string_view text);
 
-/// Whether `name` matches `glob` (`*` any run, `?` one character).
-bool glob_match(std::string_view glob, std::string_view name);
+using vigil::glob_match;
 
 /// The precursor state of one service.
 class precursor_tracker {

@@ -1,0 +1,169 @@
+// Incident grouping: one fault's storm of anomalies is one incident, two
+// independent faults are two; dedup, classification, severity, lifecycle,
+// auto-resolution.
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "actors/correlator/incidents.hpp"
+
+using namespace vigil;
+using namespace vigil::correlator;
+
+namespace {
+
+constexpr int64_t second = 1000;
+constexpr int64_t minute = 60 * second;
+constexpr int64_t t0 = 1'704'067'200'000;
+
+// prefix + i, built by appending (GCC 12's -Wrestrict warns falsely about
+// `"literal" + std::string`).
+std::string named(const char* prefix, int64_t i) {
+  std::string out{prefix};
+  out += std::to_string(i);
+  return out;
+}
+
+anomaly_event anomaly(std::string service, std::string metric, int64_t ts,
+                      double score = 0.9,
+                      anomaly_phase phase = anomaly_phase::onset) {
+  anomaly_event ev;
+  ev.service = std::move(service);
+  ev.metric = std::move(metric);
+  ev.series = ev.metric + "{pod=\"1\"}";
+  ev.ts_ms = ts;
+  ev.score = score;
+  ev.phase = phase;
+  return ev;
+}
+
+TEST(incident_book, a_storm_of_anomalies_from_one_fault_is_one_incident) {
+  incident_book book;
+  std::mt19937 gen{1};
+  std::uniform_int_distribution<int> svc{0, 11};
+  std::uniform_int_distribution<int> metric{0, 4};
+  std::uniform_int_distribution<int64_t> when{0, 3 * minute};
+  const char* metrics[] = {"latency_ms", "errors_total", "cpu_ratio",
+                           "queue_depth", "rps"};
+  int opened = 0;
+  for (int i = 0; i < 250; ++i) {
+    auto r = book.fold(anomaly(named("svc-", svc(gen)),
+                               metrics[metric(gen)], t0 + when(gen)),
+                       "component-a");
+    opened += r.opened;
+  }
+  EXPECT_EQ(opened, 1);
+  ASSERT_EQ(book.open_count(), 1u);
+  auto* inc = book.list(true).front();
+  EXPECT_EQ(inc->services().size(), 12u);
+  // 12 services x 5 metrics at most: duplicates folded into symptoms.
+  EXPECT_LE(inc->symptoms.size(), 60u);
+  uint64_t events = 0;
+  for (auto& s : inc->symptoms)
+    events += s.events;
+  EXPECT_EQ(events, 250u);
+  EXPECT_EQ(inc->severity, incident_severity::critical);
+}
+
+TEST(incident_book, two_faults_in_disconnected_parts_are_two_incidents) {
+  incident_book book;
+  for (int i = 0; i < 100; ++i) {
+    book.fold(anomaly(named("a", i % 5), "latency_ms",
+                      t0 + i * second),
+              "component-a");
+    book.fold(anomaly(named("b", i % 5), "latency_ms",
+                      t0 + i * second),
+              "component-b");
+  }
+  EXPECT_EQ(book.open_count(), 2u);
+  for (auto* inc : book.list(true))
+    EXPECT_EQ(inc->services().size(), 5u);
+}
+
+TEST(incident_book, a_symptom_after_the_window_opens_a_new_incident) {
+  incident_book book;
+  auto first = book.fold(anomaly("a", "latency_ms", t0), "d");
+  auto near = book.fold(anomaly("b", "latency_ms", t0 + 4 * minute), "d");
+  auto far = book.fold(anomaly("c", "latency_ms", t0 + 10 * minute), "d");
+  EXPECT_TRUE(first.opened);
+  EXPECT_EQ(near.incident, first.incident);
+  EXPECT_TRUE(far.opened);
+  EXPECT_NE(far.incident, first.incident);
+}
+
+TEST(incident_book, classifies_by_the_rules_its_symptoms_vote_for) {
+  incident_options o;
+  o.classification = {"*memory*=high_memory_usage",
+                      "db_connections*=database_connection_exhaustion",
+                      "*5xx*=high_error_rate_5xx"};
+  incident_book book{o};
+  book.fold(anomaly("orders-db", "db_connections_in_use", t0), "d");
+  book.fold(anomaly("orders-db", "db_connections_waiting", t0 + second), "d");
+  book.fold(anomaly("checkout", "latency_ms", t0 + 2 * second), "d");
+  auto* inc = book.list(true).front();
+  EXPECT_EQ(inc->type, "database_connection_exhaustion");
+  EXPECT_FALSE(parse_classification("no_type"));
+  EXPECT_FALSE(parse_classification("=x"));
+}
+
+TEST(incident_book, resolves_when_every_symptom_recovered_and_stayed_quiet) {
+  incident_options o;
+  o.resolve_after_ms = 10 * minute;
+  incident_book book{o};
+  auto r = book.fold(anomaly("a", "latency_ms", t0), "d");
+  book.fold(anomaly("b", "latency_ms", t0 + minute), "d");
+  book.fold(anomaly("a", "latency_ms", t0 + 2 * minute, 0,
+                    anomaly_phase::recovered),
+            "d");
+  EXPECT_TRUE(book.tick(t0 + 30 * minute).empty()) << "b has not recovered";
+  book.fold(anomaly("b", "latency_ms", t0 + 3 * minute, 0,
+                    anomaly_phase::recovered),
+            "d");
+  EXPECT_TRUE(book.tick(t0 + 5 * minute).empty()) << "not quiet long enough";
+  EXPECT_EQ(book.tick(t0 + 12 * minute), (std::vector<uint64_t>{r.incident}));
+  EXPECT_EQ(book.find(r.incident)->status, incident_status::resolved);
+  EXPECT_EQ(book.open_count(), 0u);
+  // A recovery of something no incident holds changes nothing.
+  EXPECT_EQ(book.fold(anomaly("z", "latency_ms", t0 + 13 * minute, 0,
+                              anomaly_phase::recovered),
+                      "d")
+              .incident,
+            0u);
+}
+
+TEST(incident_book, lifecycle_moves_only_forward) {
+  incident_book book;
+  auto id = book.fold(anomaly("a", "latency_ms", t0), "d").incident;
+  EXPECT_TRUE(book.set_status(id, incident_status::acknowledged, t0));
+  EXPECT_FALSE(book.set_status(id, incident_status::open, t0));
+  EXPECT_FALSE(book.set_status(id, incident_status::acknowledged, t0));
+  EXPECT_TRUE(book.set_status(id, incident_status::resolved, t0 + minute));
+  EXPECT_EQ(book.find(id)->resolved_ms, t0 + minute);
+  EXPECT_FALSE(book.set_status(999, incident_status::resolved, t0));
+  // An acknowledged incident still takes new symptoms; a resolved one not.
+  auto next = book.fold(anomaly("a", "latency_ms", t0 + 2 * minute), "d");
+  EXPECT_TRUE(next.opened);
+}
+
+TEST(incident_book, stays_bounded) {
+  incident_options o;
+  o.max_incidents = 3;
+  o.max_symptoms = 2;
+  incident_book book{o};
+  for (int i = 0; i < 3; ++i)
+    book.fold(anomaly(named("s", i), "m", t0), "d");
+  auto* inc = book.list(true).front();
+  EXPECT_EQ(inc->symptoms.size(), 2u);
+  EXPECT_EQ(inc->dropped_symptoms, 1u);
+  for (int i = 0; i < 10; ++i) {
+    auto id = book.fold(anomaly("x", "m", t0 + (i + 1) * 60 * minute),
+                        named("d", i))
+                .incident;
+    ASSERT_TRUE(book.set_status(id, incident_status::resolved, t0));
+  }
+  EXPECT_LE(book.list(false).size(), 3u);
+  EXPECT_EQ(book.open_count(), 1u);
+}
+
+} // namespace
