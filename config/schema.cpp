@@ -2,11 +2,9 @@
 
 #include <algorithm>
 #include <cassert>
-#include <cctype>
-#include <charconv>
-#include <cmath>
 #include <type_traits>
 
+#include "config/rules.hpp"
 #include "config/suggest.hpp"
 #include "config/units.hpp"
 
@@ -801,83 +799,19 @@ std::optional<std::string> check_string(const option::spec& s,
       return msg;
     }
     case string_rule::metric_glob:
-      if (text.empty())
-        return std::string{"must not be empty"};
-      for (char c : text)
-        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_'
-              || c == ':' || c == '*' || c == '?'))
-          return quote(text) + ": a metric-name glob uses letters, digits, "
-                               "'_', ':', '*' and '?'";
+      if (!is_metric_glob(text))
+        return quote(text)
+               + " is not a metric-name glob (letters, digits, '_', ':', "
+                 "'*', '?')";
       return std::nullopt;
-    case string_rule::detector_rule: {
-      auto eq = text.find('=');
-      if (eq == std::string_view::npos || eq == 0 || eq + 1 == text.size())
-        return quote(text) + " is not GLOB=DETECTOR[,DETECTOR...][:VOTES]";
-      for (char c : text.substr(0, eq))
-        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_'
-              || c == ':' || c == '*' || c == '?'))
-          return quote(text) + ": the glob may use letters, digits, '_', "
-                               "':', '*' and '?'";
-      auto rhs = text.substr(eq + 1);
-      uint64_t votes = 0;
-      if (auto colon = rhs.find(':'); colon != std::string_view::npos) {
-        auto v = rhs.substr(colon + 1);
-        auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(),
-                                         votes);
-        if (ec != std::errc{} || end != v.data() + v.size() || votes == 0)
-          return quote(text) + ": the votes after ':' must be a number >= 1";
-        rhs = rhs.substr(0, colon);
-      }
-      std::vector<std::string_view> names;
-      while (true) {
-        auto comma = rhs.find(',');
-        auto name = rhs.substr(0, comma);
-        if (std::find(known_detectors.begin(), known_detectors.end(), name)
-            == known_detectors.end()) {
-          auto msg = quote(text) + ": " + quote(name)
-                     + " is not a detector";
-          auto near = nearest(name, known_detectors, typo_tolerance(name));
-          if (!near.empty())
-            msg += "; " + did_you_mean(near);
-          return msg;
-        }
-        if (std::find(names.begin(), names.end(), name) != names.end())
-          return quote(text) + ": " + quote(name) + " is named twice";
-        names.push_back(name);
-        if (comma == std::string_view::npos)
-          break;
-        rhs.remove_prefix(comma + 1);
-      }
-      if (votes > names.size())
-        return quote(text) + ": more votes than detectors";
+    case string_rule::detector_rule:
+      if (auto r = parse_detector_rule(text); !r)
+        return rule_error_text(r.error());
       return std::nullopt;
-    }
-    case string_rule::limit_rule: {
-      auto eq = text.find('=');
-      if (eq == std::string_view::npos || eq == 0 || eq + 1 == text.size())
-        return quote(text) + " is not GLOB=LIMIT";
-      for (char c : text.substr(0, eq))
-        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_'
-              || c == ':' || c == '*' || c == '?'))
-          return quote(text) + ": the glob may use letters, digits, '_', "
-                               "':', '*' and '?'";
-      auto rhs = text.substr(eq + 1);
-      double v = 0;
-      auto [end, ec] = std::from_chars(rhs.data(), rhs.data() + rhs.size(),
-                                       v);
-      bool number = ec == std::errc{} && end == rhs.data() + rhs.size()
-                    && std::isfinite(v);
-      bool metric = !std::isdigit(static_cast<unsigned char>(rhs[0]))
-                    && rhs != "inf" && rhs != "nan" && rhs != "infinity"
-                    && std::all_of(rhs.begin(), rhs.end(), [](char c) {
-                         return std::isalnum(static_cast<unsigned char>(c))
-                                || c == '_' || c == ':';
-                       });
-      if (!number && !metric)
-        return quote(text) + ": the limit " + quote(rhs)
-               + " is neither a number nor a metric name";
+    case string_rule::limit_rule:
+      if (auto r = parse_limit_rule(text); !r)
+        return rule_error_text(r.error());
       return std::nullopt;
-    }
     case string_rule::host_port: {
       auto hp = parse_host_port(text);
       if (!hp)

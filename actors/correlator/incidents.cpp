@@ -4,7 +4,7 @@
 #include <set>
 
 #include "messages/errc.hpp"
-#include "runtime/glob.hpp"
+#include "config/rules.hpp"
 
 namespace vigil::correlator {
 

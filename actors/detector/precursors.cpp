@@ -1,69 +1,11 @@
 #include "actors/detector/precursors.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 
 #include "messages/errc.hpp"
 
 namespace vigil::detector {
-
-namespace {
-
-bool is_metric_char(char c, bool first) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'
-         || c == ':' || (!first && c >= '0' && c <= '9');
-}
-
-bool is_metric_name(std::string_view x) {
-  if (x.empty())
-    return false;
-  for (size_t i = 0; i < x.size(); ++i)
-    if (!is_metric_char(x[i], i == 0))
-      return false;
-  return true;
-}
-
-std::string_view metric_of(std::string_view text) {
-  auto brace = text.find('{');
-  return brace == std::string_view::npos ? text : text.substr(0, brace);
-}
-
-} // namespace
-
-caf::expected<limit_rule> parse_limit_rule(std::string_view text) {
-  auto eq = text.find('=');
-  if (eq == std::string_view::npos || eq == 0 || eq + 1 == text.size())
-    return caf::make_error(errc::invalid_config,
-                           "'" + std::string{text}
-                             + "' is not GLOB=LIMIT (a number or a metric "
-                               "name)");
-  limit_rule r;
-  r.glob = std::string{text.substr(0, eq)};
-  for (char c : r.glob)
-    if (!(is_metric_char(c, false) || c == '*' || c == '?'))
-      return caf::make_error(errc::invalid_config,
-                             "'" + r.glob
-                               + "': a metric-name glob uses letters, "
-                                 "digits, '_', ':', '*' and '?'");
-  auto rhs = text.substr(eq + 1);
-  double v = 0;
-  auto [end, ec] = std::from_chars(rhs.data(), rhs.data() + rhs.size(), v);
-  if (ec == std::errc{} && end == rhs.data() + rhs.size()) {
-    if (!std::isfinite(v))
-      return caf::make_error(errc::invalid_config,
-                             "'" + std::string{rhs} + "' is not a finite "
-                                                      "limit");
-    r.value = v;
-    return r;
-  }
-  if (!is_metric_name(rhs))
-    return caf::make_error(errc::invalid_config,
-                           "'" + std::string{rhs}
-                             + "' is neither a number nor a metric name");
-  r.companion = std::string{rhs};
-  return r;
-}
 
 precursor_tracker::precursor_tracker(std::string service,
                                      const precursor_options& opts)
@@ -101,8 +43,8 @@ void precursor_tracker::ingest(const sample_batch& batch,
   topts.min_significance = opts_.min_significance;
   int64_t judge_every = std::max<int64_t>(topts.window_ms / topts.buckets, 1);
   for (const auto& s : batch.samples) {
-    if ((s.flags & (sample_flags::stale | sample_flags::counter
-                    | sample_flags::delta))
+    if ((s.flags
+         & (sample_flags::stale | sample_flags::counter | sample_flags::delta))
         || !std::isfinite(s.value))
       continue;
     auto text = batch.text(s);
@@ -189,12 +131,12 @@ void precursor_tracker::judge(tracked_series& s, double limit,
   ev.onset_ts_ms = s.onset_ts_ms;
   ev.value = f.level;
   // 0.5 when exhaustion is a horizon away, 1 when it is now.
-  double urgency = horizon > 0 ? 1.0 - 0.5 * static_cast<double>(eta)
-                                         / static_cast<double>(horizon)
-                               : 1.0;
-  ev.score = phase == anomaly_phase::recovered
-               ? 0
-               : std::clamp(urgency, 0.5, 1.0);
+  double urgency
+    = horizon > 0
+        ? 1.0 - 0.5 * static_cast<double>(eta) / static_cast<double>(horizon)
+        : 1.0;
+  ev.score
+    = phase == anomaly_phase::recovered ? 0 : std::clamp(urgency, 0.5, 1.0);
   ev.limit = limit;
   ev.forecast_ts_ms = f.trending ? f.exhaustion_ts_ms : 0;
   ev.expected_lo = std::min(f.level, limit);

@@ -17,33 +17,18 @@
 
 #include "actors/detector/trend.hpp"
 #include "config/options.hpp"
-#include "runtime/glob.hpp"
+#include "config/rules.hpp"
 #include "messages/anomaly.hpp"
 #include "messages/samples.hpp"
 
 namespace vigil::detector {
-
-/// One `detection.precursors.limits` entry: series whose metric name
-/// matches `glob` exhaust at `value`, or at the value of the series named
-/// `companion` with the same labels.
-struct limit_rule {
-  std::string glob;
-  std::optional<double> value;
-  std::string companion;
-};
-
-/// Reads "GLOB=NUMBER" or "GLOB=METRIC"; an error names what is wrong.
-caf::expected<limit_rule> parse_limit_rule(std::string_view text);
-
-using vigil::glob_match;
 
 /// The precursor state of one service.
 class precursor_tracker {
 public:
   /// Rules that do not parse are skipped (the config loader refuses them
   /// before this point).
-  precursor_tracker(std::string service,
-                    const precursor_options& opts);
+  precursor_tracker(std::string service, const precursor_options& opts);
 
   /// Folds the samples in; appends predictive anomalies to `out`.
   void ingest(const sample_batch& batch, std::vector<anomaly_event>& out);
@@ -80,8 +65,7 @@ private:
       return std::hash<std::string_view>{}(x);
     }
   };
-  std::unordered_map<std::string, int32_t, name_hash, std::equal_to<>>
-    role_;
+  std::unordered_map<std::string, int32_t, name_hash, std::equal_to<>> role_;
   int64_t newest_ts_ = 0;
 };
 

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstring>
 
-#include "actors/detector/precursors.hpp"
 #include "messages/errc.hpp"
 
 namespace vigil::detector {
@@ -35,72 +34,7 @@ bool get_bytes(std::string_view& in, std::string_view& x) {
   return true;
 }
 
-std::string_view metric_of(std::string_view text) {
-  auto brace = text.find('{');
-  return brace == std::string_view::npos ? text : text.substr(0, brace);
-}
-
 } // namespace
-
-caf::expected<detector_rule> parse_detector_rule(std::string_view text) {
-  auto fail = [&](const std::string& why) {
-    // Appended piecewise: GCC 12 warns falsely (-Wrestrict, bug 105329)
-    // about `"literal" + std::string`.
-    std::string msg{"'"};
-    msg.append(text).append("': ").append(why);
-    return caf::make_error(errc::invalid_config, std::move(msg));
-  };
-  auto eq = text.find('=');
-  if (eq == std::string_view::npos || eq == 0 || eq + 1 == text.size())
-    return fail("a rule is GLOB=DETECTOR[,DETECTOR...][:VOTES]");
-  detector_rule r;
-  r.glob = std::string{text.substr(0, eq)};
-  for (char c : r.glob)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == ':'
-          || c == '*' || c == '?'))
-      return fail("the glob may use letters, digits, '_', ':', '*' and '?'");
-  auto rhs = text.substr(eq + 1);
-  if (auto colon = rhs.find(':'); colon != std::string_view::npos) {
-    auto votes = rhs.substr(colon + 1);
-    rhs = rhs.substr(0, colon);
-    uint32_t v = 0;
-    if (votes.empty() || votes.size() > 9
-        || !std::all_of(votes.begin(), votes.end(),
-                        [](char c) { return c >= '0' && c <= '9'; }))
-      return fail("the votes after ':' must be a small number");
-    for (char c : votes)
-      v = v * 10 + static_cast<uint32_t>(c - '0');
-    if (v == 0)
-      return fail("the votes after ':' must be at least 1");
-    r.min_votes = v;
-  }
-  while (!rhs.empty()) {
-    auto comma = rhs.find(',');
-    auto name = rhs.substr(0, comma);
-    if (std::find(known_detectors.begin(), known_detectors.end(), name)
-        == known_detectors.end()) {
-      std::string legal;
-      for (auto k : known_detectors)
-        legal += (legal.empty() ? "" : ", ") + std::string{k};
-      return fail("unknown detector '" + std::string{name} + "' (legal: "
-                  + legal + ")");
-    }
-    if (std::find(r.detectors.begin(), r.detectors.end(), name)
-        != r.detectors.end())
-      return fail("detector '" + std::string{name} + "' named twice");
-    r.detectors.emplace_back(name);
-    if (comma == std::string_view::npos)
-      break;
-    rhs.remove_prefix(comma + 1);
-    if (rhs.empty())
-      return fail("a detector name is missing after ','");
-  }
-  if (r.detectors.empty())
-    return fail("no detectors named");
-  if (r.min_votes > r.detectors.size())
-    return fail("more votes than detectors");
-  return r;
-}
 
 caf::expected<std::vector<std::shared_ptr<const ensemble>>>
 make_rule_ensembles(const detection_options& opts) {
@@ -111,11 +45,11 @@ make_rule_ensembles(const detection_options& opts) {
       return std::move(r.error());
     auto o = opts;
     o.detectors = r->detectors;
-    o.min_votes = r->min_votes > 0
-                    ? r->min_votes
-                    : std::min<uint32_t>(opts.min_votes,
-                                         static_cast<uint32_t>(
-                                           r->detectors.size()));
+    o.min_votes
+      = r->min_votes > 0
+          ? r->min_votes
+          : std::min<uint32_t>(opts.min_votes,
+                               static_cast<uint32_t>(r->detectors.size()));
     auto ens = ensemble::make(o);
     if (!ens)
       return std::move(ens.error());
@@ -130,9 +64,8 @@ service_tables::service_tables(
   const detection_options& opts) {
   // Rules that do not parse never get here (the config loader and
   // make_rule_ensembles refuse them); skip defensively.
-  for (size_t i = 0; i < opts.rules.size() && i < rule_ensembles.size()
-                     && i < 255;
-       ++i) {
+  for (size_t i = 0;
+       i < opts.rules.size() && i < rule_ensembles.size() && i < 255; ++i) {
     auto r = parse_detector_rule(opts.rules[i]);
     if (!r)
       continue;
@@ -166,8 +99,8 @@ void service_tables::ingest(const sample_batch& batch,
     auto it = route_.find(s.series);
     if (it == route_.end())
       it = route_
-             .emplace(s.series, static_cast<uint8_t>(
-                                  table_for(metric_of(batch.text(s)))))
+             .emplace(s.series,
+                      static_cast<uint8_t>(table_for(metric_of(batch.text(s)))))
              .first;
     lanes_[k] = it->second;
     used[it->second] = true;
@@ -178,10 +111,9 @@ void service_tables::ingest(const sample_batch& batch,
                          static_cast<uint8_t>(t));
   if (observer_ && !observed_.empty()) {
     // The texts point into `batch`, alive until we return.
-    std::stable_sort(observed_.begin(), observed_.end(),
-                     [](const observed& a, const observed& b) {
-                       return a.ts_ms < b.ts_ms;
-                     });
+    std::stable_sort(
+      observed_.begin(), observed_.end(),
+      [](const observed& a, const observed& b) { return a.ts_ms < b.ts_ms; });
     for (auto& o : observed_)
       observer_(o.series, o.text, o.ts_ms, o.x, out);
     observed_.clear();
@@ -195,9 +127,8 @@ void service_tables::set_observer(series_table::observer f) {
     return;
   }
   for (auto& t : tables_)
-    t->set_observer([this](uint64_t series, std::string_view text,
-                           int64_t ts, double x,
-                           std::vector<anomaly_event>&) {
+    t->set_observer([this](uint64_t series, std::string_view text, int64_t ts,
+                           double x, std::vector<anomaly_event>&) {
       observed_.push_back({series, text, ts, x});
     });
 }
@@ -283,8 +214,7 @@ caf::expected<restore_info> service_tables::restore(std::string_view bytes) {
     auto at = std::find(keys_.begin(), keys_.end(), key);
     if (at == keys_.end())
       continue; // the rule is gone: its series relearn elsewhere
-    auto info = tables_[static_cast<size_t>(at - keys_.begin())]->restore(
-      body);
+    auto info = tables_[static_cast<size_t>(at - keys_.begin())]->restore(body);
     if (!info)
       return info;
     total.series += info->series;

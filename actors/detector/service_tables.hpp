@@ -17,19 +17,9 @@
 #include "actors/detector/ensemble.hpp"
 #include "actors/detector/series_table.hpp"
 #include "config/options.hpp"
+#include "config/rules.hpp"
 
 namespace vigil::detector {
-
-/// One `detection.rules` entry: "GLOB=DETECTOR[,DETECTOR...][:VOTES]".
-struct detector_rule {
-  std::string glob;
-  std::vector<std::string> detectors;
-  /// 0 = the smaller of detection.min_votes and the number of detectors.
-  uint32_t min_votes = 0;
-};
-
-/// Reads one rule; the error names what is wrong.
-caf::expected<detector_rule> parse_detector_rule(std::string_view text);
 
 /// The ensembles the rules of `opts` ask for, in rule order; an error for a
 /// rule that does not parse or names an impossible ensemble.

@@ -4,7 +4,8 @@
 #include <cmath>
 #include <limits>
 
-#include "actors/detector/precursors.hpp"
+#include "config/rules.hpp"
+#include "messages/samples.hpp"
 
 namespace vigil::detector {
 
@@ -12,18 +13,11 @@ namespace {
 
 constexpr double nan = std::numeric_limits<double>::quiet_NaN();
 
-std::string_view metric_of(std::string_view text) {
-  auto brace = text.find('{');
-  return brace == std::string_view::npos ? text : text.substr(0, brace);
-}
-
 } // namespace
 
-service_vector::service_vector(std::string service,
-                               const iforest_options& opts,
+service_vector::service_vector(std::string service, const iforest_options& opts,
                                iforest_executor exec)
-  : service_(std::move(service)),
-    globs_(opts.features),
+  : service_(std::move(service)), globs_(opts.features),
     step_ms_(std::max<int64_t>(opts.step.count(), 1)) {
   if (globs_.empty())
     return;

@@ -327,7 +327,8 @@ TEST(config_loader, precursor_limit_rules_are_checked_item_by_item) {
   auto e = only_error("detection:\n  precursors:\n"
                       "    limits: [\"heap_bytes>1\"]\n");
   EXPECT_EQ(e.key, "detection.precursors.limits");
-  EXPECT_TRUE(contains(e.message, "is not GLOB=LIMIT")) << e.message;
+  EXPECT_TRUE(contains(e.message, "a limit rule is GLOB=NUMBER or GLOB=METRIC"))
+    << e.message;
   e = only_error("detection:\n  precursors:\n"
                  "    limits: [\"heap_bytes=12 GB\"]\n");
   EXPECT_TRUE(contains(e.message, "neither a number nor a metric name"))

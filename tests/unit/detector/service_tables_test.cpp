@@ -27,8 +27,9 @@ TEST(detector_rule, reads_globs_detectors_and_votes_and_names_errors) {
                    "x=zscore:a", "x{a}=zscore"})
     EXPECT_FALSE(parse_detector_rule(bad)) << bad;
   auto err = parse_detector_rule("x=zscor");
-  EXPECT_NE(to_string(err.error()).find("unknown detector 'zscor'"),
-            std::string::npos);
+  EXPECT_NE(rule_error_text(err.error()).find("'zscor' is not a detector"),
+            std::string::npos)
+    << rule_error_text(err.error());
 }
 
 struct rules_test : ::testing::Test {

@@ -1,0 +1,158 @@
+#include "config/rules.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <utility>
+
+#include "config/options.hpp"
+#include "config/suggest.hpp"
+#include "messages/errc.hpp"
+
+namespace vigil {
+
+namespace {
+
+bool is_metric_char(char c, bool first) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'
+         || c == ':' || (!first && c >= '0' && c <= '9');
+}
+
+// "'TEXT': WHY", built by appending (GCC 12 warns falsely about
+// `"literal" + std::string`, -Wrestrict bug 105329).
+caf::error refuse(std::string_view text, std::string_view why) {
+  std::string msg{"'"};
+  msg.append(text).append("': ").append(why);
+  return caf::make_error(errc::invalid_config, std::move(msg));
+}
+
+// Splits "GLOB=REST" and checks the glob; `shape` names the rule's form for
+// the error.
+caf::expected<std::pair<std::string, std::string_view>>
+split_rule(std::string_view text, std::string_view shape) {
+  auto eq = text.find('=');
+  if (eq == std::string_view::npos || eq == 0 || eq + 1 == text.size())
+    return refuse(text, shape);
+  auto glob = text.substr(0, eq);
+  if (!is_metric_glob(glob))
+    return refuse(text, "the glob may use letters, digits, '_', ':', '*' "
+                        "and '?'");
+  return std::pair{std::string{glob}, text.substr(eq + 1)};
+}
+
+} // namespace
+
+std::string rule_error_text(const caf::error& err) {
+  const auto& ctx = err.context();
+  if (ctx.size() > 0 && ctx.match_element<std::string>(0))
+    return ctx.get_as<std::string>(0);
+  return "invalid rule";
+}
+
+bool glob_match(std::string_view glob, std::string_view name) {
+  size_t g = 0;
+  size_t n = 0;
+  size_t star = std::string_view::npos;
+  size_t resume = 0;
+  while (n < name.size()) {
+    if (g < glob.size() && (glob[g] == '?' || glob[g] == name[n])) {
+      ++g;
+      ++n;
+    } else if (g < glob.size() && glob[g] == '*') {
+      star = g++;
+      resume = n;
+    } else if (star != std::string_view::npos) {
+      g = star + 1;
+      n = ++resume;
+    } else {
+      return false;
+    }
+  }
+  while (g < glob.size() && glob[g] == '*')
+    ++g;
+  return g == glob.size();
+}
+
+bool is_metric_glob(std::string_view text) {
+  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+    return is_metric_char(c, false) || c == '*' || c == '?';
+  });
+}
+
+bool is_metric_name(std::string_view text) {
+  if (text.empty())
+    return false;
+  for (size_t i = 0; i < text.size(); ++i)
+    if (!is_metric_char(text[i], i == 0))
+      return false;
+  return true;
+}
+
+caf::expected<detector_rule> parse_detector_rule(std::string_view text) {
+  auto split
+    = split_rule(text, "a rule is GLOB=DETECTOR[,DETECTOR...][:VOTES]");
+  if (!split)
+    return std::move(split.error());
+  detector_rule r;
+  r.glob = std::move(split->first);
+  auto rhs = split->second;
+  if (auto colon = rhs.find(':'); colon != std::string_view::npos) {
+    auto votes = rhs.substr(colon + 1);
+    rhs = rhs.substr(0, colon);
+    auto [end, ec]
+      = std::from_chars(votes.data(), votes.data() + votes.size(), r.min_votes);
+    if (ec != std::errc{} || end != votes.data() + votes.size()
+        || r.min_votes == 0)
+      return refuse(text, "the votes after ':' must be a number >= 1");
+  }
+  while (true) {
+    auto comma = rhs.find(',');
+    auto name = rhs.substr(0, comma);
+    if (std::find(known_detectors.begin(), known_detectors.end(), name)
+        == known_detectors.end()) {
+      std::string why{"'"};
+      why.append(name).append("' is not a detector");
+      auto near
+        = config::nearest(name, known_detectors, config::typo_tolerance(name));
+      if (!near.empty())
+        why.append("; ").append(config::did_you_mean(near));
+      return refuse(text, why);
+    }
+    if (std::find(r.detectors.begin(), r.detectors.end(), name)
+        != r.detectors.end()) {
+      std::string why{"'"};
+      why.append(name).append("' is named twice");
+      return refuse(text, why);
+    }
+    r.detectors.emplace_back(name);
+    if (comma == std::string_view::npos)
+      break;
+    rhs.remove_prefix(comma + 1);
+  }
+  if (r.min_votes > r.detectors.size())
+    return refuse(text, "more votes than detectors");
+  return r;
+}
+
+caf::expected<limit_rule> parse_limit_rule(std::string_view text) {
+  auto split = split_rule(text, "a limit rule is GLOB=NUMBER or GLOB=METRIC");
+  if (!split)
+    return std::move(split.error());
+  limit_rule r;
+  r.glob = std::move(split->first);
+  auto rhs = split->second;
+  double v = 0;
+  auto [end, ec] = std::from_chars(rhs.data(), rhs.data() + rhs.size(), v);
+  if (ec == std::errc{} && end == rhs.data() + rhs.size()) {
+    if (!std::isfinite(v))
+      return refuse(text, "the limit is not a finite number");
+    r.value = v;
+    return r;
+  }
+  if (!is_metric_name(rhs))
+    return refuse(text, "the limit is neither a number nor a metric name");
+  r.companion = std::string{rhs};
+  return r;
+}
+
+} // namespace vigil

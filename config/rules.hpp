@@ -1,0 +1,59 @@
+#pragma once
+
+// The small rule languages inside config values, parsed in one place for
+// the config loader (which refuses bad rules with the parser's message)
+// and for the actors that apply them:
+//   detection.rules             GLOB=DETECTOR[,DETECTOR...][:VOTES]
+//   detection.precursors.limits GLOB=NUMBER | GLOB=METRIC
+// and the metric-name globs they and detection.iforest.features use.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <caf/expected.hpp>
+
+namespace vigil {
+
+/// Whether `name` matches `glob`: `*` matches any run of characters (also
+/// none), `?` exactly one, everything else itself. One backtrack point (the
+/// last `*`), so linear in practice.
+bool glob_match(std::string_view glob, std::string_view name);
+
+/// Whether `text` is a non-empty metric-name glob: letters, digits, '_',
+/// ':', '*' and '?'.
+bool is_metric_glob(std::string_view text);
+
+/// Whether `text` is a Prometheus metric name: [a-zA-Z_:][a-zA-Z0-9_:]*.
+bool is_metric_name(std::string_view text);
+
+/// One `detection.rules` entry.
+struct detector_rule {
+  std::string glob;
+  std::vector<std::string> detectors;
+  /// 0 = the smaller of detection.min_votes and the number of detectors.
+  uint32_t min_votes = 0;
+};
+
+/// Reads one detector rule; the error (errc::invalid_config) names what is
+/// wrong, with a suggestion for a misspelt detector.
+caf::expected<detector_rule> parse_detector_rule(std::string_view text);
+
+/// One `detection.precursors.limits` entry: series whose metric name
+/// matches `glob` exhaust at `value`, or at the value of the series named
+/// `companion` with the same labels.
+struct limit_rule {
+  std::string glob;
+  std::optional<double> value;
+  std::string companion;
+};
+
+/// Reads "GLOB=NUMBER" or "GLOB=METRIC"; the error names what is wrong.
+caf::expected<limit_rule> parse_limit_rule(std::string_view text);
+
+/// The message of a parser's error ("'TEXT': why").
+std::string rule_error_text(const caf::error& err);
+
+} // namespace vigil
