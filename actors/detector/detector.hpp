@@ -73,6 +73,11 @@ public:
   /// Identifies the state layout and parameters; snapshots taken under a
   /// different value are not restored into this detector.
   virtual uint64_t layout() const = 0;
+  /// Whether this detector's own score, times likelihood.novelty_weight,
+  /// stays a floor of the ensemble score after the likelihood stage (a
+  /// detector whose score means "never seen before" must not be averaged
+  /// away by its history).
+  virtual bool floors_likelihood() const { return false; }
 };
 
 /// Creates the detector `name` configured by `opts`; nullptr for an unknown

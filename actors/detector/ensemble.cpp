@@ -48,8 +48,6 @@ ensemble::make(const detection_options& opts) {
     result->size_ += (kind->state_size() + 7) / 8 * 8;
     auto l = kind->layout();
     layout.add(std::string_view{reinterpret_cast<const char*>(&l), sizeof(l)});
-    if (kind->name() == "novelty")
-      result->novelty_ = static_cast<int>(result->kinds_.size());
     result->kinds_.push_back(std::move(kind));
   }
   if (opts.min_votes < 1 || opts.min_votes > result->kinds_.size())
@@ -144,9 +142,9 @@ void ensemble::judge_likelihood(std::byte* state, ensemble_result& r) const {
     certain = certain || (r.verdicts[i].warm && r.verdicts[i].certain);
   if (certain)
     s = 1;
-  if (novelty_ >= 0 && r.verdicts[static_cast<size_t>(novelty_)].warm)
-    s = std::max(s, o.novelty_weight
-                      * r.verdicts[static_cast<size_t>(novelty_)].score);
+  for (size_t i = 0; i < kinds_.size(); ++i)
+    if (kinds_[i]->floors_likelihood() && r.verdicts[i].warm)
+      s = std::max(s, o.novelty_weight * r.verdicts[i].score);
   r.score = std::clamp(s, 0.0, 1.0);
   r.anomalous = r.score >= 0.5;
 }

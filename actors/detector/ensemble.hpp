@@ -82,8 +82,6 @@ private:
   void judge_likelihood(std::byte* state, ensemble_result& r) const;
   uint32_t refractory_ = 0;
   likelihood_options likelihood_;
-  /// Index of the `novelty` detector, or -1.
-  int novelty_ = -1;
   std::vector<std::unique_ptr<detector_kind>> kinds_;
   std::vector<size_t> offsets_;
   size_t size_ = 0;

@@ -28,6 +28,7 @@ public:
   verdict update(std::byte* state, double x,
                  int64_t ts_ms) const override;
   uint64_t layout() const override;
+  bool floors_likelihood() const override { return true; }
 
   /// Bits of seen-pattern memory per series (sequence and time patterns).
   size_t pattern_bits() const { return bits_; }

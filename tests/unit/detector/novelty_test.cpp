@@ -222,8 +222,9 @@ TEST(ensemble_likelihood, silences_a_series_that_is_always_a_little_new) {
   for (int i = 0; i < 3000; ++i) {
     auto r = e->update(s.data(), u(gen), 0);
     // While the likelihood warms up only the novelty floor speaks.
-    if (i < 298)
+    if (i < 298) {
       EXPECT_LE(r.score, 0.7 * r.verdicts[0].score + 1e-12) << i;
+    }
     if (i >= 1000)
       high_late += r.score >= 0.5;
   }
