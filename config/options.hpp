@@ -358,6 +358,85 @@ struct detection_options {
     = default;
 };
 
+/// correlation: anomalies and alerts folded into incidents.
+struct correlation_options {
+  /// Correlator partitions; each correlation domain belongs to one.
+  /// Default: 4.
+  uint32_t partitions = 4;
+  /// Series label whose value is the correlation domain (e.g. "team");
+  /// empty = the topology component of the service. Default: "".
+  std::string domain_label;
+  /// A symptom joins an open incident of its domain at most this long
+  /// after the incident's newest symptom. Default: 5m.
+  duration group_window{300'000};
+  /// An incident whose symptoms all recovered resolves after this long
+  /// without a new one. Default: 10m.
+  duration resolve_after{600'000};
+  /// "METRIC_GLOB=TYPE" rules typing incidents, first match per symptom.
+  std::vector<std::string> classification{
+    "*memory*=high_memory_usage",
+    "*heap*=high_memory_usage",
+    "*connections*=database_connection_exhaustion",
+    "*pool*=database_connection_exhaustion",
+    "*5xx*=high_error_rate_5xx",
+    "*error*=high_error_rate_5xx",
+    "*latency*=high_latency",
+    "*duration*=high_latency",
+    "*cpu*=high_cpu_usage"};
+  /// Incidents kept per partition (open ones are never dropped).
+  /// Default: 10000.
+  uint32_t max_incidents = 10'000;
+  /// Distinct symptoms one incident keeps. Default: 5000.
+  uint32_t max_symptoms = 5'000;
+  /// Timeline entries one incident keeps. Default: 1000.
+  uint32_t max_timeline = 1'000;
+  /// How often (wall clock) incidents with new evidence are ranked again.
+  /// Default: 500ms.
+  duration rank_interval{500};
+  friend bool operator==(const correlation_options&,
+                         const correlation_options&)
+    = default;
+};
+
+/// topology: the service dependency graph.
+struct topology_options {
+  /// A learned edge not seen in traces for this long is removed.
+  /// Default: 15m.
+  duration edge_ttl{900'000};
+  /// Services held at most. Default: 10000.
+  uint32_t max_services = 10'000;
+  /// Edges held at most. Default: 50000.
+  uint32_t max_edges = 50'000;
+  /// Static edges "CALLER->CALLEE", merged with the learned ones.
+  std::vector<std::string> edges;
+  friend bool operator==(const topology_options&, const topology_options&)
+    = default;
+};
+
+/// rca: root-cause ranking.
+struct rca_options {
+  /// How long before a service's anomaly onset a change still counts as
+  /// evidence. Default: 30m.
+  duration change_lookback{1'800'000};
+  /// Candidates listed per incident. Default: 10.
+  uint32_t max_candidates = 10;
+  friend bool operator==(const rca_options&, const rca_options&) = default;
+};
+
+/// suppression: silences, maintenance windows, flap damping.
+struct suppression_options {
+  /// A symptom that opened this many incidents within flap_window opens
+  /// no more (it still joins open ones); 0 = no damping. Default: 3.
+  uint32_t flap_max_opens = 3;
+  /// Default: 1h.
+  duration flap_window{3'600'000};
+  /// Silences and maintenance windows held at most. Default: 10000.
+  uint32_t max_silences = 10'000;
+  friend bool operator==(const suppression_options&,
+                         const suppression_options&)
+    = default;
+};
+
 /// security: tokens.
 struct security_options {
   /// Bearer token for /api/v1/* (but ingest). Empty: read admin_token_file,
@@ -390,6 +469,10 @@ struct options {
   node_options node;
   ingest_options ingest;
   detection_options detection;
+  correlation_options correlation;
+  topology_options topology;
+  rca_options rca;
+  suppression_options suppression;
   security_options security;
   cluster_options cluster;
   friend bool operator==(const options&, const options&) = default;

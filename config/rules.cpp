@@ -42,6 +42,40 @@ split_rule(std::string_view text, std::string_view shape) {
 
 } // namespace
 
+caf::expected<classification_rule>
+parse_classification_rule(std::string_view text) {
+  auto split = split_rule(text, "not GLOB=TYPE");
+  if (!split)
+    return split.error();
+  auto type = split->second;
+  for (char c : type)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+      return refuse(text, "the type may use lower-case letters, digits and "
+                          "'_'");
+  return classification_rule{std::move(split->first), std::string{type}};
+}
+
+caf::expected<std::pair<std::string, std::string>>
+parse_edge_rule(std::string_view text) {
+  auto arrow = text.find("->");
+  if (arrow == std::string_view::npos || arrow == 0
+      || arrow + 2 == text.size())
+    return refuse(text, "not CALLER->CALLEE");
+  auto caller = text.substr(0, arrow);
+  auto callee = text.substr(arrow + 2);
+  auto bad = [](std::string_view x) {
+    return std::any_of(x.begin(), x.end(), [](char c) {
+      return static_cast<unsigned char>(c) < 0x20 || c == 0x7f || c == ' ';
+    });
+  };
+  if (bad(caller) || bad(callee))
+    return refuse(text, "service names hold no spaces or control "
+                        "characters");
+  if (caller == callee)
+    return refuse(text, "a service does not call itself");
+  return std::pair{std::string{caller}, std::string{callee}};
+}
+
 std::string rule_error_text(const caf::error& err) {
   const auto& ctx = err.context();
   if (ctx.size() > 0 && ctx.match_element<std::string>(0))

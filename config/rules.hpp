@@ -5,6 +5,8 @@
 // and for the actors that apply them:
 //   detection.rules             GLOB=DETECTOR[,DETECTOR...][:VOTES]
 //   detection.precursors.limits GLOB=NUMBER | GLOB=METRIC
+//   correlation.classification  GLOB=TYPE
+//   topology.edges              CALLER->CALLEE
 // and the metric-name globs they and detection.iforest.features use.
 
 #include <cstdint>
@@ -52,6 +54,22 @@ struct limit_rule {
 
 /// Reads "GLOB=NUMBER" or "GLOB=METRIC"; the error names what is wrong.
 caf::expected<limit_rule> parse_limit_rule(std::string_view text);
+
+/// One `correlation.classification` entry: incidents whose symptoms are
+/// mostly series of metrics matching `glob` get type `type`.
+struct classification_rule {
+  std::string glob;
+  std::string type;
+};
+
+/// Reads "GLOB=TYPE" (TYPE: lower-case letters, digits and '_').
+caf::expected<classification_rule>
+parse_classification_rule(std::string_view text);
+
+/// Reads a static edge "CALLER->CALLEE" (service names, no control
+/// characters, not the same service twice).
+caf::expected<std::pair<std::string, std::string>>
+parse_edge_rule(std::string_view text);
 
 /// The message of a parser's error ("'TEXT': why").
 std::string rule_error_text(const caf::error& err);

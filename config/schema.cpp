@@ -165,6 +165,10 @@ using P = precursor_options;
 using LK = likelihood_options;
 using IF = iforest_options;
 using Y = security_options;
+using CO = correlation_options;
+using TO = topology_options;
+using RO = rca_options;
+using SO = suppression_options;
 using K = cluster_options;
 
 std::vector<option> make_schema() {
@@ -531,6 +535,86 @@ std::vector<option> make_schema() {
       "security.ingest_token_file",
       "File holding the ingest token; not together with ingest_token.",
       string_rule::any),
+    // -- correlation --
+    unsigned_option<&O::correlation, &CO::partitions>(
+      "correlation.partitions",
+      "Correlator partitions; every correlation domain belongs to one.", 1,
+      256),
+    string_option<&O::correlation, &CO::domain_label>(
+      "correlation.domain_label",
+      "Series label whose value is the correlation domain, such as team; "
+      "empty means the topology component of the service.",
+      string_rule::any),
+    duration_option<&O::correlation, &CO::group_window>(
+      "correlation.group_window",
+      "A symptom joins an open incident of its domain at most this long "
+      "after the incident's newest symptom.",
+      second, day),
+    duration_option<&O::correlation, &CO::resolve_after>(
+      "correlation.resolve_after",
+      "An incident whose symptoms all recovered resolves after this long "
+      "without a new one.",
+      second, day),
+    list_option<&O::correlation, &CO::classification>(
+      "correlation.classification",
+      "Rules typing incidents by the metrics of their symptoms, first match "
+      "per symptom; the type most symptoms vote for wins.",
+      string_rule::classification_rule, 0, 256),
+    unsigned_option<&O::correlation, &CO::max_incidents>(
+      "correlation.max_incidents",
+      "Incidents kept per partition; the oldest resolved ones go first, "
+      "open ones never.",
+      10, 10'000'000),
+    unsigned_option<&O::correlation, &CO::max_symptoms>(
+      "correlation.max_symptoms",
+      "Distinct symptoms one incident keeps; more are counted.", 1,
+      1'000'000),
+    unsigned_option<&O::correlation, &CO::max_timeline>(
+      "correlation.max_timeline",
+      "Timeline entries one incident keeps; more are counted.", 10,
+      1'000'000),
+    duration_option<&O::correlation, &CO::rank_interval>(
+      "correlation.rank_interval",
+      "How often, in wall-clock time, incidents with new evidence are "
+      "ranked again.",
+      10, minute),
+    // -- topology --
+    duration_option<&O::topology, &TO::edge_ttl>(
+      "topology.edge_ttl",
+      "A learned edge not seen in traces for this long is removed; static "
+      "edges stay.",
+      second, 30 * day),
+    unsigned_option<&O::topology, &TO::max_services>(
+      "topology.max_services", "Services the graph holds at most.", 1,
+      10'000'000),
+    unsigned_option<&O::topology, &TO::max_edges>(
+      "topology.max_edges", "Edges the graph holds at most.", 1,
+      100'000'000),
+    list_option<&O::topology, &TO::edges>(
+      "topology.edges",
+      "Static edges, merged with those learned from traces.",
+      string_rule::edge_rule, 0, 100'000),
+    // -- rca --
+    duration_option<&O::rca, &RO::change_lookback>(
+      "rca.change_lookback",
+      "How long before a service's first anomaly a deploy or config change "
+      "still counts as evidence against it.",
+      0, day),
+    unsigned_option<&O::rca, &RO::max_candidates>(
+      "rca.max_candidates", "Root-cause candidates listed per incident.", 1,
+      100),
+    // -- suppression --
+    unsigned_option<&O::suppression, &SO::flap_max_opens>(
+      "suppression.flap_max_opens",
+      "A symptom that opened this many incidents within flap_window opens "
+      "no more (it still joins open ones); 0 turns damping off.",
+      0, 1000),
+    duration_option<&O::suppression, &SO::flap_window>(
+      "suppression.flap_window", "The window flap damping counts in.",
+      minute, 7 * day),
+    unsigned_option<&O::suppression, &SO::max_silences>(
+      "suppression.max_silences",
+      "Silences and maintenance windows held at most.", 1, 1'000'000),
     // -- cluster --
     list_option<&O::cluster, &K::join>(
       "cluster.join",
@@ -570,16 +654,15 @@ constexpr section section_table[] = {
   {"detection.seasonal",
    "Level + hour-of-day profile + day-of-week offset, each used when the "
    "data shows it pays."},
-  {"correlation", "Grouping of anomalies and alerts into incidents.", false},
+  {"correlation", "Grouping of anomalies and alerts into incidents."},
   {"topology",
-   "The service dependency graph learned from traces and static edges.",
-   false},
-  {"rca", "Root-cause ranking on the dependency graph.", false},
+   "The service dependency graph learned from traces and static edges."},
+  {"rca", "Root-cause ranking on the dependency graph."},
   {"remediation", "Playbook execution, its safety limits and approvals.",
    false},
   {"notifiers", "Slack, PagerDuty, OpsGenie and webhook receivers.", false},
   {"llm", "Optional language-model summaries of incidents.", false},
-  {"suppression", "Silences, maintenance windows and flap damping.", false},
+  {"suppression", "Silences, maintenance windows and flap damping."},
   {"security", "Tokens for the admin API and the ingest endpoints."},
   {"cluster", "Membership and sharding."},
 };
@@ -810,6 +893,14 @@ std::optional<std::string> check_string(const option::spec& s,
       return std::nullopt;
     case string_rule::limit_rule:
       if (auto r = parse_limit_rule(text); !r)
+        return rule_error_text(r.error());
+      return std::nullopt;
+    case string_rule::classification_rule:
+      if (auto r = parse_classification_rule(text); !r)
+        return rule_error_text(r.error());
+      return std::nullopt;
+    case string_rule::edge_rule:
+      if (auto r = parse_edge_rule(text); !r)
         return rule_error_text(r.error());
       return std::nullopt;
     case string_rule::host_port: {
@@ -1059,6 +1150,10 @@ std::string option::legal() const {
         return "GLOB=DETECTOR[,DETECTOR...][:VOTES]";
       case string_rule::metric_glob:
         return "metric-name globs (letters, digits, '_', ':', '*', '?')";
+      case string_rule::classification_rule:
+        return "GLOB=TYPE";
+      case string_rule::edge_rule:
+        return "CALLER->CALLEE";
       case string_rule::host_port:
         return "HOST:PORT or [IPv6]:PORT, port "
                + std::to_string(s.min_port) + "..65535"

@@ -69,6 +69,10 @@ enum class string_rule : uint8_t {
   detector_rule,
   /// A metric-name glob: letters, digits, '_', ':', '*' and '?'.
   metric_glob,
+  /// GLOB=TYPE (an incident classification rule).
+  classification_rule,
+  /// CALLER->CALLEE (a static topology edge).
+  edge_rule,
 };
 
 /// A 1-based line and column in a source; 0 means unknown.

@@ -24,6 +24,8 @@ const char* to_string(anomaly_kind x) {
       return "log_error_spike";
     case anomaly_kind::predictive:
       return "predictive";
+    case anomaly_kind::alert:
+      return "alert";
   }
   return "unknown";
 }

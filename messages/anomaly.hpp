@@ -35,10 +35,13 @@ enum class anomaly_kind : uint8_t {
   /// A series trends towards its limit and is forecast to reach it within
   /// the precursor horizon.
   predictive = 3,
+  /// An external alert (Alertmanager) folded in by the correlator; never
+  /// emitted by a detector.
+  alert = 4,
 };
 
-/// Returns "metric", "log_new_template", "log_error_spike" or
-/// "predictive".
+/// Returns "metric", "log_new_template", "log_error_spike", "predictive"
+/// or "alert".
 const char* to_string(anomaly_kind x);
 
 /// One detector's opinion on one sample.

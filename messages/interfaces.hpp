@@ -15,6 +15,7 @@
 
 #include "messages/anomaly.hpp"
 #include "messages/atoms.hpp"
+#include "messages/incidents.hpp"
 #include "messages/records.hpp"
 #include "messages/samples.hpp"
 #include "messages/status.hpp"
@@ -63,7 +64,45 @@ using correlator_actor = caf::typed_actor<
   caf::reacts_to<atom::ingest, change_batch>,
   // Recent anomalies matching the query, newest first.
   caf::replies_to<atom::query, anomaly_query>::with<
-    std::vector<anomaly_event>>>;
+    std::vector<anomaly_event>>,
+  // Incidents, newest first.
+  caf::replies_to<atom::query, incident_query>::with<
+    std::vector<incident_view>>,
+  // One incident, whole (errc::not_found when unknown).
+  caf::replies_to<atom::get, uint64_t>::with<incident_view>,
+  // A person acknowledges or resolves an incident.
+  caf::replies_to<atom::incident, incident_command>::with<incident_view>,
+  // Silences and maintenance windows in force.
+  caf::replies_to<atom::silence, atom::get>::with<std::vector<silence_spec>>,
+  // Adds (or replaces, same id) a silence; replies with it as stored.
+  caf::replies_to<atom::silence, atom::put, silence_spec>::with<
+    silence_spec>,
+  // Expires a silence now; replies whether it existed.
+  caf::replies_to<atom::silence, std::string>::with<bool>,
+  // Service -> correlation domain, from the RCA actor.
+  caf::reacts_to<atom::domains, domain_map>,
+  // An incident a partition hands over (its stored record) to whichever
+  // partition owns its new domain.
+  caf::reacts_to<atom::adopt, std::string>>;
+
+/// One PARTITION of the correlator: owns the incidents of the correlation
+/// domains that hash onto it.
+using partition_actor = caf::typed_actor<
+  // An anomaly of a domain; the flag says a silence or maintenance window
+  // covers it (it may join an open incident but opens none).
+  caf::reacts_to<atom::anomaly, anomaly_event, std::string, bool>,
+  // A change event of a domain.
+  caf::reacts_to<atom::ingest, change_event, std::string>,
+  // The new service -> domain map.
+  caf::reacts_to<atom::domains, domain_map>,
+  // An incident handed over by another partition (its stored record).
+  caf::reacts_to<atom::adopt, std::string>,
+  caf::replies_to<atom::query, incident_query>::with<
+    std::vector<incident_view>>,
+  caf::replies_to<atom::get, uint64_t>::with<incident_view>,
+  caf::replies_to<atom::incident, incident_command>::with<incident_view>,
+  // Housekeeping timer: ranking, persistence, auto-resolution.
+  caf::reacts_to<atom::tick>>;
 
 /// The RCA actor: holds the service dependency graph.
 using rca_actor = caf::typed_actor<
@@ -72,7 +111,11 @@ using rca_actor = caf::typed_actor<
   // Static edges.
   caf::reacts_to<atom::ingest, topology_update>,
   // The service graph as it stands.
-  caf::replies_to<atom::query>::with<topology_snapshot>>;
+  caf::replies_to<atom::query>::with<topology_snapshot>,
+  // Ranks the root-cause candidates of one incident.
+  caf::replies_to<atom::rank, rca_request>::with<rca_result>,
+  // Pushes the service -> domain map to the correlator when it changed.
+  caf::reacts_to<atom::tick>>;
 
 /// The INGEST gateway: takes decoded items from the front door and routes
 /// each to its owner. Replies with a receipt, or with errc::overloaded /

@@ -5,6 +5,7 @@
 #include "messages/anomaly.hpp"
 #include "messages/atoms.hpp"
 #include "messages/errc.hpp"
+#include "messages/incidents.hpp"
 #include "messages/interfaces.hpp"
 #include "messages/records.hpp"
 #include "messages/samples.hpp"

@@ -36,6 +36,17 @@ struct service_info;
 struct shard_id;
 struct node_status;
 struct ingest_receipt;
+struct rca_evidence;
+struct rca_request;
+struct rca_candidate;
+struct rca_result;
+struct domain_map;
+struct timeline_entry;
+struct incident_symptom;
+struct incident_view;
+struct incident_query;
+struct incident_command;
+struct silence_spec;
 
 } // namespace vigil
 
@@ -54,6 +65,11 @@ CAF_ADD_ATOM(vigil, vigil::atom, locate, "v_locate")
 CAF_ADD_ATOM(vigil, vigil::atom, sweep, "v_sweep")
 CAF_ADD_ATOM(vigil, vigil::atom, drain, "v_drain")
 CAF_ADD_ATOM(vigil, vigil::atom, configure, "v_config")
+CAF_ADD_ATOM(vigil, vigil::atom, rank, "v_rank")
+CAF_ADD_ATOM(vigil, vigil::atom, domains, "v_domains")
+CAF_ADD_ATOM(vigil, vigil::atom, incident, "v_incident")
+CAF_ADD_ATOM(vigil, vigil::atom, silence, "v_silence")
+CAF_ADD_ATOM(vigil, vigil::atom, adopt, "v_adopt")
 
 CAF_BEGIN_TYPE_ID_BLOCK(vigil, caf::first_custom_type_id)
 
@@ -83,5 +99,18 @@ CAF_BEGIN_TYPE_ID_BLOCK(vigil, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(vigil, (vigil::ingest_receipt))
   CAF_ADD_TYPE_ID(vigil, (vigil::topology_edge_stats))
   CAF_ADD_TYPE_ID(vigil, (vigil::topology_snapshot))
+  CAF_ADD_TYPE_ID(vigil, (vigil::rca_evidence))
+  CAF_ADD_TYPE_ID(vigil, (vigil::rca_request))
+  CAF_ADD_TYPE_ID(vigil, (vigil::rca_candidate))
+  CAF_ADD_TYPE_ID(vigil, (vigil::rca_result))
+  CAF_ADD_TYPE_ID(vigil, (vigil::domain_map))
+  CAF_ADD_TYPE_ID(vigil, (vigil::timeline_entry))
+  CAF_ADD_TYPE_ID(vigil, (vigil::incident_symptom))
+  CAF_ADD_TYPE_ID(vigil, (vigil::incident_view))
+  CAF_ADD_TYPE_ID(vigil, (std::vector<vigil::incident_view>))
+  CAF_ADD_TYPE_ID(vigil, (vigil::incident_query))
+  CAF_ADD_TYPE_ID(vigil, (vigil::incident_command))
+  CAF_ADD_TYPE_ID(vigil, (vigil::silence_spec))
+  CAF_ADD_TYPE_ID(vigil, (std::vector<vigil::silence_spec>))
 
 CAF_END_TYPE_ID_BLOCK(vigil)

@@ -1,20 +1,578 @@
 #include "actors/correlator/correlator.hpp"
 
+#include <algorithm>
+#include <chrono>
+
 #include <caf/actor_system.hpp>
+#include <caf/actor_registry.hpp>
+#include <caf/event_based_actor.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/correlator/incident_codec.hpp"
+#include "messages/errc.hpp"
+#include "runtime/clock.hpp"
+#include "runtime/hash.hpp"
+
 namespace vigil::correlator {
+
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr auto ask_timeout = std::chrono::seconds{10};
+
+incident_options book_options(const correlator_config& cfg,
+                              uint32_t partitions) {
+  incident_options o;
+  o.group_window_ms = cfg.correlation.group_window.count();
+  o.resolve_after_ms = cfg.correlation.resolve_after.count();
+  o.classification = cfg.correlation.classification;
+  o.max_incidents = std::max<size_t>(10, cfg.correlation.max_incidents);
+  (void) partitions;
+  o.max_symptoms = cfg.correlation.max_symptoms;
+  o.max_timeline = cfg.correlation.max_timeline;
+  o.flap_max_opens = cfg.suppression.flap_max_opens;
+  o.flap_window_ms = cfg.suppression.flap_window.count();
+  o.change_lookback_ms = cfg.rca.change_lookback.count();
+  return o;
+}
+
+// Event time "now" of a partition: the newest event time seen, moved on by
+// the wall time since, so quiet incidents still resolve.
+int64_t event_now(const partition_state& st) {
+  if (st.event_ms == 0)
+    return 0;
+  return st.event_ms + std::max<int64_t>(0, wall_ms() - st.event_wall_ms);
+}
+
+void seen(partition_state& st, int64_t ts_ms) {
+  if (ts_ms >= event_now(st)) {
+    st.event_ms = ts_ms;
+    st.event_wall_ms = wall_ms();
+  }
+}
+
+void persist(partition_state& st) {
+  auto dirty = st.book->take_dirty();
+  auto removed = st.book->take_removed();
+  if (st.cfg.store && (!dirty.empty() || !removed.empty())) {
+    storage::write_batch b;
+    for (auto id : dirty)
+      if (const auto* inc = st.book->find(id))
+        b.put(storage::column::incidents, storage::big_endian_key(id),
+              encode(*inc));
+    for (auto id : removed)
+      b.erase(storage::column::incidents, storage::big_endian_key(id));
+    if (auto err = st.cfg.store->write(b))
+      spdlog::error("correlator partition {}: cannot store incidents: {}",
+                    st.index, render(err));
+  }
+  if (st.open_gauge) {
+    auto open = static_cast<double>(st.book->open_count());
+    st.open_gauge->add(open - st.open_reported);
+    st.open_reported = open;
+  }
+}
+
+rca_request request_for(const incident& inc, const incident_book& book,
+                        int64_t lookback_ms) {
+  rca_request req;
+  req.incident = inc.id;
+  req.window_start_ms = inc.opened_ms;
+  req.window_end_ms = inc.last_evidence_ms;
+  std::map<std::string, rca_evidence> by_service;
+  for (const auto& s : inc.symptoms) {
+    auto [it, fresh] = by_service.try_emplace(s.service);
+    auto& e = it->second;
+    if (fresh) {
+      e.service = s.service;
+      e.onset_ms = s.first_ms;
+    }
+    e.onset_ms = std::min(e.onset_ms, s.first_ms);
+    e.max_score = std::max(e.max_score, s.max_score);
+    e.anomaly_count += s.events;
+    std::string kind = s.kind == anomaly_kind::metric ? s.metric
+                                                      : to_string(s.kind);
+    if (std::find(e.kinds.begin(), e.kinds.end(), kind) == e.kinds.end()
+        && e.kinds.size() < 16)
+      e.kinds.push_back(std::move(kind));
+  }
+  std::vector<std::string> services;
+  for (auto& [name, e] : by_service) {
+    services.push_back(name);
+    req.anomalous.push_back(std::move(e));
+  }
+  req.changes = book.changes_of(services, inc.opened_ms - lookback_ms,
+                                inc.last_evidence_ms);
+  return req;
+}
+
+void rank_due(partition_actor::stateful_pointer<partition_state> self) {
+  auto& st = self->state;
+  auto due = st.book->take_rank_dirty();
+  due.insert(due.end(), st.rank_again.begin(), st.rank_again.end());
+  st.rank_again.clear();
+  std::sort(due.begin(), due.end());
+  due.erase(std::unique(due.begin(), due.end()), due.end());
+  if (due.empty())
+    return;
+  auto rca = caf::actor_cast<rca_actor>(
+    self->system().registry().get(st.cfg.rca_key));
+  for (auto id : due) {
+    // Closed incidents are ranked too (a replay may close one before its
+    // first ranking); absorbed ones are not.
+    const auto* inc = st.book->find(id);
+    if (!inc || inc->merged_into != 0)
+      continue;
+    if (std::find(st.ranking.begin(), st.ranking.end(), id)
+        != st.ranking.end()) {
+      st.rank_again.push_back(id);
+      continue;
+    }
+    if (!rca) {
+      st.rank_again.push_back(id);
+      continue;
+    }
+    st.ranking.push_back(id);
+    auto req = request_for(*inc, *st.book, st.cfg.rca.change_lookback.count());
+    self->request(rca, ask_timeout, atom::rank_v, std::move(req))
+      .then(
+        [self, id](rca_result& r) {
+          auto& st = self->state;
+          std::erase(st.ranking, id);
+          st.book->set_root_cause(id, std::move(r));
+        },
+        [self, id](const caf::error& err) {
+          auto& st = self->state;
+          std::erase(st.ranking, id);
+          st.rank_again.push_back(id);
+          spdlog::warn("correlator partition {}: ranking INC-{} failed: {}",
+                       st.index, id, self->system().render(err));
+        });
+  }
+}
+
+void load(partition_state& st) {
+  if (!st.cfg.store)
+    return;
+  size_t n = 0;
+  size_t bad = 0;
+  auto err = st.cfg.store->scan(
+    storage::column::incidents, "",
+    [&](std::string_view, std::string_view value) {
+      incident inc;
+      if (!decode(value, inc)) {
+        ++bad;
+        return true;
+      }
+      if (partition_of(inc.domain, st.count) == st.index) {
+        st.book->restore(std::move(inc));
+        ++n;
+      }
+      return true;
+    });
+  if (err)
+    spdlog::error("correlator partition {}: cannot load incidents: {}",
+                  st.index, render(err));
+  if (bad > 0)
+    spdlog::warn("correlator partition {}: {} unreadable incident records "
+                 "skipped",
+                 st.index, bad);
+  if (n > 0)
+    spdlog::info("correlator partition {}: {} incidents restored ({} open)",
+                 st.index, n, st.book->open_count());
+}
+
+caf::expected<incident_status> status_named(const std::string& name) {
+  if (name == "acknowledged")
+    return incident_status::acknowledged;
+  if (name == "mitigated")
+    return incident_status::mitigated;
+  if (name == "resolved")
+    return incident_status::resolved;
+  return caf::make_error(errc::malformed,
+                         "unknown incident status '" + name + "'");
+}
+
+// Incident ids in the store are big-endian keys: the last one is the
+// highest.
+uint64_t highest_stored_id(storage::store* store) {
+  uint64_t out = 0;
+  if (!store)
+    return out;
+  auto err = store->scan(
+    storage::column::incidents, "",
+    [&](std::string_view key, std::string_view) {
+      out = storage::from_big_endian_key(key);
+      return false;
+    },
+    true);
+  if (err)
+    spdlog::error("correlator: cannot read incident ids: {}", render(err));
+  return out;
+}
+
+// Collects one reply per partition and answers once.
+template <class T>
+struct gather {
+  size_t pending = 0;
+  std::vector<T> values;
+  caf::error first_error;
+  bool done = false;
+};
+
+} // namespace
+
+uint32_t partition_of(const std::string& domain, uint32_t count) {
+  if (count <= 1)
+    return 0;
+  return static_cast<uint32_t>(hash64(domain) % count);
+}
+
+label_set labels_of(const anomaly_event& ev) {
+  label_set out{{"service", ev.service},
+                {"metric", ev.metric},
+                {"kind", to_string(ev.kind)}};
+  std::string_view s = ev.series;
+  auto open = s.find('{');
+  if (open == std::string_view::npos || s.back() != '}')
+    return out;
+  s = s.substr(open + 1, s.size() - open - 2);
+  // name="value" pairs, values with \" and \\ escapes.
+  size_t i = 0;
+  while (i < s.size()) {
+    auto eq = s.find('=', i);
+    if (eq == std::string_view::npos || eq + 1 >= s.size()
+        || s[eq + 1] != '"')
+      break;
+    std::string name{s.substr(i, eq - i)};
+    std::string value;
+    size_t j = eq + 2;
+    for (; j < s.size() && s[j] != '"'; ++j) {
+      if (s[j] == '\\' && j + 1 < s.size())
+        ++j;
+      value += s[j];
+    }
+    if (name != "service" && name != "metric" && name != "kind")
+      out.emplace_back(std::move(name), std::move(value));
+    i = j + 1;
+    if (i < s.size() && s[i] == ',')
+      ++i;
+  }
+  return out;
+}
+
+anomaly_event anomaly_of(const alert_record& a, int64_t received_ms,
+                         const std::string& default_service) {
+  anomaly_event ev;
+  ev.kind = anomaly_kind::alert;
+  ev.service = a.service.empty() ? default_service : a.service;
+  std::string severity;
+  for (const auto& l : a.labels) {
+    if (l.key == "alertname")
+      ev.metric = l.value;
+    else if (l.key == "severity")
+      severity = l.value;
+  }
+  if (ev.metric.empty())
+    ev.metric = "alert";
+  // The series text carries the alert's labels, sorted as sent, so
+  // silences can match them.
+  ev.series = ev.metric + "{";
+  bool first = true;
+  for (const auto& l : a.labels) {
+    if (l.key == "alertname")
+      continue;
+    if (!first)
+      ev.series += ',';
+    first = false;
+    ev.series += l.key;
+    ev.series += "=\"";
+    for (char c : l.value) {
+      if (c == '"' || c == '\\')
+        ev.series += '\\';
+      ev.series += c;
+    }
+    ev.series += '"';
+  }
+  ev.series += '}';
+  ev.template_id = a.fingerprint;
+  bool resolved = a.status == "resolved";
+  ev.phase = resolved ? anomaly_phase::recovered : anomaly_phase::onset;
+  int64_t ts = resolved ? a.ends_at_ms : a.starts_at_ms;
+  ev.ts_ms = ts > 0 ? ts : received_ms;
+  ev.onset_ts_ms = a.starts_at_ms > 0 ? a.starts_at_ms : ev.ts_ms;
+  ev.score = severity == "critical" || severity == "page" ? 1.0
+             : severity == "warning" || severity == "high" ? 0.9
+                                                           : 0.7;
+  return ev;
+}
+
+// -- partition ----------------------------------------------------------------
+
+partition_state::~partition_state() {
+  // Last writes before the partition goes (stop or crash).
+  if (book)
+    persist(*this);
+}
+
+correlator_state::~correlator_state() {
+  // Partitions keep themselves alive with their timer: stop them.
+  for (auto& p : partitions)
+    caf::anon_send_exit(p, caf::exit_reason::user_shutdown);
+}
+
+partition_actor::behavior_type
+partition(partition_actor::stateful_pointer<partition_state> self,
+          correlator_config cfg, uint32_t index, uint32_t count,
+          std::shared_ptr<id_source> ids) {
+  auto& st = self->state;
+  st.index = index;
+  st.count = count;
+  st.cfg = std::move(cfg);
+  st.ids = std::move(ids);
+  st.book = std::make_unique<incident_book>(book_options(st.cfg, count));
+  st.book->set_id_source([ids = st.ids] { return ids->next.fetch_add(1); });
+  if (st.cfg.metrics) {
+    st.open_gauge = &st.cfg.metrics->gauge_(
+      "vigil_incidents_open",
+      "Incidents not yet resolved (fed by the correlator).");
+    st.opened = &st.cfg.metrics->counter_("vigil_incidents_total",
+                                          "Incidents opened.");
+    st.held_back = &st.cfg.metrics->counters(
+      "vigil_incidents_held_back_total",
+      "Incidents not opened, by reason (silenced, flapping).", {"reason"});
+  }
+  load(st);
+  persist(st);
+  self->send(self, atom::tick_v);
+  return {
+    [self](atom::anomaly, anomaly_event& ev, std::string& domain,
+           bool suppressed) {
+      auto& st = self->state;
+      seen(st, ev.ts_ms);
+      auto r = st.book->fold(ev, domain, suppressed);
+      if (r.opened && st.opened)
+        st.opened->inc();
+      if (st.held_back && (r.suppressed || r.damped))
+        st.held_back->with({r.suppressed ? "silenced" : "flapping"}).inc();
+    },
+    [self](atom::ingest, change_event& c, std::string& domain) {
+      auto& st = self->state;
+      st.book->add_change(c, domain);
+    },
+    [self](atom::domains, domain_map& m) {
+      auto& st = self->state;
+      st.domains.clear();
+      for (auto& e : m.entries)
+        st.domains[e.key] = e.value;
+      auto r = st.book->remap([&](const std::string& service) {
+        auto it = st.domains.find(service);
+        return it == st.domains.end() ? service : it->second;
+      });
+      // Incidents whose domain now belongs to another partition move
+      // there, through the front.
+      auto front = caf::actor_cast<correlator_actor>(self->current_sender());
+      for (auto id : r.moved) {
+        const auto* inc = st.book->find(id);
+        if (!inc || inc->closed() || !front
+            || partition_of(inc->domain, st.count) == st.index)
+          continue;
+        auto record = encode(*inc);
+        st.book->release(id);
+        self->send(front, atom::adopt_v, std::move(record));
+      }
+      persist(st);
+    },
+    [self](atom::adopt, std::string& record) {
+      auto& st = self->state;
+      incident inc;
+      if (!decode(record, inc)) {
+        spdlog::error("correlator partition {}: unreadable hand-off",
+                      st.index);
+        return;
+      }
+      st.book->adopt(std::move(inc));
+      persist(st);
+    },
+    [self](atom::query, const incident_query& q) {
+      auto& st = self->state;
+      persist(st);
+      std::vector<incident_view> out;
+      for (const auto* inc : st.book->list(q.open_only)) {
+        if (out.size() >= q.limit)
+          break;
+        out.push_back(to_view(*inc, q.brief));
+      }
+      return out;
+    },
+    [self](atom::get, uint64_t id) -> caf::result<incident_view> {
+      auto& st = self->state;
+      persist(st);
+      if (const auto* inc = st.book->find(id))
+        return to_view(*inc, false);
+      return caf::make_error(errc::not_found,
+                             "no incident INC-" + std::to_string(id));
+    },
+    [self](atom::incident,
+           const incident_command& cmd) -> caf::result<incident_view> {
+      auto& st = self->state;
+      if (!st.book->find(cmd.id))
+        return caf::make_error(errc::not_found,
+                               "no incident INC-" + std::to_string(cmd.id));
+      auto to = status_named(cmd.to);
+      if (!to)
+        return to.error();
+      // Event time of a person's move: their wall clock, but never before
+      // the incident's own evidence.
+      auto now = std::max(cmd.now_ms, event_now(st));
+      if (auto r = st.book->set_status(cmd.id, *to, now, cmd.by, cmd.comment);
+          !r)
+        return r.error();
+      persist(st);
+      return to_view(*st.book->find(cmd.id), false);
+    },
+    [self](atom::tick) {
+      auto& st = self->state;
+      if (auto now = event_now(st); now > 0)
+        st.book->tick(now);
+      rank_due(self);
+      persist(st);
+      self->delayed_send(self, st.cfg.correlation.rank_interval,
+                         atom::tick_v);
+    },
+  };
+}
+
+// -- front --------------------------------------------------------------------
+
+namespace {
+
+void load_silences(correlator_state& st) {
+  if (!st.cfg.store)
+    return;
+  auto err = st.cfg.store->scan(
+    storage::column::silences, "",
+    [&](std::string_view, std::string_view value) {
+      silence_spec s;
+      if (!decode(value, s))
+        return true;
+      if (auto r = apply(s, st.silences); !r)
+        spdlog::warn("correlator: stored silence {} refused: {}", s.id,
+                     render(r.error()));
+      return true;
+    });
+  if (err)
+    spdlog::error("correlator: cannot load silences: {}", render(err));
+}
+
+silence_spec spec_of(const silence& s) {
+  silence_spec out;
+  out.id = s.id;
+  for (const auto& m : s.matchers)
+    out.matchers.push_back(m.to_string());
+  out.starts_ms = s.starts_ms;
+  out.ends_ms = s.ends_ms;
+  out.author = s.author;
+  out.comment = s.comment;
+  return out;
+}
+
+silence_spec spec_of(const maintenance_window& w) {
+  silence_spec out;
+  out.id = w.id;
+  for (const auto& m : w.matchers)
+    out.matchers.push_back(m.to_string());
+  out.weekdays = w.weekdays;
+  out.start_minute = w.start_minute;
+  out.duration_minutes = w.duration_minutes;
+  out.comment = w.comment;
+  return out;
+}
+
+const std::string& domain_for(correlator_state& st, const anomaly_event& ev,
+                              const label_set& labels) {
+  if (!st.cfg.correlation.domain_label.empty())
+    for (const auto& [k, v] : labels)
+      if (k == st.cfg.correlation.domain_label && !v.empty())
+        return v;
+  auto it = st.domains.find(ev.service);
+  return it == st.domains.end() ? ev.service : it->second;
+}
+
+void route(correlator_actor::stateful_pointer<correlator_state> self,
+           anomaly_event&& ev) {
+  auto& st = self->state;
+  auto labels = labels_of(ev);
+  bool suppressed = ev.phase != anomaly_phase::recovered
+                    && st.silences.suppressed(labels, ev.ts_ms).has_value();
+  if (suppressed && st.suppressed)
+    st.suppressed->inc();
+  auto domain = domain_for(st, ev, labels);
+  auto& p = st.partitions[partition_of(domain, st.partitions.size())];
+  self->send(p, atom::anomaly_v, std::move(ev), std::move(domain),
+             suppressed);
+}
+
+// Asks every partition and answers with what `finish` makes of the
+// replies; a partition that knows nothing answers not_found, which only
+// counts when every partition says so.
+template <class Reply, class Out, class Finish, class... Ts>
+caf::result<Out>
+fan_out(correlator_actor::stateful_pointer<correlator_state> self,
+        Finish finish, Ts... xs) {
+  auto rp = self->template make_response_promise<Out>();
+  auto acc = std::make_shared<gather<Reply>>();
+  acc->pending = self->state.partitions.size();
+  auto settle = [acc, rp, finish]() mutable {
+    if (acc->done || acc->pending > 0)
+      return;
+    acc->done = true;
+    if (acc->values.empty() && acc->first_error)
+      rp.deliver(acc->first_error);
+    else
+      finish(acc->values, rp);
+  };
+  for (auto& p : self->state.partitions)
+    self->request(p, ask_timeout, xs...)
+      .then(
+        [acc, settle](Reply& x) mutable {
+          acc->values.push_back(std::move(x));
+          --acc->pending;
+          settle();
+        },
+        [acc, settle](caf::error& err) mutable {
+          // A real failure beats "not found".
+          bool not_found = err.category() == caf::atom("vigil")
+                           && err.code()
+                                == static_cast<uint8_t>(errc::not_found);
+          bool have_not_found
+            = acc->first_error
+              && acc->first_error.code()
+                   == static_cast<uint8_t>(errc::not_found);
+          if (!acc->first_error || (have_not_found && !not_found))
+            acc->first_error = std::move(err);
+          --acc->pending;
+          settle();
+        });
+  return rp;
+}
+
+} // namespace
 
 correlator_actor::behavior_type
 correlator(correlator_actor::stateful_pointer<correlator_state> self,
            const correlator_config& cfg) {
   auto& st = self->state;
+  st.cfg = cfg;
   st.load = cfg.load;
+  st.silences = suppression_set{cfg.suppression.max_silences};
   st.log = std::make_unique<anomaly_log>(cfg.detection.recent_anomalies,
                                          cfg.store);
   if (auto err = st.log->load())
     spdlog::error("correlator: cannot load recent anomalies: {}",
                   self->system().render(err));
+  load_silences(st);
   if (cfg.metrics) {
     st.anomalies_kept = &cfg.metrics->counter_(
       "vigil_anomalies_received_total",
@@ -24,33 +582,161 @@ correlator(correlator_actor::stateful_pointer<correlator_state> self,
       "Alertmanager alerts received, by alert status.", {"status"});
     st.changes = &cfg.metrics->counter_("vigil_changes_received_total",
                                         "Change events received.");
+    st.suppressed = &cfg.metrics->counter_(
+      "vigil_anomalies_silenced_total",
+      "Anomalies and alerts a silence or maintenance window covered.");
   }
+  auto ids = std::make_shared<id_source>();
+  ids->next = highest_stored_id(cfg.store.get()) + 1;
+  auto count = std::max<uint32_t>(1, cfg.correlation.partitions);
+  for (uint32_t i = 0; i < count; ++i) {
+    auto p = self->spawn(partition, cfg, i, count, ids);
+    self->monitor(p);
+    st.partitions.push_back(p);
+  }
+  // A partition that stops takes the correlator with it: the supervisor
+  // restarts the whole, which reloads every incident from storage.
+  self->set_down_handler([self](caf::down_msg& msg) {
+    spdlog::error("correlator: a partition stopped: {}",
+                  self->system().render(msg.reason));
+    self->quit(msg.reason ? msg.reason
+                          : caf::make_error(errc::internal,
+                                            "a correlator partition stopped"));
+  });
   return {
     [self](atom::anomaly, anomaly_event& ev) {
-      self->state.log->add(std::move(ev));
-      if (self->state.anomalies_kept)
-        self->state.anomalies_kept->inc();
+      auto& st = self->state;
+      auto id = st.log->add(ev);
+      ev.id = id;
+      if (st.anomalies_kept)
+        st.anomalies_kept->inc();
+      route(self, std::move(ev));
     },
     [self](atom::ingest, alert_batch& batch) {
-      if (auto& load = self->state.load)
+      auto& st = self->state;
+      if (auto& load = st.load)
         load->release(load->correlator_slot(), batch.alerts.size());
+      auto received_ms = batch.received_ns / 1'000'000;
       for (auto& a : batch.alerts) {
-        if (self->state.alerts)
-          self->state.alerts->with({a.status}).inc();
-        spdlog::debug("alert {} {} service={}", a.fingerprint, a.status,
-                      a.service);
+        if (st.alerts)
+          st.alerts->with({a.status}).inc();
+        auto ev = anomaly_of(a, received_ms > 0 ? received_ms : wall_ms(),
+                             st.cfg.default_service);
+        // Alert labels as sent (not only those in the series text) decide
+        // silences.
+        route(self, std::move(ev));
       }
     },
     [self](atom::ingest, change_batch& batch) {
-      if (auto& load = self->state.load)
+      auto& st = self->state;
+      if (auto& load = st.load)
         load->release(load->correlator_slot(), batch.changes.size());
-      if (self->state.changes)
-        self->state.changes->inc(batch.changes.size());
-      for (auto& c : batch.changes)
-        spdlog::debug("change {} {} {}", c.service, c.kind, c.version);
+      if (st.changes)
+        st.changes->inc(batch.changes.size());
+      for (auto& c : batch.changes) {
+        auto it = st.domains.find(c.service);
+        std::string domain = it == st.domains.end() ? c.service : it->second;
+        // Every partition hears of it: an incident elsewhere may gain the
+        // service later, and the ranking wants its changes.
+        for (auto& p : st.partitions)
+          self->send(p, atom::ingest_v, c, domain);
+      }
     },
     [self](atom::query, const anomaly_query& q) {
       return self->state.log->query(q);
+    },
+    [self](atom::query, const incident_query& q) {
+      auto limit = q.limit;
+      return fan_out<std::vector<incident_view>, std::vector<incident_view>>(
+        self,
+        [limit](std::vector<std::vector<incident_view>>& parts,
+                caf::typed_response_promise<std::vector<incident_view>>&
+                  rp) {
+          std::vector<incident_view> all;
+          for (auto& xs : parts)
+            for (auto& x : xs)
+              all.push_back(std::move(x));
+          std::sort(all.begin(), all.end(),
+                    [](const incident_view& a, const incident_view& b) {
+                      return a.id > b.id;
+                    });
+          if (all.size() > limit)
+            all.resize(limit);
+          rp.deliver(std::move(all));
+        },
+        atom::query_v, q);
+    },
+    [self](atom::get, uint64_t id) {
+      return fan_out<incident_view, incident_view>(
+        self,
+        [](std::vector<incident_view>& xs,
+           caf::typed_response_promise<incident_view>& rp) {
+          rp.deliver(std::move(xs.front()));
+        },
+        atom::get_v, id);
+    },
+    [self](atom::incident, const incident_command& cmd) {
+      return fan_out<incident_view, incident_view>(
+        self,
+        [](std::vector<incident_view>& xs,
+           caf::typed_response_promise<incident_view>& rp) {
+          rp.deliver(std::move(xs.front()));
+        },
+        atom::incident_v, cmd);
+    },
+    [self](atom::silence, atom::get) {
+      auto& st = self->state;
+      st.silences.expire(wall_ms());
+      std::vector<silence_spec> out;
+      for (const auto& s : st.silences.silences())
+        out.push_back(spec_of(s));
+      for (const auto& w : st.silences.windows())
+        out.push_back(spec_of(w));
+      return out;
+    },
+    [self](atom::silence, atom::put,
+           silence_spec& s) -> caf::result<silence_spec> {
+      auto& st = self->state;
+      if (s.id.empty()) {
+        // Unique across restarts: wall clock plus a counter.
+        s.id = "SIL-" + std::to_string(wall_ms()) + "-"
+               + std::to_string(++st.silence_seq);
+      }
+      if (auto r = apply(s, st.silences); !r)
+        return r.error();
+      if (st.cfg.store)
+        if (auto err = st.cfg.store->put(storage::column::silences, s.id,
+                                         encode(s), true)) {
+          st.silences.remove(s.id);
+          return err;
+        }
+      return s;
+    },
+    [self](atom::silence, const std::string& id) -> caf::result<bool> {
+      auto& st = self->state;
+      bool found = st.silences.remove(id);
+      if (found && st.cfg.store)
+        if (auto err = st.cfg.store->erase(storage::column::silences, id,
+                                           true))
+          return err;
+      return found;
+    },
+    [self](atom::domains, domain_map& m) {
+      auto& st = self->state;
+      st.domains_version = m.version;
+      st.domains.clear();
+      for (const auto& e : m.entries)
+        st.domains[e.key] = e.value;
+      for (auto& p : st.partitions)
+        self->send(p, atom::domains_v, m);
+    },
+    [self](atom::adopt, std::string& record) {
+      auto& st = self->state;
+      incident inc;
+      if (!decode(record, inc))
+        return;
+      auto& p = st.partitions[partition_of(inc.domain, st.partitions.size())];
+      self->send(p, atom::adopt_v, std::move(record));
     },
   };
 }

@@ -1,10 +1,11 @@
 #include "actors/correlator/incidents.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 
-#include "messages/errc.hpp"
 #include "config/rules.hpp"
+#include "messages/errc.hpp"
 
 namespace vigil::correlator {
 
@@ -13,9 +14,10 @@ namespace {
 std::string fingerprint_of(const anomaly_event& ev) {
   std::string out = ev.service;
   out += '\x1f';
-  out += ev.kind == anomaly_kind::metric || ev.kind == anomaly_kind::predictive
-           ? ev.series
-           : ev.template_id;
+  out += ev.kind == anomaly_kind::log_new_template
+             || ev.kind == anomaly_kind::log_error_spike
+           ? ev.template_id
+           : ev.series;
   out += '\x1f';
   out += to_string(ev.kind);
   return out;
@@ -23,6 +25,87 @@ std::string fingerprint_of(const anomaly_event& ev) {
 
 int rank(incident_status s) {
   return static_cast<int>(s);
+}
+
+std::string score_text(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", x);
+  return buf;
+}
+
+// What a new symptom looks like on the timeline.
+timeline_entry symptom_entry(const anomaly_event& ev, bool again) {
+  timeline_entry e;
+  e.ts_ms = ev.ts_ms;
+  e.service = ev.service;
+  std::string what;
+  switch (ev.kind) {
+    case anomaly_kind::log_new_template:
+      e.kind = "log_event";
+      what = "new log pattern: " + ev.template_text;
+      break;
+    case anomaly_kind::log_error_spike:
+      e.kind = "log_event";
+      what = ev.template_text.empty()
+               ? std::string{"error log spike"}
+               : "error log spike: " + ev.template_text;
+      break;
+    case anomaly_kind::alert:
+      e.kind = "alert";
+      what = "alert " + ev.metric + " firing";
+      break;
+    case anomaly_kind::predictive:
+      e.kind = "metric_anomaly";
+      what = ev.series + " trends towards its limit";
+      break;
+    case anomaly_kind::metric: {
+      e.kind = "metric_anomaly";
+      what = ev.series;
+      what += " anomalous (value ";
+      what += score_text(ev.value);
+      what += ", expected ";
+      what += score_text(ev.expected_lo);
+      what += "..";
+      what += score_text(ev.expected_hi);
+      what += ")";
+      break;
+    }
+  }
+  if (again)
+    what += " again";
+  what += ", score ";
+  what += score_text(ev.score);
+  e.text = std::move(what);
+  return e;
+}
+
+timeline_entry change_entry(const change_event& c) {
+  timeline_entry e;
+  e.ts_ms = c.ts_ms;
+  e.kind = "change";
+  e.service = c.service;
+  e.text = c.kind;
+  e.text += " of ";
+  e.text += c.service;
+  if (!c.version.empty()) {
+    e.text += " to ";
+    e.text += c.version;
+  }
+  if (!c.author.empty()) {
+    e.text += " by ";
+    e.text += c.author;
+  }
+  if (!c.description.empty()) {
+    e.text += ": ";
+    e.text += c.description;
+  }
+  return e;
+}
+
+bool near(const incident& a, int64_t from_ms, int64_t to_ms,
+          int64_t window_ms) {
+  return from_ms <= a.last_evidence_ms + window_ms
+         && a.opened_ms <= to_ms + window_ms;
 }
 
 } // namespace
@@ -45,8 +128,12 @@ const char* to_string(incident_severity x) {
   switch (x) {
     case incident_severity::info:
       return "info";
+    case incident_severity::low:
+      return "low";
     case incident_severity::warning:
       return "warning";
+    case incident_severity::high:
+      return "high";
     case incident_severity::critical:
       return "critical";
   }
@@ -62,14 +149,10 @@ std::vector<std::string> incident::services() const {
 
 caf::expected<std::pair<std::string, std::string>>
 parse_classification(std::string_view text) {
-  auto eq = text.find('=');
-  if (eq == std::string_view::npos || eq == 0 || eq + 1 == text.size())
-    return caf::make_error(errc::malformed,
-                           std::string{"classification rule '"}
-                             .append(text)
-                             .append("' is not METRIC_GLOB=TYPE"));
-  return std::pair{std::string{text.substr(0, eq)},
-                   std::string{text.substr(eq + 1)}};
+  auto r = parse_classification_rule(text);
+  if (!r)
+    return caf::make_error(errc::malformed, rule_error_text(r.error()));
+  return std::pair{std::move(r->glob), std::move(r->type)};
 }
 
 incident_book::incident_book(incident_options opts) : opts_(std::move(opts)) {
@@ -85,41 +168,100 @@ incident* incident_book::open_in(const std::string& domain, int64_t ts_ms) {
       continue;
     // Within the window after its newest symptom, or a late symptom that
     // belongs to its time span.
-    bool near = ts_ms <= inc.last_evidence_ms + opts_.group_window_ms
-                && ts_ms + opts_.group_window_ms >= inc.opened_ms;
-    if (near && (!best || inc.last_evidence_ms > best->last_evidence_ms))
+    if (near(inc, ts_ms, ts_ms, opts_.group_window_ms)
+        && (!best || inc.last_evidence_ms > best->last_evidence_ms))
       best = &inc;
   }
   return best;
 }
 
+bool incident_book::flapping(const std::string& fp, int64_t ts_ms) {
+  if (opts_.flap_max_opens == 0)
+    return false;
+  auto it = opens_.find(fp);
+  if (it == opens_.end())
+    return false;
+  auto& times = it->second;
+  while (!times.empty() && times.front() + opts_.flap_window_ms < ts_ms)
+    times.pop_front();
+  if (times.empty()) {
+    opens_.erase(it);
+    return false;
+  }
+  return times.size() >= opts_.flap_max_opens;
+}
+
+void incident_book::note(incident& inc, timeline_entry e) {
+  inc.updated_ms = std::max(inc.updated_ms, e.ts_ms);
+  if (inc.timeline.size() >= opts_.max_timeline) {
+    ++inc.dropped_timeline;
+    return;
+  }
+  // Mostly appended in order; a late entry goes where it belongs.
+  auto pos = std::upper_bound(inc.timeline.begin(), inc.timeline.end(),
+                              e.ts_ms, [](int64_t t, const timeline_entry& x) {
+                                return t < x.ts_ms;
+                              });
+  inc.timeline.insert(pos, std::move(e));
+}
+
 fold_result incident_book::fold(const anomaly_event& ev,
-                                const std::string& domain) {
+                                const std::string& domain, bool suppressed) {
   fold_result r;
   auto fp = fingerprint_of(ev);
   if (ev.phase == anomaly_phase::recovered) {
     for (auto& [id, inc] : incidents_) {
-      if (inc.closed() || inc.domain != domain)
+      if (inc.closed())
         continue;
       for (auto& s : inc.symptoms)
-        if (s.fingerprint == fp) {
+        if (s.fingerprint == fp && !s.recovered) {
           s.recovered = true;
           r.incident = id;
+          timeline_entry e;
+          e.ts_ms = ev.ts_ms;
+          e.kind = ev.kind == anomaly_kind::alert ? "alert"
+                                                   : "metric_anomaly";
+          e.service = ev.service;
+          e.text = (ev.kind == anomaly_kind::alert ? ev.metric : s.series)
+                   + (ev.kind == anomaly_kind::alert ? " resolved"
+                                                     : " recovered");
+          note(inc, std::move(e));
+          dirty_.push_back(id);
         }
     }
     return r;
   }
   auto* inc = open_in(domain, ev.ts_ms);
   if (!inc) {
+    if (suppressed) {
+      r.suppressed = true;
+      return r;
+    }
+    if (flapping(fp, ev.ts_ms)) {
+      r.damped = true;
+      return r;
+    }
     incident fresh;
-    fresh.id = next_id_++;
+    fresh.id = next_id_fn_ ? next_id_fn_() : next_id_++;
     fresh.domain = domain;
     fresh.opened_ms = ev.ts_ms;
     fresh.last_evidence_ms = ev.ts_ms;
+    fresh.updated_ms = ev.ts_ms;
     inc = &incidents_.emplace(fresh.id, std::move(fresh)).first->second;
     r.opened = true;
+    if (opts_.flap_max_opens > 0)
+      opens_[fp].push_back(ev.ts_ms);
+    timeline_entry e;
+    e.ts_ms = ev.ts_ms;
+    e.kind = "status";
+    e.service = ev.service;
+    e.text = "opened";
+    note(*inc, std::move(e));
   }
   r.incident = inc->id;
+  bool known_service
+    = std::any_of(inc->symptoms.begin(), inc->symptoms.end(),
+                  [&](const symptom& s) { return s.service == ev.service; });
   auto it = std::find_if(inc->symptoms.begin(), inc->symptoms.end(),
                          [&](const symptom& s) { return s.fingerprint == fp; });
   if (it == inc->symptoms.end()) {
@@ -130,26 +272,214 @@ fold_result incident_book::fold(const anomaly_event& ev,
       s.fingerprint = fp;
       s.service = ev.service;
       s.metric = ev.metric;
+      s.series = ev.kind == anomaly_kind::log_new_template
+                     || ev.kind == anomaly_kind::log_error_spike
+                   ? ev.template_text
+                   : ev.series;
       s.kind = ev.kind;
       s.first_ms = ev.ts_ms;
       inc->symptoms.push_back(std::move(s));
       it = inc->symptoms.end() - 1;
       r.new_symptom = true;
+      note(*inc, symptom_entry(ev, false));
     }
+  } else if (it->recovered) {
+    note(*inc, symptom_entry(ev, true));
   }
   if (it != inc->symptoms.end()) {
     it->last_ms = std::max(it->last_ms, ev.ts_ms);
+    it->first_ms = std::min(it->first_ms, ev.ts_ms);
+    if (ev.score >= it->max_score || it->detectors.empty()) {
+      it->detectors.clear();
+      for (const auto& v : ev.votes)
+        if (v.vote)
+          it->detectors.push_back(v.detector);
+    }
     it->max_score = std::max(it->max_score, ev.score);
     ++it->events;
     it->recovered = false;
   }
+  if (!known_service && it != inc->symptoms.end()) {
+    r.new_service = true;
+    rank_dirty_.push_back(inc->id);
+    // Changes of the newcomer shortly before it joined go on the timeline.
+    for (const auto& [d, c] : changes_)
+      if (c.service == ev.service
+          && c.ts_ms >= ev.ts_ms - opts_.change_lookback_ms
+          && c.ts_ms <= ev.ts_ms) {
+        bool noted = std::any_of(
+          inc->timeline.begin(), inc->timeline.end(),
+          [&](const timeline_entry& e) {
+            return e.kind == "change" && e.ts_ms == c.ts_ms
+                   && e.service == c.service;
+          });
+        if (!noted)
+          note(*inc, change_entry(c));
+      }
+  }
   inc->opened_ms = std::min(inc->opened_ms, ev.ts_ms);
   inc->last_evidence_ms = std::max(inc->last_evidence_ms, ev.ts_ms);
-  classify(*inc);
-  rate(*inc);
+  inc->updated_ms = std::max(inc->updated_ms, ev.ts_ms);
+  if (r.new_symptom || r.opened) {
+    classify(*inc);
+    rate(*inc);
+  }
+  dirty_.push_back(inc->id);
   if (r.opened)
     trim();
   return r;
+}
+
+void incident_book::add_change(const change_event& c,
+                               const std::string& domain) {
+  changes_.emplace_back(domain, c);
+  while (changes_.size() > 10'000)
+    changes_.pop_front();
+  for (auto& [id, inc] : incidents_) {
+    if (inc.closed())
+      continue;
+    bool member = std::any_of(inc.symptoms.begin(), inc.symptoms.end(),
+                              [&](const symptom& s) {
+                                return s.service == c.service;
+                              });
+    if (!member && inc.domain != domain)
+      continue;
+    // Only changes near the incident: shortly before it up to its end.
+    if (c.ts_ms + opts_.change_lookback_ms < inc.opened_ms
+        || c.ts_ms > inc.last_evidence_ms + opts_.group_window_ms)
+      continue;
+    note(inc, change_entry(c));
+    dirty_.push_back(id);
+    rank_dirty_.push_back(id);
+  }
+}
+
+std::vector<change_event>
+incident_book::changes_of(const std::vector<std::string>& services,
+                          int64_t from_ms, int64_t to_ms) const {
+  std::vector<change_event> out;
+  for (const auto& [d, c] : changes_)
+    if (c.ts_ms >= from_ms && c.ts_ms <= to_ms
+        && std::find(services.begin(), services.end(), c.service)
+             != services.end())
+      out.push_back(c);
+  return out;
+}
+
+void incident_book::absorb(incident& into, incident& from) {
+  for (auto& s : from.symptoms) {
+    auto it = std::find_if(into.symptoms.begin(), into.symptoms.end(),
+                           [&](const symptom& x) {
+                             return x.fingerprint == s.fingerprint;
+                           });
+    if (it == into.symptoms.end()) {
+      if (into.symptoms.size() >= opts_.max_symptoms)
+        ++into.dropped_symptoms;
+      else
+        into.symptoms.push_back(s);
+      continue;
+    }
+    it->first_ms = std::min(it->first_ms, s.first_ms);
+    it->last_ms = std::max(it->last_ms, s.last_ms);
+    it->max_score = std::max(it->max_score, s.max_score);
+    it->events += s.events;
+    it->recovered = it->recovered && s.recovered;
+  }
+  into.dropped_symptoms += from.dropped_symptoms;
+  for (auto& e : from.timeline)
+    if (e.kind != "status" && e.kind != "root_cause")
+      note(into, e);
+  into.opened_ms = std::min(into.opened_ms, from.opened_ms);
+  into.last_evidence_ms = std::max(into.last_evidence_ms,
+                                   from.last_evidence_ms);
+  timeline_entry e;
+  e.ts_ms = std::max(into.last_evidence_ms, from.last_evidence_ms);
+  e.kind = "status";
+  e.text = "merged INC-" + std::to_string(from.id) + " in";
+  note(into, e);
+  e.text = "merged into INC-" + std::to_string(into.id);
+  note(from, e);
+  // A person's acknowledgement of either carries over.
+  if (rank(from.status) > rank(into.status)
+      && from.status != incident_status::resolved)
+    into.status = from.status;
+  from.status = incident_status::resolved;
+  from.resolved_ms = e.ts_ms;
+  from.merged_into = into.id;
+  classify(into);
+  rate(into);
+  dirty_.push_back(into.id);
+  dirty_.push_back(from.id);
+  rank_dirty_.push_back(into.id);
+}
+
+remap_result incident_book::merge_same_domain() {
+  remap_result out;
+  out.moved = std::move(moved_);
+  moved_.clear();
+  for (auto a = incidents_.begin(); a != incidents_.end(); ++a) {
+    if (a->second.closed())
+      continue;
+    for (auto b = std::next(a); b != incidents_.end(); ++b) {
+      auto& x = a->second;
+      auto& y = b->second;
+      if (y.closed() || y.domain != x.domain
+          || !near(x, y.opened_ms, y.last_evidence_ms, opts_.group_window_ms))
+        continue;
+      absorb(x, y);
+      out.merged.emplace_back(y.id, x.id);
+    }
+  }
+  return out;
+}
+
+uint64_t incident_book::adopt(incident inc) {
+  if (!inc.closed())
+    for (auto& [id, mine] : incidents_)
+      if (!mine.closed() && mine.domain == inc.domain
+          && near(mine, inc.opened_ms, inc.last_evidence_ms,
+                  opts_.group_window_ms)) {
+        auto& kept = incidents_[inc.id] = std::move(inc);
+        absorb(mine, kept);
+        return mine.id;
+      }
+  auto id = inc.id;
+  dirty_.push_back(id);
+  rank_dirty_.push_back(id);
+  incidents_[id] = std::move(inc);
+  return id;
+}
+
+void incident_book::restore(incident inc) {
+  next_id_ = std::max(next_id_, inc.id + 1);
+  auto id = inc.id;
+  incidents_[id] = std::move(inc);
+}
+
+bool incident_book::release(uint64_t id) {
+  return incidents_.erase(id) > 0;
+}
+
+bool incident_book::set_root_cause(uint64_t id, rca_result r) {
+  auto* inc = find(id);
+  if (!inc || inc->merged_into != 0)
+    return false;
+  auto top = [](const rca_result& x) {
+    return x.candidates.empty() ? std::string{} : x.candidates.front().service;
+  };
+  if (top(r) != top(inc->root_cause) && !r.candidates.empty()) {
+    timeline_entry e;
+    e.ts_ms = std::max(r.ranked_at_ms, inc->last_evidence_ms);
+    e.kind = "root_cause";
+    e.service = top(r);
+    e.text = "root cause candidate " + top(r) + " (confidence "
+             + r.confidence_level + ", score "
+             + score_text(r.candidates.front().score) + ")";
+    note(*inc, std::move(e));
+  }
+  inc->root_cause = std::move(r);
+  dirty_.push_back(id);
+  return true;
 }
 
 void incident_book::classify(incident& inc) const {
@@ -165,9 +495,12 @@ void incident_book::classify(incident& inc) const {
       type = s.kind == anomaly_kind::log_error_spike  ? "log_errors"
              : s.kind == anomaly_kind::log_new_template ? "new_log_pattern"
              : s.kind == anomaly_kind::predictive      ? "predicted_exhaustion"
+             : s.kind == anomaly_kind::alert           ? "alert"
                                                        : "anomaly";
     // A rule's type outweighs the generic ones.
-    votes[type] += type == "anomaly" ? 1 : 2;
+    bool generic = type == "anomaly" || type == "alert"
+                   || type == "new_log_pattern";
+    votes[type] += generic ? 1 : 2;
   }
   auto best = std::max_element(votes.begin(), votes.end(),
                                [](const auto& a, const auto& b) {
@@ -177,25 +510,26 @@ void incident_book::classify(incident& inc) const {
 }
 
 void incident_book::rate(incident& inc) const {
-  // Critical: three or more services, or a near-certain error spike or
-  // metric anomaly; info: only forecasts and new log patterns; else
-  // warning.
+  // 5: three or more services, or two with a near-certain anomaly;
+  // 4: two services, or one near-certain anomaly; 2: only forecasts and new
+  // log patterns; else 3. Critical alerts count as near-certain.
   auto services = inc.services().size();
   bool strong = false;
   bool only_soft = true;
   for (const auto& s : inc.symptoms) {
-    if ((s.kind == anomaly_kind::metric
-         || s.kind == anomaly_kind::log_error_spike)
-        && s.max_score >= 0.95)
+    bool hard = s.kind == anomaly_kind::metric
+                || s.kind == anomaly_kind::log_error_spike
+                || s.kind == anomaly_kind::alert;
+    if (hard && s.max_score >= 0.95)
       strong = true;
-    if (s.kind == anomaly_kind::metric
-        || s.kind == anomaly_kind::log_error_spike)
+    if (hard)
       only_soft = false;
   }
   inc.severity = services >= 3 || (strong && services >= 2)
                    ? incident_severity::critical
-                 : only_soft ? incident_severity::info
-                             : incident_severity::warning;
+                 : services >= 2 || strong ? incident_severity::high
+                 : only_soft               ? incident_severity::low
+                                           : incident_severity::warning;
 }
 
 std::vector<uint64_t> incident_book::tick(int64_t now_ms) {
@@ -210,6 +544,12 @@ std::vector<uint64_t> incident_book::tick(int64_t now_ms) {
         && now_ms - inc.last_evidence_ms >= opts_.resolve_after_ms) {
       inc.status = incident_status::resolved;
       inc.resolved_ms = now_ms;
+      timeline_entry e;
+      e.ts_ms = now_ms;
+      e.kind = "status";
+      e.text = "resolved: every symptom recovered and stayed quiet";
+      note(inc, std::move(e));
+      dirty_.push_back(id);
       resolved.push_back(id);
     }
   }
@@ -217,24 +557,45 @@ std::vector<uint64_t> incident_book::tick(int64_t now_ms) {
 }
 
 caf::expected<void> incident_book::set_status(uint64_t id, incident_status to,
-                                              int64_t now_ms) {
+                                              int64_t now_ms,
+                                              const std::string& by,
+                                              const std::string& comment) {
   auto it = incidents_.find(id);
   if (it == incidents_.end())
-    return caf::make_error(errc::malformed,
-                           "no incident " + std::to_string(id));
+    return caf::make_error(errc::not_found,
+                           "no incident INC-" + std::to_string(id));
   auto& inc = it->second;
   if (rank(to) <= rank(inc.status))
     return caf::make_error(errc::malformed,
-                           std::string{"incident "} + std::to_string(id)
+                           std::string{"incident INC-"} + std::to_string(id)
                              + " is " + to_string(inc.status)
                              + "; it cannot become " + to_string(to));
   inc.status = to;
   if (to == incident_status::resolved)
     inc.resolved_ms = now_ms;
+  timeline_entry e;
+  e.ts_ms = now_ms;
+  e.kind = "status";
+  e.text = to_string(to);
+  if (!by.empty()) {
+    e.text += " by ";
+    e.text += by;
+  }
+  if (!comment.empty()) {
+    e.text += ": ";
+    e.text += comment;
+  }
+  note(inc, std::move(e));
+  dirty_.push_back(id);
   return {};
 }
 
 const incident* incident_book::find(uint64_t id) const {
+  auto it = incidents_.find(id);
+  return it == incidents_.end() ? nullptr : &it->second;
+}
+
+incident* incident_book::find(uint64_t id) {
   auto it = incidents_.find(id);
   return it == incidents_.end() ? nullptr : &it->second;
 }
@@ -253,11 +614,40 @@ size_t incident_book::open_count() const {
                   [](const auto& kv) { return !kv.second.closed(); }));
 }
 
+namespace {
+
+std::vector<uint64_t> take_unique(std::vector<uint64_t>& xs) {
+  std::vector<uint64_t> out;
+  out.swap(xs);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+} // namespace
+
+std::vector<uint64_t> incident_book::take_rank_dirty() {
+  return take_unique(rank_dirty_);
+}
+
+std::vector<uint64_t> incident_book::take_dirty() {
+  return take_unique(dirty_);
+}
+
+std::vector<uint64_t> incident_book::take_removed() {
+  return take_unique(removed_);
+}
+
 void incident_book::trim() {
   // Oldest closed incidents go first; open ones are never dropped.
   for (auto it = incidents_.begin();
        incidents_.size() > opts_.max_incidents && it != incidents_.end();)
-    it = it->second.closed() ? incidents_.erase(it) : std::next(it);
+    if (it->second.closed()) {
+      removed_.push_back(it->first);
+      it = incidents_.erase(it);
+    } else {
+      ++it;
+    }
 }
 
 } // namespace vigil::correlator

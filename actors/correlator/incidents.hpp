@@ -7,7 +7,11 @@
 // auto-resolved when every symptom recovered and stayed quiet. Event time
 // only; the correlator actor persists and publishes what this decides.
 
+#include <algorithm>
 #include <cstdint>
+#include <deque>
+#include <functional>
+#include <unordered_map>
 #include <map>
 #include <optional>
 #include <string>
@@ -17,6 +21,7 @@
 #include <caf/expected.hpp>
 
 #include "messages/anomaly.hpp"
+#include "messages/incidents.hpp"
 
 namespace vigil::correlator {
 
@@ -36,13 +41,27 @@ struct incident_options {
   size_t max_incidents = 10'000;
   /// Symptoms (fingerprints) one incident keeps. Default: 5000.
   size_t max_symptoms = 5'000;
+  /// Timeline entries one incident keeps; later ones are counted.
+  /// Default: 1000.
+  size_t max_timeline = 1'000;
+  /// Flap damping: a symptom that already opened this many incidents
+  /// within `flap_window` opens no more (it still joins open ones).
+  /// 0 = off. Default: 3.
+  uint32_t flap_max_opens = 3;
+  /// Default: 1 h.
+  int64_t flap_window_ms = 60 * 60'000;
+  /// Changes of a service this long before it joins an incident go on the
+  /// incident's timeline. Default: 30 min.
+  int64_t change_lookback_ms = 30 * 60'000;
 };
 
 enum class incident_status : uint8_t { open, acknowledged, mitigated,
                                        resolved };
 const char* to_string(incident_status x);
 
-enum class incident_severity : uint8_t { info, warning, critical };
+/// Severity on the scale of CONTRACT §3: 1 (info) .. 5 (critical).
+enum class incident_severity : uint8_t { info = 1, low = 2, warning = 3,
+                                         high = 4, critical = 5 };
 const char* to_string(incident_severity x);
 
 /// One distinct symptom of an incident: a series (or log template) of a
@@ -57,6 +76,9 @@ struct symptom {
   double max_score = 0;
   uint64_t events = 0;
   bool recovered = false;
+  std::string series;
+  /// Detectors that voted on the strongest event.
+  std::vector<std::string> detectors;
 };
 
 struct incident {
@@ -72,6 +94,15 @@ struct incident {
   std::vector<symptom> symptoms;
   /// Symptoms beyond max_symptoms, counted but not kept.
   uint64_t dropped_symptoms = 0;
+  /// What happened, in event-time order of arrival.
+  std::vector<timeline_entry> timeline;
+  uint64_t dropped_timeline = 0;
+  /// The newest ranking (empty candidates until ranked).
+  rca_result root_cause;
+  /// Folded into this incident (set on the absorbed one).
+  uint64_t merged_into = 0;
+  /// Newest event time anything changed.
+  int64_t updated_ms = 0;
 
   /// The services involved, sorted, each once.
   std::vector<std::string> services() const;
@@ -85,6 +116,20 @@ struct fold_result {
   bool opened = false;
   /// A symptom not seen in the incident before.
   bool new_symptom = false;
+  /// A service not in the incident before.
+  bool new_service = false;
+  /// Would have opened an incident, but was suppressed (silence or
+  /// maintenance) or damped (flapping).
+  bool suppressed = false;
+  bool damped = false;
+};
+
+/// What `remap` did.
+struct remap_result {
+  /// Incidents whose domain changed.
+  std::vector<uint64_t> moved;
+  /// (absorbed, into) pairs.
+  std::vector<std::pair<uint64_t, uint64_t>> merged;
 };
 
 /// Checks a classification rule ("GLOB=TYPE").
@@ -96,9 +141,47 @@ public:
   explicit incident_book(incident_options opts = {});
 
   /// Folds an anomaly of correlation domain `domain` in. Recovered events
-  /// only mark their symptom recovered; they never open an incident.
+  /// only mark their symptom recovered; they never open an incident, and
+  /// neither does a `suppressed` one (it may still join an open incident).
   /// Returns what happened (incident 0 for a recovery of nothing known).
-  fold_result fold(const anomaly_event& ev, const std::string& domain);
+  fold_result fold(const anomaly_event& ev, const std::string& domain,
+                   bool suppressed = false);
+
+  /// Notes a change event: it goes on the timeline of every open incident
+  /// of its domain, and is remembered (bounded) for incidents its service
+  /// joins later.
+  void add_change(const change_event& c, const std::string& domain);
+
+  /// Remembered changes of `services` with from_ms <= ts <= to_ms.
+  std::vector<change_event>
+  changes_of(const std::vector<std::string>& services, int64_t from_ms,
+             int64_t to_ms) const;
+
+  /// Recomputes each open incident's domain with `domain_of` (a service ->
+  /// domain lookup) from its symptoms' services (the domain most symptoms
+  /// share), then merges open incidents of one domain whose time spans
+  /// are within the group window: the older id absorbs the newer.
+  template <class F>
+  remap_result remap(F&& domain_of) {
+    for (auto& [id, inc] : incidents_)
+      if (!inc.closed())
+        redomain(inc, domain_of);
+    return merge_same_domain();
+  }
+
+  /// Takes an incident over from another book (a partition hand-off),
+  /// merging it into an open incident of its domain when one is near.
+  /// Returns the id it lives under now.
+  uint64_t adopt(incident inc);
+  /// Puts back an incident read from storage, as it was (not dirty);
+  /// ids handed out later are above it.
+  void restore(incident inc);
+  /// Forgets an incident (handed to another book); whether it was here.
+  bool release(uint64_t id);
+
+  /// Records a ranking; a new top candidate goes on the timeline.
+  /// Returns false for an unknown or absorbed incident.
+  bool set_root_cause(uint64_t id, rca_result r);
 
   /// Advances event time: resolves incidents whose symptoms all recovered
   /// and that saw nothing for resolve_after. Returns the ids resolved.
@@ -107,23 +190,69 @@ public:
   /// Lifecycle moves by a person: acknowledge, mitigate, resolve. Refused
   /// (errc::malformed naming the move) for an unknown id or a move back.
   caf::expected<void> set_status(uint64_t id, incident_status to,
-                                 int64_t now_ms);
+                                 int64_t now_ms, const std::string& by = {},
+                                 const std::string& comment = {});
 
   const incident* find(uint64_t id) const;
+  incident* find(uint64_t id);
   /// Incidents, newest first; open ones only when `open_only`.
   std::vector<const incident*> list(bool open_only) const;
   size_t open_count() const;
+
+  /// Incidents whose ranking is stale (new service, merge, change) since
+  /// the last call.
+  std::vector<uint64_t> take_rank_dirty();
+  /// Incidents changed since the last call (ids), for persistence.
+  std::vector<uint64_t> take_dirty();
+  /// Ids removed since the last call (released or trimmed).
+  std::vector<uint64_t> take_removed();
+
+  /// Sets where new ids come from (shared by the partitions of a node);
+  /// by default 1, 2, 3, ...
+  void set_id_source(std::function<uint64_t()> next) {
+    next_id_fn_ = std::move(next);
+  }
 
 private:
   incident* open_in(const std::string& domain, int64_t ts_ms);
   void classify(incident& inc) const;
   void rate(incident& inc) const;
+  void note(incident& inc, timeline_entry e);
+  void absorb(incident& into, incident& from);
   void trim();
+  bool flapping(const std::string& fp, int64_t ts_ms);
+  remap_result merge_same_domain();
+  template <class F>
+  void redomain(incident& inc, F& domain_of) {
+    std::map<std::string, size_t> votes;
+    for (const auto& s : inc.symptoms)
+      ++votes[domain_of(s.service)];
+    if (votes.empty())
+      return;
+    auto best = std::max_element(votes.begin(), votes.end(),
+                                 [](const auto& a, const auto& b) {
+                                   return a.second < b.second;
+                                 });
+    if (best->first != inc.domain) {
+      inc.domain = best->first;
+      dirty_.push_back(inc.id);
+      moved_.push_back(inc.id);
+    }
+  }
 
   incident_options opts_;
   std::vector<std::pair<std::string, std::string>> rules_;
   std::map<uint64_t, incident> incidents_;
   uint64_t next_id_ = 1;
+  std::function<uint64_t()> next_id_fn_;
+  std::vector<uint64_t> dirty_;
+  std::vector<uint64_t> removed_;
+  std::vector<uint64_t> moved_;
+  std::vector<uint64_t> rank_dirty_;
+  /// Recent changes, oldest first (bounded).
+  std::deque<std::pair<std::string, change_event>> changes_;
+  /// Per fingerprint: event times it opened an incident (flap damping).
+  std::unordered_map<std::string, std::deque<int64_t>> opens_;
 };
 
 } // namespace vigil::correlator

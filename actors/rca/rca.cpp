@@ -1,21 +1,108 @@
 #include "actors/rca/rca.hpp"
 
 #include <algorithm>
+#include <map>
+
+#include <caf/actor_registry.hpp>
+#include <caf/actor_system.hpp>
+
+#include "runtime/clock.hpp"
 
 namespace vigil::rca {
 
+namespace {
+
+rca_result to_result(const ranking& r, const rca_request& req) {
+  rca_result out;
+  out.incident = req.incident;
+  for (const auto& c : r.candidates)
+    out.candidates.push_back(
+      {c.service, c.score, c.evidence, static_cast<uint64_t>(c.blast_radius)});
+  out.confidence_level = to_string(r.confidence);
+  out.confidence = r.confidence_score;
+  out.confidence_reason = r.confidence_reason;
+  out.ranked_at_ms = req.window_end_ms;
+  return out;
+}
+
+// Service -> domain for every service in a component of two or more:
+// the domain is the component's first service by name. Sorted by service.
+std::vector<attribute> domains_of(const service_graph& g) {
+  auto ids = g.component_ids();
+  std::map<uint32_t, std::vector<std::string>> members;
+  for (size_t v = 0; v < ids.size(); ++v)
+    members[ids[v]].push_back(g.name(static_cast<service_graph::vertex>(v)));
+  std::vector<attribute> out;
+  for (auto& [id, names] : members) {
+    if (names.size() < 2)
+      continue;
+    auto first = *std::min_element(names.begin(), names.end());
+    for (auto& n : names)
+      out.push_back({std::move(n), first});
+  }
+  std::sort(out.begin(), out.end(),
+            [](const attribute& a, const attribute& b) { return a.key < b.key; });
+  return out;
+}
+
+void push_domains(rca_actor::stateful_pointer<rca_state> self) {
+  auto& st = self->state;
+  auto& g = *st.graph;
+  std::tuple<size_t, size_t, uint64_t> shape{
+    g.service_count(), g.edge_count(), g.counters().aged_edges};
+  if (shape == st.shape)
+    return;
+  st.shape = shape;
+  auto domains = domains_of(g);
+  bool same = domains.size() == st.domains.size()
+              && std::equal(domains.begin(), domains.end(), st.domains.begin(),
+                            [](const attribute& a, const attribute& b) {
+                              return a.key == b.key && a.value == b.value;
+                            });
+  if (same)
+    return;
+  st.domains = std::move(domains);
+  auto corr = caf::actor_cast<correlator_actor>(
+    self->system().registry().get(st.cfg.correlator_key));
+  if (!corr) {
+    // Try again next time.
+    st.shape = {};
+    return;
+  }
+  domain_map m;
+  m.version = ++st.domains_version;
+  m.entries = st.domains;
+  self->send(corr, atom::domains_v, std::move(m));
+}
+
+} // namespace
+
 rca_actor::behavior_type rca(rca_actor::stateful_pointer<rca_state> self,
                              rca_config cfg) {
-  self->state.load = std::move(cfg.load);
-  self->state.graph = std::make_unique<service_graph>(cfg.graph);
+  auto& st = self->state;
+  st.load = cfg.load;
+  st.graph = std::make_unique<service_graph>(cfg.graph);
+  if (!cfg.static_edges.empty()) {
+    topology_update u;
+    u.edges = cfg.static_edges;
+    st.graph->add_static(u);
+  }
   if (cfg.metrics) {
     auto& spans = cfg.metrics->counters(
       "vigil_spans_received_total", "Spans received, by status.", {"status"});
-    self->state.spans = &spans.with({"ok"});
-    self->state.error_spans = &spans.with({"error"});
-    self->state.edges = &cfg.metrics->counter_(
+    st.spans = &spans.with({"ok"});
+    st.error_spans = &spans.with({"error"});
+    st.edges = &cfg.metrics->counter_(
       "vigil_topology_edges_received_total", "Static topology edges received.");
+    st.rank_seconds
+      = &cfg.metrics
+           ->histograms("vigil_rca_rank_seconds",
+                        "Time to rank one incident's root-cause candidates.",
+                        {}, {0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1})
+           .with({});
   }
+  st.cfg = std::move(cfg);
+  self->send(self, atom::tick_v);
   return {
     [self](atom::ingest, span_batch& batch) {
       if (auto& load = self->state.load)
@@ -35,6 +122,7 @@ rca_actor::behavior_type rca(rca_actor::stateful_pointer<rca_state> self,
       if (self->state.edges)
         self->state.edges->inc(update.edges.size());
       self->state.graph->add_static(update);
+      push_domains(self);
     },
     [self](atom::query) -> topology_snapshot {
       auto& g = *self->state.graph;
@@ -59,6 +147,25 @@ rca_actor::behavior_type rca(rca_actor::stateful_pointer<rca_state> self,
         std::unique(snap.services.begin(), snap.services.end()),
         snap.services.end());
       return snap;
+    },
+    [self](atom::rank, rca_request& req) -> rca_result {
+      auto& st = self->state;
+      auto t0 = mono_ns();
+      rank_input in;
+      for (auto& e : req.anomalous)
+        in.anomalous.push_back({std::move(e.service), e.onset_ms, e.max_score,
+                                e.anomaly_count, std::move(e.kinds)});
+      in.changes = std::move(req.changes);
+      in.window_start_ms = req.window_start_ms;
+      in.window_end_ms = req.window_end_ms;
+      auto r = rank(*st.graph, in, st.cfg.ranker);
+      if (st.rank_seconds)
+        st.rank_seconds->observe(static_cast<double>(mono_ns() - t0) / 1e9);
+      return to_result(r, req);
+    },
+    [self](atom::tick) {
+      push_domains(self);
+      self->delayed_send(self, self->state.cfg.domain_interval, atom::tick_v);
     },
   };
 }

@@ -2,6 +2,13 @@
 
 #include <memory>
 
+#include <chrono>
+#include <tuple>
+#include <vector>
+
+#include <caf/atom.hpp>
+
+#include "actors/rca/ranker.hpp"
 #include "actors/rca/service_graph.hpp"
 
 #include "messages/interfaces.hpp"
@@ -17,6 +24,14 @@ struct rca_config {
   std::shared_ptr<load_meter> load;
   /// Bounds and ageing of the service graph.
   graph_options graph;
+  /// Ranking weights and windows.
+  ranker_options ranker;
+  /// Static edges from the config.
+  std::vector<topology_edge> static_edges;
+  /// Where the correlator is registered (domain map pushes).
+  caf::atom_value correlator_key = caf::atom("");
+  /// How often the domain map is checked for changes (wall clock).
+  std::chrono::milliseconds domain_interval{200};
 };
 
 /// What the RCA actor owns. Lives on one node (replicated in a later issue).
@@ -28,13 +43,19 @@ struct rca_state {
   /// The service dependency graph: learned from spans, merged with static
   /// edges.
   std::unique_ptr<service_graph> graph;
+  rca_config cfg;
+  /// What the last domain map was computed from, and what it said.
+  std::tuple<size_t, size_t, uint64_t> shape{0, 0, 0};
+  std::vector<attribute> domains;
+  uint64_t domains_version = 0;
+  metrics::histogram* rank_seconds = nullptr;
   static inline const char* name = "vigil.rca";
 };
 
 /// The owner of spans and static topology: keeps the service dependency
 /// graph (edges learned from spans, static edges merged in) and answers
-/// queries for it. Root-cause ranking (`rank`) arrives with the correlator's
-/// incidents.
+/// queries for it; ranks the root-cause candidates of incidents on it; tells
+/// the correlator which services share a component (correlation domain).
 rca_actor::behavior_type rca(rca_actor::stateful_pointer<rca_state> self,
                              rca_config cfg);
 

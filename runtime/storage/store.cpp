@@ -41,6 +41,10 @@ const char* to_string(column c) {
       return "snapshots";
     case column::anomalies:
       return "anomalies";
+    case column::incidents:
+      return "incidents";
+    case column::silences:
+      return "silences";
   }
   return "unknown";
 }

@@ -29,10 +29,14 @@ enum class column : uint8_t {
   snapshots,
   /// Recent anomalies: big-endian sequence number -> proto anomaly_record.
   anomalies,
+  /// Incidents: big-endian incident id -> proto incident_record.
+  incidents,
+  /// Silences and maintenance windows: id -> proto silence_record.
+  silences,
 };
 
 /// Number of `column` values.
-constexpr size_t column_count = 4;
+constexpr size_t column_count = 6;
 
 /// Returns the column family name of `c` ("meta", "services", ...).
 const char* to_string(column c);

@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "config/options.hpp"
+#include "config/rules.hpp"
 #include "messages/errc.hpp"
 #include "runtime/clock.hpp"
 #include "runtime/codec/alertmanager.hpp"
@@ -18,6 +19,7 @@
 #include "runtime/codec/otlp.hpp"
 #include "runtime/codec/remote_write.hpp"
 #include "runtime/secrets.hpp"
+#include "tools/node/incident_api.hpp"
 #include "tools/node/node.hpp"
 
 namespace vigil::node {
@@ -642,6 +644,149 @@ public:
       atom::query_v, std::move(q));
   }
 
+  // -- incidents and silences ------------------------------------------------
+
+  void incidents(request& req, responder respond) {
+    incident_query q;
+    auto status = req.query_param("status").value_or("open");
+    if (status != "open" && status != "all")
+      return fail("incidents",
+                  codec::malformed("status must be open or all",
+                                   "query parameter status: '" + status
+                                     + "'"),
+                  respond);
+    q.open_only = status == "open";
+    if (auto limit = req.query_param("limit"); limit && !limit->empty()) {
+      char* end = nullptr;
+      long v = std::strtol(limit->c_str(), &end, 10);
+      if (end == limit->c_str() || *end != '\0' || v < 1 || v > 10000)
+        return fail("incidents",
+                    codec::malformed("limit must be 1..10000",
+                                     "query parameter limit: '" + *limit
+                                       + "'"),
+                    respond);
+      q.limit = static_cast<uint32_t>(v);
+    }
+    ask<std::vector<incident_view>>(
+      n_.system(), n_.correlator(),
+      [respond](std::vector<incident_view>& xs) mutable {
+        json list = json::array();
+        for (auto& x : xs)
+          list.push_back(incident_json(x, true));
+        respond(json_response(200, json{{"incidents", list}}));
+      },
+      [this, respond](const caf::error& err) mutable {
+        fail("incidents", err, respond);
+      },
+      atom::query_v, q);
+  }
+
+  std::optional<uint64_t> incident_param(request& req, const char* endpoint,
+                                         responder& respond) {
+    auto text = req.params["id"];
+    auto id = parse_incident_id(text);
+    if (!id)
+      fail(endpoint,
+           codec::malformed("not an incident id (INC-000042 or 42)",
+                            "path segment '" + text + "'"),
+           respond);
+    return id;
+  }
+
+  void incident(request& req, responder respond) {
+    auto id = incident_param(req, "incident", respond);
+    if (!id)
+      return;
+    ask<incident_view>(
+      n_.system(), n_.correlator(),
+      [respond](incident_view& x) mutable {
+        respond(json_response(200, incident_json(x, false)));
+      },
+      [this, respond](const caf::error& err) mutable {
+        fail("incident", err, respond);
+      },
+      atom::get_v, *id);
+  }
+
+  void move_incident(request& req, responder respond, const char* endpoint,
+                     std::string to) {
+    auto id = incident_param(req, endpoint, respond);
+    if (!id)
+      return;
+    auto cmd = parse_incident_command(req.body, std::move(to));
+    if (!cmd)
+      return fail(endpoint, codec::malformed(rule_error_text(cmd.error()), "body"),
+                  respond);
+    cmd->id = *id;
+    cmd->now_ms = wall_ms();
+    ask<incident_view>(
+      n_.system(), n_.correlator(),
+      [respond](incident_view& x) mutable {
+        respond(json_response(200, incident_json(x, false)));
+      },
+      [this, respond, endpoint](const caf::error& err) mutable {
+        fail(endpoint, err, respond);
+      },
+      atom::incident_v, std::move(*cmd));
+  }
+
+  void ack(request& req, responder respond) {
+    move_incident(req, std::move(respond), "incident_ack", "acknowledged");
+  }
+
+  void resolve(request& req, responder respond) {
+    move_incident(req, std::move(respond), "incident_resolve", "resolved");
+  }
+
+  void silences(request&, responder respond) {
+    ask<std::vector<silence_spec>>(
+      n_.system(), n_.correlator(),
+      [respond](std::vector<silence_spec>& xs) mutable {
+        json list = json::array();
+        for (auto& x : xs)
+          list.push_back(silence_json(x));
+        respond(json_response(200, json{{"silences", list}}));
+      },
+      [this, respond](const caf::error& err) mutable {
+        fail("silences", err, respond);
+      },
+      atom::silence_v, atom::get_v);
+  }
+
+  void silence_add(request& req, responder respond) {
+    auto s = parse_silence(req.body, wall_ms());
+    if (!s)
+      return fail("silence_add", codec::malformed(rule_error_text(s.error()), "body"),
+                  respond);
+    ask<silence_spec>(
+      n_.system(), n_.correlator(),
+      [respond](silence_spec& x) mutable {
+        respond(json_response(200, silence_json(x)));
+      },
+      [this, respond](const caf::error& err) mutable {
+        fail("silence_add", err, respond);
+      },
+      atom::silence_v, atom::put_v, std::move(*s));
+  }
+
+  void silence_expire(request& req, responder respond) {
+    auto id = req.params["id"];
+    ask<bool>(
+      n_.system(), n_.correlator(),
+      [this, respond, id](bool found) mutable {
+        if (!found)
+          return fail("silence_expire",
+                      caf::make_error(errc::not_found,
+                                      "no silence '" + id + "'"),
+                      respond);
+        respond(json_response(200, json{{"expired", id}}));
+      },
+      [this, respond](const caf::error& err) mutable {
+        fail("silence_expire", err, respond);
+      },
+      atom::silence_v, id);
+  }
+
   // -- health ----------------------------------------------------------------
 
   void metrics(request&, const responder& respond) {
@@ -722,6 +867,20 @@ http::router http_api::make_router(node& n) {
         &api::anomalies);
   route(verb::get, "/api/v1/topology", "topology_get", access::admin, 0,
         &api::topology_get);
+  route(verb::get, "/api/v1/incidents", "incidents", access::admin, 0,
+        &api::incidents);
+  route(verb::get, "/api/v1/incidents/{id}", "incident", access::admin, 0,
+        &api::incident);
+  route(verb::post, "/api/v1/incidents/{id}/ack", "incident_ack",
+        access::admin, 64 * 1024, &api::ack);
+  route(verb::post, "/api/v1/incidents/{id}/resolve", "incident_resolve",
+        access::admin, 64 * 1024, &api::resolve);
+  route(verb::get, "/api/v1/silences", "silences", access::admin, 0,
+        &api::silences);
+  route(verb::post, "/api/v1/silences", "silence_add", access::admin,
+        256 * 1024, &api::silence_add);
+  route(verb::delete_, "/api/v1/silences/{id}", "silence_expire",
+        access::admin, 0, &api::silence_expire);
   route(verb::get, "/metrics", "metrics", access::open, 0, &api::metrics);
   route(verb::get, "/healthz", "healthz", access::open, 0, &api::healthz);
   route(verb::get, "/readyz", "readyz", access::open, 0, &api::readyz);

@@ -17,6 +17,7 @@
 #include "actors/supervisor/supervisor.hpp"
 #include "cluster/bootstrap.hpp"
 #include "cluster/identity.hpp"
+#include "config/rules.hpp"
 #include "messages/errc.hpp"
 #include "messages/messages.hpp"
 #include "runtime/clock.hpp"
@@ -167,8 +168,28 @@ caf::error node::init() {
          return caf::actor_cast<caf::actor>(self->spawn(detector::shard, sc));
        }});
   }
-  correlator::correlator_config cc{o.detection, store_, metrics, load_};
-  rca::rca_config rc{metrics, load_, {}};
+  correlator::correlator_config cc;
+  cc.detection = o.detection;
+  cc.correlation = o.correlation;
+  cc.suppression = o.suppression;
+  cc.rca = o.rca;
+  cc.store = store_;
+  cc.metrics = metrics;
+  cc.load = load_;
+  cc.rca_key = keys::rca;
+  cc.default_service = o.ingest.default_service;
+  rca::rca_config rc;
+  rc.metrics = metrics;
+  rc.load = load_;
+  rc.graph.edge_ttl_ms = o.topology.edge_ttl.count();
+  rc.graph.max_services = o.topology.max_services;
+  rc.graph.max_edges = o.topology.max_edges;
+  rc.ranker.change_lookback_ms = o.rca.change_lookback.count();
+  rc.ranker.max_candidates = o.rca.max_candidates;
+  for (const auto& text : o.topology.edges)
+    if (auto e = parse_edge_rule(text))
+      rc.static_edges.push_back({e->first, e->second});
+  rc.correlator_key = keys::correlator;
   ingest::gateway_config gc;
   gc.ingest = o.ingest;
   gc.shards = o.cluster.shards;

@@ -361,12 +361,12 @@ TEST(config_loader, a_key_unlike_every_valid_key_gets_no_suggestion) {
 }
 
 TEST(config_loader, a_key_in_a_section_without_options_is_an_error) {
-  auto e = only_error("correlation:\n  window: 5m\n");
+  auto e = only_error("remediation:\n  window: 5m\n");
   EXPECT_EQ(e.line, 2);
   EXPECT_EQ(e.column, 3);
-  EXPECT_EQ(e.key, "correlation.window");
+  EXPECT_EQ(e.key, "remediation.window");
   EXPECT_TRUE(contains(e.message,
-                       "the correlation section has no options in this "
+                       "the remediation section has no options in this "
                        "version"));
   EXPECT_EQ(e.legal, "{}");
   e = only_error("llm: [gpt]\n");
@@ -582,8 +582,25 @@ TEST(config_loader, to_yaml_round_trips_non_default_values) {
   // No comment lines; every section present, the empty ones as {}.
   EXPECT_FALSE(contains(text, "\n#"));
   EXPECT_FALSE(contains(text, "  # "));
-  EXPECT_TRUE(contains(text, "correlation: {}\n"));
+  EXPECT_TRUE(contains(text, "remediation: {}\n"));
   EXPECT_TRUE(contains(text, "  supervision:\n    max_restarts: 5\n"));
+}
+
+TEST(config_loader, classification_rules_and_static_edges_are_checked) {
+  auto r = load("correlation:\n  classification: [\"*pool*=pool_exhaustion\"]\n"
+                "topology:\n  edges: [\"checkout->orders-db\"]\n");
+  ASSERT_TRUE(r.ok()) << r.message();
+  EXPECT_EQ(r.opts.correlation.classification,
+            std::vector<std::string>{"*pool*=pool_exhaustion"});
+  EXPECT_EQ(r.opts.topology.edges,
+            std::vector<std::string>{"checkout->orders-db"});
+  auto e = only_error("correlation:\n  classification: [\"*pool*=Bad Type\"]\n");
+  EXPECT_EQ(e.key, "correlation.classification");
+  EXPECT_TRUE(contains(e.message, "lower-case")) << e.message;
+  e = only_error("topology:\n  edges: [\"a->a\"]\n");
+  EXPECT_TRUE(contains(e.message, "does not call itself")) << e.message;
+  e = only_error("topology:\n  edges: [\"a-b\"]\n");
+  EXPECT_TRUE(contains(e.message, "CALLER->CALLEE")) << e.message;
 }
 
 TEST(config_loader, to_yaml_can_redact_tokens_for_display) {
