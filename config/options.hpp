@@ -372,6 +372,9 @@ struct correlation_options {
   /// An incident whose symptoms all recovered resolves after this long
   /// without a new one. Default: 10m.
   duration resolve_after{600'000};
+  /// Anomalies scoring below this open no incident; they join one only
+  /// when their service is already in it. Default: 0.8.
+  double min_score = 0.8;
   /// "METRIC_GLOB=TYPE" rules typing incidents, first match per symptom.
   std::vector<std::string> classification{
     "*memory*=high_memory_usage",

@@ -555,6 +555,11 @@ std::vector<option> make_schema() {
       "An incident whose symptoms all recovered resolves after this long "
       "without a new one.",
       second, day),
+    real_option<&O::correlation, &CO::min_score>(
+      "correlation.min_score",
+      "Anomalies scoring below this open no incident and join one only when "
+      "their service is already in it; they stay listed as anomalies.",
+      0, false, 1, false),
     list_option<&O::correlation, &CO::classification>(
       "correlation.classification",
       "Rules typing incidents by the metrics of their symptoms, first match "

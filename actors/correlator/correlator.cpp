@@ -25,6 +25,7 @@ incident_options book_options(const correlator_config& cfg,
                               uint32_t partitions) {
   incident_options o;
   o.group_window_ms = cfg.correlation.group_window.count();
+  o.min_score = cfg.correlation.min_score;
   o.resolve_after_ms = cfg.correlation.resolve_after.count();
   o.classification = cfg.correlation.classification;
   o.max_incidents = std::max<size_t>(10, cfg.correlation.max_incidents);
@@ -341,7 +342,9 @@ partition(partition_actor::stateful_pointer<partition_state> self,
                                           "Incidents opened.");
     st.held_back = &st.cfg.metrics->counters(
       "vigil_incidents_held_back_total",
-      "Incidents not opened, by reason (silenced, flapping).", {"reason"});
+      "Anomalies that opened no incident, by reason (silenced, flapping, "
+      "weak).",
+      {"reason"});
   }
   load(st);
   persist(st);
@@ -354,8 +357,10 @@ partition(partition_actor::stateful_pointer<partition_state> self,
       auto r = st.book->fold(ev, domain, suppressed);
       if (r.opened && st.opened)
         st.opened->inc();
-      if (st.held_back && (r.suppressed || r.damped))
-        st.held_back->with({r.suppressed ? "silenced" : "flapping"}).inc();
+      if (st.held_back && (r.suppressed || r.damped || r.weak))
+        st.held_back
+          ->with({r.suppressed ? "silenced" : r.damped ? "flapping" : "weak"})
+          .inc();
     },
     [self](atom::ingest, change_event& c, std::string& domain) {
       auto& st = self->state;

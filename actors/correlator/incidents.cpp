@@ -232,6 +232,15 @@ fold_result incident_book::fold(const anomaly_event& ev,
     return r;
   }
   auto* inc = open_in(domain, ev.ts_ms);
+  if (ev.score < opts_.min_score
+      && (!inc
+          || std::none_of(inc->symptoms.begin(), inc->symptoms.end(),
+                          [&](const symptom& s) {
+                            return s.service == ev.service;
+                          }))) {
+    r.weak = true;
+    return r;
+  }
   if (!inc) {
     if (suppressed) {
       r.suppressed = true;

@@ -44,6 +44,10 @@ struct incident_options {
   /// Timeline entries one incident keeps; later ones are counted.
   /// Default: 1000.
   size_t max_timeline = 1'000;
+  /// Anomalies scoring below this open no incident and join one only when
+  /// their service is already part of it (weak evidence strengthens, never
+  /// starts). Default: 0 (every anomaly counts).
+  double min_score = 0;
   /// Flap damping: a symptom that already opened this many incidents
   /// within `flap_window` opens no more (it still joins open ones).
   /// 0 = off. Default: 3.
@@ -122,6 +126,8 @@ struct fold_result {
   /// maintenance) or damped (flapping).
   bool suppressed = false;
   bool damped = false;
+  /// Below min_score with nothing of its service open: not folded.
+  bool weak = false;
 };
 
 /// What `remap` did.

@@ -1,0 +1,266 @@
+// Incident grouping beyond the basics: suppression and flap damping stop
+// creation but never resolution, domains learned late merge incidents,
+// hand-offs, the timeline, rankings, and the stored form.
+
+#include <gtest/gtest.h>
+
+#include "actors/correlator/correlator.hpp"
+#include "actors/correlator/incident_codec.hpp"
+#include "actors/correlator/incidents.hpp"
+
+using namespace vigil;
+using namespace vigil::correlator;
+
+namespace {
+
+constexpr int64_t second = 1000;
+constexpr int64_t minute = 60 * second;
+constexpr int64_t t0 = 1'704'067'200'000;
+
+anomaly_event anomaly(std::string service, std::string metric, int64_t ts,
+                      anomaly_phase phase = anomaly_phase::onset) {
+  anomaly_event ev;
+  ev.service = std::move(service);
+  ev.metric = std::move(metric);
+  ev.series = ev.metric + "{pod=\"1\"}";
+  ev.ts_ms = ts;
+  ev.score = 0.9;
+  ev.phase = phase;
+  ev.votes = {{"ewma", 0.9, 5, true}, {"zscore", 0.2, 1, false}};
+  return ev;
+}
+
+TEST(incident_flow, a_suppressed_symptom_opens_nothing_but_joins_and_recovers) {
+  incident_book book;
+  auto r = book.fold(anomaly("a", "latency_ms", t0), "d", true);
+  EXPECT_TRUE(r.suppressed);
+  EXPECT_EQ(r.incident, 0u);
+  EXPECT_EQ(book.open_count(), 0u);
+  // Once an incident is open, a silenced symptom may join it...
+  auto open = book.fold(anomaly("b", "latency_ms", t0 + second), "d");
+  auto joined = book.fold(anomaly("a", "latency_ms", t0 + 2 * second), "d",
+                          true);
+  EXPECT_EQ(joined.incident, open.incident);
+  // ...and recoveries always pass: the incident still resolves.
+  book.fold(anomaly("a", "latency_ms", t0 + 3 * second,
+                    anomaly_phase::recovered),
+            "d", true);
+  book.fold(anomaly("b", "latency_ms", t0 + 3 * second,
+                    anomaly_phase::recovered),
+            "d");
+  EXPECT_EQ(book.tick(t0 + 30 * minute).size(), 1u);
+}
+
+TEST(incident_flow, a_flapping_symptom_stops_opening_incidents) {
+  incident_options o;
+  o.flap_max_opens = 3;
+  o.flap_window_ms = 60 * minute;
+  o.resolve_after_ms = minute;
+  o.group_window_ms = minute;
+  incident_book book{o};
+  int opened = 0;
+  int damped = 0;
+  for (int i = 0; i < 6; ++i) {
+    auto at = t0 + i * 5 * minute;
+    auto r = book.fold(anomaly("a", "errors", at), "d");
+    opened += r.opened;
+    damped += r.damped;
+    book.fold(anomaly("a", "errors", at + second, anomaly_phase::recovered),
+              "d");
+    book.tick(at + 3 * minute);
+  }
+  EXPECT_EQ(opened, 3);
+  EXPECT_EQ(damped, 3);
+  // After a quiet hour it may open again.
+  EXPECT_TRUE(book.fold(anomaly("a", "errors", t0 + 200 * minute), "d").opened);
+  // Damping off: every flap opens.
+  o.flap_max_opens = 0;
+  incident_book loose{o};
+  opened = 0;
+  for (int i = 0; i < 6; ++i) {
+    auto at = t0 + i * 5 * minute;
+    opened += loose.fold(anomaly("a", "errors", at), "d").opened;
+    loose.fold(anomaly("a", "errors", at + second, anomaly_phase::recovered),
+               "d");
+    loose.tick(at + 3 * minute);
+  }
+  EXPECT_EQ(opened, 6);
+}
+
+TEST(incident_flow, a_domain_learned_late_merges_the_incidents_of_one_fault) {
+  incident_book book;
+  // Before the topology is known every service is its own domain.
+  auto db = book.fold(anomaly("db", "latency_ms", t0), "db");
+  auto api = book.fold(anomaly("api", "latency_ms", t0 + 10 * second), "api");
+  auto other = book.fold(anomaly("x", "latency_ms", t0 + 20 * second), "x");
+  ASSERT_EQ(book.open_count(), 3u);
+  auto r = book.remap([](const std::string& s) {
+    return s == "x" ? std::string{"x"} : std::string{"api"};
+  });
+  ASSERT_EQ(r.merged.size(), 1u);
+  EXPECT_EQ(r.merged[0], std::make_pair(api.incident, db.incident));
+  EXPECT_EQ(book.open_count(), 2u);
+  const auto* kept = book.find(db.incident);
+  EXPECT_EQ(kept->services(), (std::vector<std::string>{"api", "db"}));
+  EXPECT_EQ(kept->domain, "api");
+  const auto* gone = book.find(api.incident);
+  EXPECT_TRUE(gone->closed());
+  EXPECT_EQ(gone->merged_into, db.incident);
+  EXPECT_FALSE(book.find(other.incident)->closed());
+  // New symptoms of the merged domain join the survivor.
+  EXPECT_EQ(book.fold(anomaly("fe", "latency_ms", t0 + minute), "api").incident,
+            db.incident);
+}
+
+TEST(incident_flow, a_handed_over_incident_is_adopted_or_merged) {
+  incident_book a;
+  incident_book b;
+  auto id = a.fold(anomaly("db", "latency_ms", t0), "shop").incident;
+  incident moved = *a.find(id);
+  ASSERT_TRUE(a.release(id));
+  EXPECT_EQ(a.find(id), nullptr);
+  // b has nothing near: it keeps the incident under its id.
+  EXPECT_EQ(b.adopt(moved), id);
+  EXPECT_EQ(b.open_count(), 1u);
+  // A second one of the same domain and time merges into it.
+  incident_options o;
+  incident_book c;
+  c.set_id_source([] { return uint64_t{77}; });
+  auto other = c.fold(anomaly("api", "latency_ms", t0 + second), "shop");
+  EXPECT_EQ(b.adopt(*c.find(other.incident)), id);
+  EXPECT_EQ(b.find(id)->services(),
+            (std::vector<std::string>{"api", "db"}));
+  EXPECT_EQ(b.find(77)->merged_into, id);
+}
+
+TEST(incident_flow, the_timeline_tells_the_story_in_order) {
+  incident_book book;
+  change_event deploy;
+  deploy.service = "db";
+  deploy.kind = "deploy";
+  deploy.version = "v2";
+  deploy.author = "ci";
+  deploy.ts_ms = t0 - 5 * minute;
+  book.add_change(deploy, "shop");
+  auto id = book.fold(anomaly("db", "db_connections_in_use", t0), "shop")
+              .incident;
+  book.fold(anomaly("api", "latency_ms", t0 + 10 * second), "shop");
+  rca_result r;
+  r.candidates = {{"db", 0.8, {"deploy 5 min before onset"}, 1}};
+  r.confidence_level = "high";
+  r.confidence = 0.8;
+  r.ranked_at_ms = t0 + 10 * second;
+  ASSERT_TRUE(book.set_root_cause(id, r));
+  ASSERT_TRUE(book.set_status(id, incident_status::acknowledged,
+                              t0 + minute, "alice", "looking"));
+  const auto& tl = book.find(id)->timeline;
+  std::vector<std::string> kinds;
+  for (const auto& e : tl)
+    kinds.push_back(e.kind);
+  EXPECT_EQ(kinds, (std::vector<std::string>{"change", "status",
+                                             "metric_anomaly",
+                                             "metric_anomaly", "root_cause",
+                                             "status"}));
+  EXPECT_NE(tl.front().text.find("deploy of db to v2 by ci"),
+            std::string::npos);
+  EXPECT_NE(tl.back().text.find("acknowledged by alice: looking"),
+            std::string::npos);
+  for (size_t i = 1; i < tl.size(); ++i)
+    EXPECT_LE(tl[i - 1].ts_ms, tl[i].ts_ms);
+  // The change is there for ranking too.
+  auto changes = book.changes_of({"db"}, t0 - 30 * minute, t0);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].version, "v2");
+}
+
+TEST(incident_flow, the_stored_form_reads_back_whole) {
+  incident_book book;
+  auto id = book.fold(anomaly("db", "latency_ms", t0), "shop").incident;
+  book.fold(anomaly("api", "latency_ms", t0 + second), "shop");
+  rca_result r;
+  r.candidates = {{"db", 0.7, {"callees healthy", "first onset"}, 1}};
+  r.confidence_level = "medium";
+  r.confidence = 0.5;
+  book.set_root_cause(id, r);
+  const auto& inc = *book.find(id);
+  incident back;
+  ASSERT_TRUE(decode(encode(inc), back));
+  EXPECT_EQ(back.id, inc.id);
+  EXPECT_EQ(back.domain, "shop");
+  EXPECT_EQ(back.type, inc.type);
+  EXPECT_EQ(back.severity, inc.severity);
+  ASSERT_EQ(back.symptoms.size(), 2u);
+  EXPECT_EQ(back.symptoms[0].detectors, std::vector<std::string>{"ewma"});
+  EXPECT_EQ(back.timeline.size(), inc.timeline.size());
+  ASSERT_EQ(back.root_cause.candidates.size(), 1u);
+  EXPECT_EQ(back.root_cause.candidates[0].evidence.size(), 2u);
+  auto v = to_view(back, false);
+  EXPECT_EQ(v.title, "anomaly in db (+1 service)");
+  EXPECT_EQ(v.services, (std::vector<std::string>{"api", "db"}));
+  EXPECT_FALSE(decode("\xff\xff garbage", back));
+}
+
+TEST(incident_flow, silences_read_the_series_labels_and_alerts_become_symptoms) {
+  auto ev = anomaly("payments", "latency_ms", t0);
+  ev.series = R"(latency_ms{pod="p-1",team="pay\"ments"})";
+  auto labels = labels_of(ev);
+  EXPECT_EQ(labels, (label_set{{"service", "payments"},
+                               {"metric", "latency_ms"},
+                               {"kind", "metric"},
+                               {"pod", "p-1"},
+                               {"team", "pay\"ments"}}));
+  alert_record a;
+  a.fingerprint = "abc";
+  a.status = "firing";
+  a.service = "orders-db";
+  a.labels = {{"alertname", "PoolExhausted"}, {"severity", "critical"}};
+  a.starts_at_ms = t0;
+  auto x = anomaly_of(a, t0 + minute, "unknown");
+  EXPECT_EQ(x.kind, anomaly_kind::alert);
+  EXPECT_EQ(x.metric, "PoolExhausted");
+  EXPECT_EQ(x.phase, anomaly_phase::onset);
+  EXPECT_EQ(x.ts_ms, t0);
+  EXPECT_DOUBLE_EQ(x.score, 1.0);
+  a.status = "resolved";
+  a.ends_at_ms = t0 + 2 * minute;
+  auto y = anomaly_of(a, t0 + 3 * minute, "unknown");
+  EXPECT_EQ(y.phase, anomaly_phase::recovered);
+  EXPECT_EQ(y.ts_ms, t0 + 2 * minute);
+  // Firing then resolved: one symptom that recovers.
+  incident_book book;
+  auto id = book.fold(x, "d").incident;
+  book.fold(y, "d");
+  EXPECT_TRUE(book.find(id)->symptoms.front().recovered);
+  EXPECT_EQ(book.find(id)->type, "alert");
+}
+
+TEST(incident_flow, silence_specs_are_checked_when_applied) {
+  suppression_set set;
+  silence_spec s;
+  s.id = "s1";
+  s.matchers = {"service=~\"pay.*\""};
+  s.starts_ms = t0;
+  s.ends_ms = t0 + minute;
+  s.author = "bob";
+  EXPECT_TRUE(apply(s, set));
+  s.matchers = {"service=~\"(\""};
+  auto bad = apply(s, set);
+  ASSERT_FALSE(bad);
+  s.matchers = {"service=\"x\""};
+  s.weekdays = 0x60; // sat, sun
+  s.start_minute = 120;
+  s.duration_minutes = 60;
+  EXPECT_FALSE(apply(s, set)) << "a recurrence and a range at once";
+  s.starts_ms = s.ends_ms = 0;
+  s.id = "w1";
+  EXPECT_TRUE(apply(s, set));
+  silence_spec back;
+  ASSERT_TRUE(decode(encode(s), back));
+  EXPECT_EQ(back.weekdays, 0x60u);
+  EXPECT_EQ(back.matchers, s.matchers);
+  EXPECT_EQ(partition_of("shop", 4), partition_of("shop", 4));
+  EXPECT_LT(partition_of("shop", 4), 4u);
+  EXPECT_EQ(partition_of("shop", 1), 0u);
+}
+
+} // namespace
