@@ -369,6 +369,9 @@ struct correlation_options {
   /// A symptom joins an open incident of its domain at most this long
   /// after the incident's newest symptom. Default: 5m.
   duration group_window{300'000};
+  /// An incident takes new symptoms for at most this long after it
+  /// opened; later ones open a new incident. 0 = no limit. Default: 30m.
+  duration max_span{1'800'000};
   /// An incident whose symptoms all recovered resolves after this long
   /// without a new one. Default: 10m.
   duration resolve_after{600'000};

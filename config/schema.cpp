@@ -550,6 +550,12 @@ std::vector<option> make_schema() {
       "A symptom joins an open incident of its domain at most this long "
       "after the incident's newest symptom.",
       second, day),
+    duration_option<&O::correlation, &CO::max_span>(
+      "correlation.max_span",
+      "An incident takes new symptoms for at most this long after it "
+      "opened, so an old simmering incident cannot swallow a new fault; 0 "
+      "means no limit.",
+      0, 7 * day),
     duration_option<&O::correlation, &CO::resolve_after>(
       "correlation.resolve_after",
       "An incident whose symptoms all recovered resolves after this long "

@@ -79,13 +79,16 @@ struct rca_result {
   std::string confidence_reason;
   /// Event time the ranking was made at (newest evidence it saw).
   int64_t ranked_at_ms = 0;
+  /// The simple rule's answer ("nearest anomalous ancestor"), for
+  /// comparison.
+  std::string baseline;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, rca_result& x) {
   return f(caf::meta::type_name("vigil.rca_result"), x.incident,
            x.candidates, x.confidence_level, x.confidence,
-           x.confidence_reason, x.ranked_at_ms);
+           x.confidence_reason, x.ranked_at_ms, x.baseline);
 }
 
 /// Service -> correlation domain (the topology component it belongs to),

@@ -26,6 +26,7 @@ incident_options book_options(const correlator_config& cfg,
   incident_options o;
   o.group_window_ms = cfg.correlation.group_window.count();
   o.min_score = cfg.correlation.min_score;
+  o.max_span_ms = cfg.correlation.max_span.count();
   o.resolve_after_ms = cfg.correlation.resolve_after.count();
   o.classification = cfg.correlation.classification;
   o.max_incidents = std::max<size_t>(10, cfg.correlation.max_incidents);

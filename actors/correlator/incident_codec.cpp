@@ -56,6 +56,7 @@ std::string encode(const incident& inc) {
   r.set_confidence(inc.root_cause.confidence);
   r.set_confidence_reason(inc.root_cause.confidence_reason);
   r.set_ranked_at_ms(inc.root_cause.ranked_at_ms);
+  r.set_baseline(inc.root_cause.baseline);
   return r.SerializeAsString();
 }
 
@@ -114,6 +115,7 @@ bool decode(std::string_view bytes, incident& inc) {
   inc.root_cause.confidence = r.confidence();
   inc.root_cause.confidence_reason = r.confidence_reason();
   inc.root_cause.ranked_at_ms = r.ranked_at_ms();
+  inc.root_cause.baseline = r.baseline();
   return true;
 }
 

@@ -166,6 +166,8 @@ incident* incident_book::open_in(const std::string& domain, int64_t ts_ms) {
   for (auto& [id, inc] : incidents_) {
     if (inc.closed() || inc.domain != domain)
       continue;
+    if (opts_.max_span_ms > 0 && ts_ms > inc.opened_ms + opts_.max_span_ms)
+      continue;
     // Within the window after its newest symptom, or a late symptom that
     // belongs to its time span.
     if (near(inc, ts_ms, ts_ms, opts_.group_window_ms)

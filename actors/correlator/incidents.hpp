@@ -30,6 +30,10 @@ struct incident_options {
   /// A new symptom joins an open incident of its domain when it comes at
   /// most this long after the incident's newest symptom. Default: 5 min.
   int64_t group_window_ms = 5 * 60'000;
+  /// An incident takes new evidence for at most this long after it
+  /// opened; later symptoms open a new incident (an old, simmering
+  /// incident must not swallow a new fault). 0 = no limit. Default: 30 min.
+  int64_t max_span_ms = 30 * 60'000;
   /// An incident whose symptoms all recovered resolves after this long
   /// with no new symptom. Default: 10 min.
   int64_t resolve_after_ms = 10 * 60'000;

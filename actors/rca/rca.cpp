@@ -161,7 +161,9 @@ rca_actor::behavior_type rca(rca_actor::stateful_pointer<rca_state> self,
       auto r = rank(*st.graph, in, st.cfg.ranker);
       if (st.rank_seconds)
         st.rank_seconds->observe(static_cast<double>(mono_ns() - t0) / 1e9);
-      return to_result(r, req);
+      auto out = to_result(r, req);
+      out.baseline = nearest_anomalous_ancestor(*st.graph, in);
+      return out;
     },
     [self](atom::tick) {
       push_domains(self);

@@ -107,6 +107,7 @@ json incident_json(const incident_view& x, bool brief) {
             {"confidence", finite(x.root_cause.confidence)},
             {"confidence_level", x.root_cause.confidence_level},
             {"reason", x.root_cause.confidence_reason},
+            {"nearest_anomalous_ancestor", x.root_cause.baseline},
             {"candidates", candidates}};
   json out{{"id", incident_id_text(x.id)},
            {"status", x.status},

@@ -3,6 +3,7 @@
 //
 //   vigil-eval nab --data DIR --out DIR [--config FILE]
 //   vigil-eval logs --input FILE [--format auto|json|logfmt|...]
+//   vigil-eval rca --case DIR [--config FILE]
 
 #include <cstring>
 #include <iostream>
@@ -12,6 +13,7 @@
 #include "config/loader.hpp"
 #include "tools/vigil-eval/logs.hpp"
 #include "tools/vigil-eval/nab.hpp"
+#include "tools/vigil-eval/rca.hpp"
 
 namespace {
 
@@ -19,12 +21,16 @@ int usage(int code) {
   (code == 0 ? std::cout : std::cerr)
     << "usage: vigil-eval nab --data DIR --out DIR [--config FILE]\n"
        "       vigil-eval logs --input FILE [--format FORMAT]\n"
+       "       vigil-eval rca --case DIR [--config FILE]\n"
        "  nab   replay every <category>/<name>.csv under DIR through the\n"
        "        detectors (detection section of FILE, else the defaults)\n"
        "        and write OUT/vigil/<category>/vigil_<name>.csv\n"
        "  logs  run every line of FILE through the log pipeline and print\n"
        "        CSV line,template_id,template; FORMAT is auto (default),\n"
-       "        json, logfmt, syslog, access, log4j, python or text\n";
+       "        json, logfmt, syslog, access, log4j, python or text\n"
+       "  rca   replay one RCA case through a node started in this process\n"
+       "        and print {\"incidents\",\"ranking\"} for the strongest\n"
+       "        incident that opened inside the case window\n";
   return code;
 }
 
@@ -60,6 +66,15 @@ int main(int argc, char** argv) {
       return usage(2);
     }
     return vigil::eval::run_nab(args["data"], args["out"], opts.detection);
+  }
+  if (cmd == "rca") {
+    if (!args.count("case")) {
+      std::cerr << "vigil-eval rca: --case is required\n";
+      return usage(2);
+    }
+    if (!args.count("config"))
+      opts.node.log_level = "warn";
+    return vigil::eval::run_rca(args["case"], opts);
   }
   if (cmd == "logs") {
     if (!args.count("input")) {

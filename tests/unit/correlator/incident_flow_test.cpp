@@ -87,6 +87,23 @@ TEST(incident_flow, a_flapping_symptom_stops_opening_incidents) {
   EXPECT_EQ(opened, 6);
 }
 
+TEST(incident_flow, an_old_simmering_incident_does_not_swallow_a_new_fault) {
+  incident_options o;
+  o.max_span_ms = 30 * minute;
+  o.group_window_ms = 5 * minute;
+  incident_book book{o};
+  // Sporadic noise every 4 minutes keeps the first incident near...
+  auto first = book.fold(anomaly("a", "latency_ms", t0), "d").incident;
+  for (int i = 1; i <= 7; ++i)
+    EXPECT_EQ(book.fold(anomaly("a", "latency_ms", t0 + i * 4 * minute), "d")
+                .incident,
+              first);
+  // ...but past max_span a new fault opens its own incident.
+  auto fault = book.fold(anomaly("b", "errors", t0 + 32 * minute), "d");
+  EXPECT_TRUE(fault.opened);
+  EXPECT_NE(fault.incident, first);
+}
+
 TEST(incident_flow, a_domain_learned_late_merges_the_incidents_of_one_fault) {
   incident_book book;
   // Before the topology is known every service is its own domain.

@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""AC@k of Vigil's root-cause ranking over a directory of RCA cases.
+
+Runs `vigil-eval rca --case DIR` for every case under CASES (cases written by
+`vigil-sim --out CASES`), compares the ranking with truth.json and prints
+AC@1 / AC@3 / AC@5 overall, per fault kind and per graph size, next to the
+seeds' simple rule ("nearest anomalous ancestor") on the same incidents.
+
+  tools/bench.d/rca_eval.py --cases /tmp/sim300 --eval build/bin/vigil-eval \
+      [--limit N] [--config FILE] [--out results.jsonl]
+"""
+import argparse
+import collections
+import json
+import os
+import subprocess
+import sys
+import time
+
+
+def size_bucket(n):
+    if n <= 60:
+        return "10-60"
+    if n <= 500:
+        return "61-500"
+    return "501-5000"
+
+
+def services_of(case_dir):
+    seen = set()
+    with open(os.path.join(case_dir, "metrics.csv")) as f:
+        next(f)
+        for line in f:
+            parts = line.split(",", 2)
+            if len(parts) > 1:
+                seen.add(parts[1])
+    return len(seen)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cases", required=True)
+    ap.add_argument("--eval", required=True)
+    ap.add_argument("--limit", type=int, default=0)
+    ap.add_argument("--config")
+    ap.add_argument("--out")
+    ap.add_argument("--timeout", type=int, default=600)
+    a = ap.parse_args()
+    cases = sorted(d for d in os.listdir(a.cases)
+                   if os.path.isfile(os.path.join(a.cases, d, "truth.json")))
+    if a.limit:
+        cases = cases[: a.limit]
+    rows = []
+    out = open(a.out, "w") if a.out else None
+    t0 = time.time()
+    for name in cases:
+        d = os.path.join(a.cases, name)
+        truth = json.load(open(os.path.join(d, "truth.json")))
+        cmd = [a.eval, "rca", "--case", d]
+        if a.config:
+            cmd += ["--config", a.config]
+        started = time.time()
+        try:
+            p = subprocess.run(cmd, capture_output=True, text=True,
+                               timeout=a.timeout)
+            res = json.loads(p.stdout.strip().splitlines()[-1]) \
+                if p.returncode == 0 and p.stdout.strip() else None
+        except (subprocess.TimeoutExpired, json.JSONDecodeError, IndexError):
+            res = None
+        ranking = [r["service"] for r in (res or {}).get("ranking", [])]
+        root = truth["root_cause_service"]
+        row = {
+            "case": name,
+            "fault": truth["fault"],
+            "services": services_of(d),
+            "incidents": (res or {}).get("incidents", -1),
+            "rank": ranking.index(root) + 1 if root in ranking else 0,
+            "baseline_hit": (res or {}).get("baseline") == root,
+            "confidence": (res or {}).get("confidence", ""),
+            "seconds": round(time.time() - started, 2),
+        }
+        rows.append(row)
+        if out:
+            out.write(json.dumps(row) + "\n")
+            out.flush()
+        print(f"{name} {row['fault']:16s} n={row['services']:5d} "
+              f"incidents={row['incidents']} rank={row['rank']} "
+              f"baseline={'hit' if row['baseline_hit'] else 'miss'} "
+              f"{row['seconds']}s", file=sys.stderr)
+
+    def report(label, xs):
+        n = len(xs)
+        if n == 0:
+            return
+        ac = lambda k: sum(1 for r in xs if 0 < r["rank"] <= k) / n
+        base = sum(1 for r in xs if r["baseline_hit"]) / n
+        one = sum(1 for r in xs if r["incidents"] == 1) / n
+        print(f"{label:22s} n={n:4d}  AC@1={ac(1):.3f}  AC@3={ac(3):.3f}  "
+              f"AC@5={ac(5):.3f}  baseline AC@1={base:.3f}  "
+              f"exactly-one-incident={one:.3f}")
+
+    print(f"# {len(rows)} cases in {time.time() - t0:.0f} s")
+    report("all", rows)
+    by_fault = collections.defaultdict(list)
+    by_size = collections.defaultdict(list)
+    for r in rows:
+        by_fault[r["fault"]].append(r)
+        by_size[size_bucket(r["services"])].append(r)
+    for k in sorted(by_fault):
+        report("fault " + k, by_fault[k])
+    for k in sorted(by_size):
+        report("services " + k, by_size[k])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,19 @@
+#pragma once
+
+#include <string>
+
+#include "config/options.hpp"
+
+namespace vigil::eval {
+
+/// Replays one RCA case directory (CONTRACT §5) through a real node started
+/// in this process (temp data dir, loopback ports): the case is streamed
+/// through the node's ingest endpoints as fast as it accepts, the node is
+/// left to settle, and its incidents are read back through the HTTP API.
+/// Prints `{"incidents": N, "ranking": [{"service","score"}, ...],
+/// "incident": ID, "baseline": SERVICE}` for the strongest incident that
+/// opened inside the case window (N counts those incidents). Returns a
+/// process exit code; errors go to stderr.
+int run_rca(const std::string& case_dir, options opts);
+
+} // namespace vigil::eval
