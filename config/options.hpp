@@ -369,6 +369,12 @@ struct correlation_options {
   /// A symptom joins an open incident of its domain at most this long
   /// after the incident's newest symptom. Default: 5m.
   duration group_window{300'000};
+  /// A new incident opens once anomalies of this many distinct services of
+  /// a domain arrive within open_wait, or an anomaly persists, or an alert
+  /// fires; 1 = every anomaly may open one. Default: 2.
+  uint32_t open_min_services = 2;
+  /// Default: 2m.
+  duration open_wait{120'000};
   /// An incident takes new symptoms for at most this long after it
   /// opened; later ones open a new incident. 0 = no limit. Default: 30m.
   duration max_span{1'800'000};

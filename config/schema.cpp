@@ -550,6 +550,16 @@ std::vector<option> make_schema() {
       "A symptom joins an open incident of its domain at most this long "
       "after the incident's newest symptom.",
       second, day),
+    unsigned_option<&O::correlation, &CO::open_min_services>(
+      "correlation.open_min_services",
+      "A new incident opens once anomalies of this many distinct services of "
+      "a domain arrive within open_wait, or an anomaly persists, or an alert "
+      "fires; 1 lets every anomaly open one.",
+      1, 1000),
+    duration_option<&O::correlation, &CO::open_wait>(
+      "correlation.open_wait",
+      "How long anomalies wait for corroboration by other services.", second,
+      hour),
     duration_option<&O::correlation, &CO::max_span>(
       "correlation.max_span",
       "An incident takes new symptoms for at most this long after it "

@@ -25,12 +25,14 @@ struct rca_evidence {
   uint64_t anomaly_count = 0;
   /// Metric names and anomaly kinds, for the evidence text.
   std::vector<std::string> kinds;
+  /// Largest detector deviation (standard deviations).
+  double max_deviation = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, rca_evidence& x) {
   return f(caf::meta::type_name("vigil.rca_evidence"), x.service, x.onset_ms,
-           x.max_score, x.anomaly_count, x.kinds);
+           x.max_score, x.anomaly_count, x.kinds, x.max_deviation);
 }
 
 /// Asks the RCA actor to rank the anomalous services of one incident.

@@ -27,6 +27,8 @@ incident_options book_options(const correlator_config& cfg,
   o.group_window_ms = cfg.correlation.group_window.count();
   o.min_score = cfg.correlation.min_score;
   o.max_span_ms = cfg.correlation.max_span.count();
+  o.open_min_services = cfg.correlation.open_min_services;
+  o.open_wait_ms = cfg.correlation.open_wait.count();
   o.resolve_after_ms = cfg.correlation.resolve_after.count();
   o.classification = cfg.correlation.classification;
   o.max_incidents = std::max<size_t>(10, cfg.correlation.max_incidents);
@@ -83,15 +85,25 @@ rca_request request_for(const incident& inc, const incident_book& book,
   req.window_start_ms = inc.opened_ms;
   req.window_end_ms = inc.last_evidence_ms;
   std::map<std::string, rca_evidence> by_service;
+  // While part of the incident is still anomalous, rank what is broken
+  // now: recovered blips from earlier in the incident only mislead the
+  // onset order. Onsets are those of the current anomalous stretches.
+  bool any_active = std::any_of(inc.symptoms.begin(), inc.symptoms.end(),
+                                [](const symptom& s) { return !s.recovered; });
   for (const auto& s : inc.symptoms) {
+    if (any_active && s.recovered)
+      continue;
+    auto since = any_active && s.active_since_ms > 0 ? s.active_since_ms
+                                                     : s.first_ms;
     auto [it, fresh] = by_service.try_emplace(s.service);
     auto& e = it->second;
     if (fresh) {
       e.service = s.service;
-      e.onset_ms = s.first_ms;
+      e.onset_ms = since;
     }
-    e.onset_ms = std::min(e.onset_ms, s.first_ms);
+    e.onset_ms = std::min(e.onset_ms, since);
     e.max_score = std::max(e.max_score, s.max_score);
+    e.max_deviation = std::max(e.max_deviation, s.max_deviation);
     e.anomaly_count += s.events;
     std::string kind = s.kind == anomaly_kind::metric ? s.metric
                                                       : to_string(s.kind);

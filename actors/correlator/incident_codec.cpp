@@ -31,6 +31,8 @@ std::string encode(const incident& inc) {
     p->set_max_score(s.max_score);
     p->set_events(s.events);
     p->set_recovered(s.recovered);
+    p->set_active_since_ms(s.active_since_ms);
+    p->set_max_deviation(s.max_deviation);
     p->set_series(s.series);
     for (const auto& d : s.detectors)
       p->add_detectors(d);
@@ -92,6 +94,8 @@ bool decode(std::string_view bytes, incident& inc) {
     s.max_score = p.max_score();
     s.events = p.events();
     s.recovered = p.recovered();
+    s.active_since_ms = p.active_since_ms();
+    s.max_deviation = p.max_deviation();
     s.series = p.series();
     s.detectors.assign(p.detectors().begin(), p.detectors().end());
     inc.symptoms.push_back(std::move(s));

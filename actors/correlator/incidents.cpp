@@ -252,6 +252,45 @@ fold_result incident_book::fold(const anomaly_event& ev,
       r.damped = true;
       return r;
     }
+    if (!corroborated_ && opts_.open_min_services > 1
+        && ev.kind != anomaly_kind::alert
+        && ev.phase == anomaly_phase::onset) {
+      auto& q = pending_[domain];
+      while (!q.empty() && q.front().ts_ms + opts_.open_wait_ms < ev.ts_ms)
+        q.pop_front();
+      q.push_back(ev);
+      if (q.size() > 1000)
+        q.pop_front();
+      std::set<std::string_view> services;
+      for (const auto& x : q)
+        services.insert(x.service);
+      if (services.size() < opts_.open_min_services) {
+        r.pending = true;
+        return r;
+      }
+      // Corroborated: open with everything held, in event-time order.
+      auto held = std::move(q);
+      pending_.erase(domain);
+      std::stable_sort(held.begin(), held.end(),
+                       [](const anomaly_event& a, const anomaly_event& b) {
+                         return a.ts_ms < b.ts_ms;
+                       });
+      corroborated_ = true;
+      fold_result out;
+      for (const auto& x : held) {
+        auto one = fold(x, domain, false);
+        if (one.opened) {
+          out.opened = true;
+          out.incident = one.incident;
+        }
+        out.new_symptom = out.new_symptom || one.new_symptom;
+        out.new_service = out.new_service || one.new_service;
+        if (out.incident == 0)
+          out.incident = one.incident;
+      }
+      corroborated_ = false;
+      return out;
+    }
     incident fresh;
     fresh.id = next_id_fn_ ? next_id_fn_() : next_id_++;
     fresh.domain = domain;
@@ -307,7 +346,14 @@ fold_result incident_book::fold(const anomaly_event& ev,
           it->detectors.push_back(v.detector);
     }
     it->max_score = std::max(it->max_score, ev.score);
+    for (const auto& v : ev.votes)
+      if (std::isfinite(v.deviation))
+        it->max_deviation = std::max(it->max_deviation, std::abs(v.deviation));
     ++it->events;
+    if (it->recovered || it->active_since_ms == 0)
+      it->active_since_ms = ev.onset_ts_ms > 0 ? std::min(ev.onset_ts_ms,
+                                                          ev.ts_ms)
+                                               : ev.ts_ms;
     it->recovered = false;
   }
   if (!known_service && it != inc->symptoms.end()) {

@@ -52,6 +52,14 @@ struct incident_options {
   /// their service is already part of it (weak evidence strengthens, never
   /// starts). Default: 0 (every anomaly counts).
   double min_score = 0;
+  /// Corroboration: a new incident opens once anomalies of this many
+  /// distinct services of a domain arrived within `open_wait`, or when an
+  /// anomaly persists (its detector re-announces it), or for an alert. A
+  /// lone blip of one service opens nothing. 1 = every anomaly opens.
+  /// Default: 1 (the node's configuration asks for 2).
+  uint32_t open_min_services = 1;
+  /// Default: 2 min.
+  int64_t open_wait_ms = 2 * 60'000;
   /// Flap damping: a symptom that already opened this many incidents
   /// within `flap_window` opens no more (it still joins open ones).
   /// 0 = off. Default: 3.
@@ -84,6 +92,10 @@ struct symptom {
   double max_score = 0;
   uint64_t events = 0;
   bool recovered = false;
+  /// Onset of the current anomalous stretch (event time).
+  int64_t active_since_ms = 0;
+  /// Largest |deviation| any detector measured (standard deviations).
+  double max_deviation = 0;
   std::string series;
   /// Detectors that voted on the strongest event.
   std::vector<std::string> detectors;
@@ -132,6 +144,8 @@ struct fold_result {
   bool damped = false;
   /// Below min_score with nothing of its service open: not folded.
   bool weak = false;
+  /// Held until another service corroborates it (open_min_services).
+  bool pending = false;
 };
 
 /// What `remap` did.
@@ -261,6 +275,10 @@ private:
   std::vector<uint64_t> rank_dirty_;
   /// Recent changes, oldest first (bounded).
   std::deque<std::pair<std::string, change_event>> changes_;
+  /// Per domain: onsets waiting for corroboration, oldest first.
+  std::unordered_map<std::string, std::deque<anomaly_event>> pending_;
+  /// Set while held onsets are folded in after corroboration.
+  bool corroborated_ = false;
   /// Per fingerprint: event times it opened an incident (flap damping).
   std::unordered_map<std::string, std::deque<int64_t>> opens_;
 };

@@ -92,6 +92,7 @@ std::vector<node> collect(const service_graph& graph, const rank_input& in) {
     auto& ev = nodes[i->second].ev;
     ev.onset_ms = std::min(ev.onset_ms, e.onset_ms);
     ev.max_score = std::max(ev.max_score, e.max_score);
+    ev.max_deviation = std::max(ev.max_deviation, e.max_deviation);
     ev.anomaly_count += e.anomaly_count;
     for (const auto& k : e.kinds)
       if (std::find(ev.kinds.begin(), ev.kinds.end(), k) == ev.kinds.end())
@@ -163,11 +164,17 @@ ranking rank(const service_graph& graph, const rank_input& in,
   int64_t first = nodes[0].ev.onset_ms;
   int64_t last = first;
   double max_score = 0;
+  double max_dev = 0;
   for (const auto& x : nodes) {
     first = std::min(first, x.ev.onset_ms);
     last = std::max(last, x.ev.onset_ms);
     max_score = std::max(max_score, x.ev.max_score);
+    max_dev = std::max(max_dev, x.ev.max_deviation);
   }
+  for (size_t i = 0; i < n; ++i)
+    cs[i].magnitude = max_dev > 0 ? std::log1p(nodes[i].ev.max_deviation)
+                                      / std::log1p(max_dev)
+                                  : 0;
   bool simultaneous = last - first <= slack;
   // (a) isolation and (b) earliness.
   for (size_t i = 0; i < n; ++i) {
@@ -217,7 +224,10 @@ ranking rank(const service_graph& graph, const rank_input& in,
     std::vector<double> pers(n);
     double total = 0;
     for (size_t i = 0; i < n; ++i)
-      total += pers[i] = std::max(nodes[i].ev.max_score, 0.0);
+      total += pers[i] = max_dev > 0
+                           ? 0.5 * std::max(nodes[i].ev.max_score, 0.0)
+                               + 0.5 * cs[i].magnitude
+                           : std::max(nodes[i].ev.max_score, 0.0);
     for (size_t i = 0; i < n; ++i)
       pers[i] = total > 0 ? pers[i] / total : 1.0 / static_cast<double>(n);
     std::vector<double> self(n), out_w(n);
@@ -284,14 +294,16 @@ ranking rank(const service_graph& graph, const rank_input& in,
   }
   // Combine.
   auto wsum = opts.w_isolation + opts.w_earliness + opts.w_propagation
-              + opts.w_pagerank + opts.w_change;
+              + opts.w_pagerank + opts.w_change
+              + (max_dev > 0 ? opts.w_magnitude : 0.0);
   if (wsum <= 0)
     wsum = 1;
   for (size_t i = 0; i < n; ++i) {
     auto& c = cs[i];
     c.score = (opts.w_isolation * c.isolation + opts.w_earliness * c.earliness
                + opts.w_propagation * c.propagation
-               + opts.w_pagerank * c.pagerank + opts.w_change * c.change)
+               + opts.w_pagerank * c.pagerank + opts.w_change * c.change
+               + (max_dev > 0 ? opts.w_magnitude * c.magnitude : 0.0))
               / wsum;
     c.score = std::clamp(c.score, 0.0, 1.0);
     // Evidence, strongest first.
@@ -326,6 +338,9 @@ ranking rank(const service_graph& graph, const rank_input& in,
       c.evidence.push_back(std::to_string(c.blast_radius)
                            + " anomalous services upstream");
     c.evidence.push_back("personalised PageRank " + fmt_num(pr[i]));
+    if (nodes[i].ev.max_deviation > 0)
+      c.evidence.push_back("largest deviation "
+                           + fmt_num(nodes[i].ev.max_deviation) + " sigma");
     c.evidence.push_back("max anomaly score " + fmt_num(nodes[i].ev.max_score)
                          + " over "
                          + std::to_string(nodes[i].ev.anomaly_count)

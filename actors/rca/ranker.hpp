@@ -25,6 +25,9 @@ struct service_evidence {
   uint64_t anomaly_count = 0;
   /// Kinds of anomaly ("latency", "error_rate", "log_template", ...).
   std::vector<std::string> kinds;
+  /// Largest deviation any detector measured, in its own unit (standard
+  /// deviations); 0 when unknown. Scores saturate, deviations do not.
+  double max_deviation = 0;
 };
 
 /// One incident as the ranker sees it.
@@ -61,6 +64,7 @@ struct candidate {
   double propagation = 0; ///< Share of other anomalies upstream of it.
   double pagerank = 0;    ///< Personalised PageRank, max-normalised.
   double change = 0;      ///< Recent change event before onset.
+  double magnitude = 0;   ///< Largest deviation, log-scaled, max-normalised.
   int64_t onset_ms = 0;
 };
 
@@ -88,6 +92,9 @@ struct ranker_options {
   double w_pagerank = 0.20;
   /// Weight of a change event shortly before onset. Default: 0.25.
   double w_change = 0.25;
+  /// Weight of the size of the deviation (a fault is usually loudest where
+  /// it starts, relative to that service's own noise). Default: 0.25.
+  double w_magnitude = 0.25;
   /// Onsets closer than this count as simultaneous. Default: 5 s.
   int64_t onset_slack_ms = 5'000;
   /// How far before its onset a change still counts. Default: 30 min.

@@ -104,6 +104,34 @@ TEST(incident_flow, an_old_simmering_incident_does_not_swallow_a_new_fault) {
   EXPECT_NE(fault.incident, first);
 }
 
+TEST(incident_flow, a_lone_blip_opens_nothing_until_another_service_agrees) {
+  incident_options o;
+  o.open_min_services = 2;
+  o.open_wait_ms = 2 * minute;
+  incident_book book{o};
+  // A benign spike in one service (two of its series): held, then stale.
+  EXPECT_TRUE(book.fold(anomaly("a", "latency_ms", t0), "d").pending);
+  EXPECT_TRUE(book.fold(anomaly("a", "cpu", t0 + second), "d").pending);
+  EXPECT_EQ(book.open_count(), 0u);
+  // Another service 5 minutes later: the blip went stale, still nothing.
+  EXPECT_TRUE(book.fold(anomaly("b", "errors", t0 + 5 * minute), "d").pending);
+  // A third within the wait corroborates: one incident with both, opened
+  // at the first held onset.
+  auto r = book.fold(anomaly("c", "errors", t0 + 6 * minute), "d");
+  EXPECT_TRUE(r.opened);
+  const auto* inc = book.find(r.incident);
+  ASSERT_NE(inc, nullptr);
+  EXPECT_EQ(inc->services(), (std::vector<std::string>{"b", "c"}));
+  EXPECT_EQ(inc->opened_ms, t0 + 5 * minute);
+  // An anomaly that persists (re-announced) opens alone; so does an alert.
+  auto lasting = anomaly("x", "latency_ms", t0 + 60 * minute);
+  lasting.phase = anomaly_phase::ongoing;
+  EXPECT_TRUE(book.fold(lasting, "e").opened);
+  auto alert = anomaly("y", "HighLatency", t0 + 60 * minute);
+  alert.kind = anomaly_kind::alert;
+  EXPECT_TRUE(book.fold(alert, "f").opened);
+}
+
 TEST(incident_flow, a_domain_learned_late_merges_the_incidents_of_one_fault) {
   incident_book book;
   // Before the topology is known every service is its own domain.

@@ -201,6 +201,27 @@ TEST(ranker, an_earlier_isolated_rival_without_change_makes_it_unknown) {
   EXPECT_EQ(r.confidence, confidence_level::unknown) << r.confidence_reason;
 }
 
+TEST(ranker, the_loudest_deviation_leads_when_nothing_else_separates) {
+  // Two callers of one healthy store, anomalous together: the one whose
+  // metrics moved by far the most (in its own standard deviations) leads.
+  auto g = graph_of({{"web", "api"}, {"web", "search"}});
+  rank_input in;
+  auto api = anomaly("api", t0);
+  api.max_deviation = 30;
+  auto search = anomaly("search", t0);
+  search.max_deviation = 4;
+  in.anomalous = {search, api};
+  auto r = rank(g, in);
+  ASSERT_EQ(r.candidates.size(), 2u);
+  EXPECT_EQ(r.candidates[0].service, "api");
+  EXPECT_GT(r.candidates[0].magnitude, r.candidates[1].magnitude);
+  EXPECT_TRUE(has_evidence(r.candidates[0], "largest deviation 30"));
+  // Without deviations the signal is absent, not zero-weighted noise.
+  in.anomalous = {anomaly("search", t0), anomaly("api", t0)};
+  auto plain = rank(g, in);
+  EXPECT_DOUBLE_EQ(plain.candidates[0].magnitude, 0);
+}
+
 TEST(ranker, empty_input_is_unknown) {
   service_graph g;
   auto r = rank(g, {});
