@@ -85,16 +85,11 @@ rca_request request_for(const incident& inc, const incident_book& book,
   req.window_start_ms = inc.opened_ms;
   req.window_end_ms = inc.last_evidence_ms;
   std::map<std::string, rca_evidence> by_service;
-  // While part of the incident is still anomalous, rank what is broken
-  // now: recovered blips from earlier in the incident only mislead the
-  // onset order. Onsets are those of the current anomalous stretches.
-  bool any_active = std::any_of(inc.symptoms.begin(), inc.symptoms.end(),
-                                [](const symptom& s) { return !s.recovered; });
+  // Every symptom counts, recovered ones included: detectors adapt to a
+  // lasting shift and call it recovered, and the service that went bad
+  // first is the one that recovers first.
   for (const auto& s : inc.symptoms) {
-    if (any_active && s.recovered)
-      continue;
-    auto since = any_active && s.active_since_ms > 0 ? s.active_since_ms
-                                                     : s.first_ms;
+    auto since = s.first_ms;
     auto [it, fresh] = by_service.try_emplace(s.service);
     auto& e = it->second;
     if (fresh) {

@@ -123,8 +123,41 @@ def main():
         print("\n    first anomaly: %s %s, %.0f s after the fault began "
               "(event time)" % (first["service"], first["metric"],
                                 first["ts"] - scenario.FAULT_TS))
+    # The incident: one, opened at the fault, with its root cause ranked.
+    inc = None
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        _, body = call(base, "/api/v1/incidents?status=all", token)
+        found = [i for i in json.loads(body)["incidents"]
+                 if "merged_into" not in i
+                 and i["opened_at"] >= scenario.FAULT_TS - 60]
+        if len(found) == 1 and found[0]["root_cause"]:
+            _, body = call(base, "/api/v1/incidents/" + found[0]["id"], token)
+            inc = json.loads(body)
+            break
+        time.sleep(0.3)
+    if not inc:
+        print("!!  no single incident with a ranked root cause")
+        ok = False
+    else:
+        rc = inc["root_cause"]
+        print("\n==> incident %s: %s, severity %d, %d services" % (
+            inc["id"], inc["title"], inc["severity"], len(inc["services"])))
+        for c in rc["candidates"][:3]:
+            print("    %-10s score %.2f  %s" % (c["service"], c["score"],
+                                               "; ".join(c["evidence"][:3])))
+        print("    confidence %s (%s)" % (rc["confidence_level"], rc["reason"]))
+        print("    timeline:")
+        for e in inc["timeline"][:12]:
+            print("      minute %6.2f  %-14s %s" % (
+                (e["ts"] - scenario.START) / 60, e["kind"], e["text"]))
+        if rc["candidates"][0]["service"] != scenario.ROOT_CAUSE:
+            print("!!  root cause ranked first: %s, expected %s" % (
+                rc["candidates"][0]["service"], scenario.ROOT_CAUSE))
+            ok = False
     print("\n==> %s" % ("loop closed: anomalies found where the fault was, "
-                        "and only there" if ok else "FAILED"))
+                        "and only there; one incident, root cause %s"
+                        % scenario.ROOT_CAUSE if ok else "FAILED"))
     return 0 if ok else 1
 
 

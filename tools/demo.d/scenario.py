@@ -17,6 +17,7 @@ STEP = 15  # seconds between samples
 MINUTES = 130
 FAULT_MIN = 100
 DEPLOY_MIN = 90
+ROOT_CAUSE = "orders-db"
 
 
 def _wave(t, period_s, amplitude):
