@@ -1,0 +1,162 @@
+// The correlator actor with its partitions on the deterministic scheduler:
+// anomalies of services in different partitions become one incident once
+// the topology says they share a domain (the incident is handed to the
+// domain's partition and merged there); incidents and silences are
+// persisted and come back after a restart.
+
+#include <gtest/gtest.h>
+
+#include <caf/scoped_actor.hpp>
+
+#include "actors/correlator/correlator.hpp"
+#include "tests/support/caf_test.hpp"
+#include "tests/support/support.hpp"
+
+using namespace std::chrono_literals;
+using namespace vigil;
+using namespace vigil::correlator;
+
+namespace {
+
+constexpr int64_t t0 = 1'795'000'000'000;
+
+anomaly_event anomaly(std::string service, int64_t ts) {
+  anomaly_event ev;
+  ev.service = std::move(service);
+  ev.metric = "latency_ms";
+  ev.series = "latency_ms";
+  ev.ts_ms = ts;
+  ev.score = 0.99;
+  ev.votes = {{"ewma", 0.99, 9, true}};
+  return ev;
+}
+
+struct correlator_fixture : testing::Test {
+  test::deterministic_system ds;
+  test::temp_dir dir;
+  std::shared_ptr<storage::store> store;
+
+  void SetUp() override {
+    auto s = storage::store::open(dir.str() + "/db");
+    ASSERT_TRUE(s);
+    store = std::move(*s);
+  }
+
+  correlator_actor spawn() {
+    correlator_config cfg;
+    cfg.correlation.partitions = 4;
+    cfg.correlation.open_min_services = 1;
+    cfg.store = store;
+    auto c = ds.sys().spawn(correlator::correlator, cfg);
+    ds.run();
+    return c;
+  }
+
+  std::vector<incident_view> incidents(const correlator_actor& c) {
+    std::vector<incident_view> out;
+    caf::scoped_actor self{ds.sys()};
+    incident_query q;
+    q.open_only = false;
+    auto h = self->request(c, caf::infinite, atom::query_v, q);
+    ds.run();
+    h.receive([&](std::vector<incident_view>& xs) { out = std::move(xs); },
+              [&](caf::error& err) { ADD_FAILURE() << to_string(err); });
+    return out;
+  }
+
+  void stop(const correlator_actor& c) {
+    caf::anon_send_exit(c, caf::exit_reason::user_shutdown);
+    ds.run();
+  }
+};
+
+// Two service names in different partitions, and a domain name in a third.
+std::tuple<std::string, std::string, std::string> spread() {
+  std::vector<std::string> names;
+  for (int i = 0; names.size() < 3 && i < 1000; ++i) {
+    auto n = "svc-" + std::to_string(i);
+    bool fresh = true;
+    for (auto& m : names)
+      fresh = fresh && partition_of(m, 4) != partition_of(n, 4);
+    if (fresh)
+      names.push_back(n);
+  }
+  return {names[0], names[1], names[2]};
+}
+
+TEST_F(correlator_fixture, a_domain_learned_later_hands_over_and_merges) {
+  auto [a, b, domain] = spread();
+  auto c = spawn();
+  caf::anon_send(c, atom::anomaly_v, anomaly(a, t0));
+  caf::anon_send(c, atom::anomaly_v, anomaly(b, t0 + 10'000));
+  ds.run();
+  auto before = incidents(c);
+  ASSERT_EQ(before.size(), 2u) << "two domains, two partitions";
+  // The topology now puts both in one component, named after a third
+  // service that hashes to yet another partition.
+  domain_map m;
+  m.version = 1;
+  m.entries = {{a, domain}, {b, domain}, {domain, domain}};
+  caf::anon_send(c, atom::domains_v, m);
+  ds.run();
+  auto after = incidents(c);
+  std::vector<incident_view> live;
+  for (auto& x : after)
+    if (x.merged_into == 0)
+      live.push_back(x);
+  ASSERT_EQ(live.size(), 1u);
+  EXPECT_EQ(live[0].services, (std::vector<std::string>{a, b}));
+  EXPECT_EQ(live[0].domain, domain);
+  // New anomalies of the domain join it.
+  caf::anon_send(c, atom::anomaly_v, anomaly(domain, t0 + 20'000));
+  ds.run();
+  auto joined = incidents(c);
+  size_t open = 0;
+  for (auto& x : joined)
+    if (x.status != "resolved") {
+      ++open;
+      EXPECT_EQ(x.services.size(), 3u);
+    }
+  EXPECT_EQ(open, 1u);
+  // A restart reads everything back, each incident in the partition of
+  // its domain.
+  stop(c);
+  auto again = spawn();
+  auto restored = incidents(again);
+  EXPECT_EQ(restored.size(), joined.size());
+  size_t open_again = 0;
+  for (auto& x : restored)
+    open_again += x.status != "resolved";
+  EXPECT_EQ(open_again, 1u);
+  stop(again);
+}
+
+TEST_F(correlator_fixture, silences_persist_and_stop_new_incidents) {
+  auto c = spawn();
+  silence_spec s;
+  s.matchers = {"service=quiet"};
+  s.starts_ms = t0 - 60'000;
+  s.ends_ms = t0 + 3'600'000;
+  s.author = "ops";
+  {
+    caf::scoped_actor self{ds.sys()};
+    auto h = self->request(c, caf::infinite, atom::silence_v, atom::put_v, s);
+    ds.run();
+    h.receive([&](silence_spec& x) { EXPECT_FALSE(x.id.empty()); },
+              [&](caf::error& err) { ADD_FAILURE() << to_string(err); });
+  }
+  caf::anon_send(c, atom::anomaly_v, anomaly("quiet", t0));
+  ds.run();
+  EXPECT_TRUE(incidents(c).empty());
+  stop(c);
+  auto again = spawn();
+  caf::anon_send(again, atom::anomaly_v, anomaly("quiet", t0 + 60'000));
+  caf::anon_send(again, atom::anomaly_v, anomaly("loud", t0 + 60'000));
+  ds.run();
+  auto xs = incidents(again);
+  ASSERT_EQ(xs.size(), 1u) << "the silence came back from storage";
+  EXPECT_EQ(xs[0].services, std::vector<std::string>{"loud"});
+  stop(again);
+}
+
+} // namespace
