@@ -360,6 +360,9 @@ ranking rank(const service_graph& graph, const rank_input& in,
   for (size_t k = 1; k < cs.size() && !earlier_rival; ++k)
     if (cs[k].isolation > 0 && cs[k].onset_ms < top.onset_ms - slack)
       earlier_rival = &cs[k];
+  auto isolated = std::count_if(cs.begin(), cs.end(), [](const auto& c) {
+    return c.isolation > 0;
+  });
   bool top_in_graph = graph.find(top.service).has_value();
   bool rival_change = top.change <= 0
                       && std::any_of(cs.begin() + 1, cs.end(),
@@ -376,12 +379,19 @@ ranking rank(const service_graph& graph, const rank_input& in,
     out.confidence = confidence_level::unknown;
     out.confidence_reason = "evidence conflicts: " + earlier_rival->service
                             + " went bad earlier with healthy callees";
+  } else if (isolated >= 3) {
+    // Several anomalous services that nothing downstream explains: more
+    // than one cause, or noise riding along. Do not claim to know.
+    out.confidence = confidence_level::low;
+    out.confidence_reason = std::to_string(isolated)
+                            + " anomalous services with healthy callees: "
+                              "several causes or noise";
   } else if (!top_in_graph || earlier_rival) {
     out.confidence = confidence_level::low;
     out.confidence_reason = !top_in_graph ? "top candidate not in topology"
                                           : "an earlier anomaly competes";
   } else if (margin >= opts.high_margin && (strictly_first || top.change > 0)
-             && !rival_change) {
+             && !rival_change && isolated == 1) {
     out.confidence = confidence_level::high;
     out.confidence_reason = "clear lead, first onset or recent change";
   } else if (margin >= opts.medium_margin) {

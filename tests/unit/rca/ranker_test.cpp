@@ -222,6 +222,22 @@ TEST(ranker, the_loudest_deviation_leads_when_nothing_else_separates) {
   EXPECT_DOUBLE_EQ(plain.candidates[0].magnitude, 0);
 }
 
+TEST(ranker, many_unexplained_services_keep_confidence_low) {
+  // db is first and explains api, but two more services went bad with
+  // healthy callees: noise or a second cause. A clear lead is not enough.
+  auto g = graph_of({{"api", "db"}, {"web", "cache"}, {"jobs", "queue"}});
+  rank_input in;
+  in.anomalous = {anomaly("db", t0), anomaly("api", t0 + minute),
+                  anomaly("cache", t0 + 2 * minute),
+                  anomaly("queue", t0 + 3 * minute)};
+  in.changes = {deploy("db", "v2", t0 - 5 * minute)};
+  auto r = rank(g, in);
+  ASSERT_FALSE(r.candidates.empty());
+  EXPECT_EQ(r.candidates[0].service, "db");
+  EXPECT_EQ(r.confidence, confidence_level::low) << r.confidence_reason;
+  EXPECT_NE(r.confidence_reason.find("healthy callees"), std::string::npos);
+}
+
 TEST(ranker, empty_input_is_unknown) {
   service_graph g;
   auto r = rank(g, {});
