@@ -375,6 +375,11 @@ struct correlation_options {
   uint32_t open_min_services = 2;
   /// Default: 2m.
   duration open_wait{120'000};
+  /// Group by topology adjacency inside a domain: a service with known
+  /// neighbours joins an incident only through itself or a neighbour with
+  /// a recent symptom. Default: false (it splits faults whose symptoms
+  /// skip a hop; see docs/benchmarks.md).
+  bool adjacency = false;
   /// An incident takes new symptoms for at most this long after it
   /// opened; later ones open a new incident. 0 = no limit. Default: 30m.
   duration max_span{1'800'000};

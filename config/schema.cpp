@@ -560,6 +560,12 @@ std::vector<option> make_schema() {
       "correlation.open_wait",
       "How long anomalies wait for corroboration by other services.", second,
       hour),
+    bool_option<&O::correlation, &CO::adjacency>(
+      "correlation.adjacency",
+      "Inside a domain, a service with known neighbours joins an incident "
+      "only through itself or a neighbour with a recent symptom, and only "
+      "neighbours corroborate each other; services outside the topology "
+      "group by domain alone."),
     duration_option<&O::correlation, &CO::max_span>(
       "correlation.max_span",
       "An incident takes new symptoms for at most this long after it "

@@ -99,11 +99,14 @@ struct domain_map {
   uint64_t version = 0;
   /// key = service, value = domain; services absent are their own domain.
   std::vector<attribute> entries;
+  /// The graph's edges, key = caller, value = callee (for adjacency).
+  std::vector<attribute> links;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, domain_map& x) {
-  return f(caf::meta::type_name("vigil.domain_map"), x.version, x.entries);
+  return f(caf::meta::type_name("vigil.domain_map"), x.version, x.entries,
+           x.links);
 }
 
 /// One line of an incident's timeline.

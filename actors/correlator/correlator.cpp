@@ -29,6 +29,7 @@ incident_options book_options(const correlator_config& cfg,
   o.max_span_ms = cfg.correlation.max_span.count();
   o.open_min_services = cfg.correlation.open_min_services;
   o.open_wait_ms = cfg.correlation.open_wait.count();
+  o.adjacency = cfg.correlation.adjacency;
   o.resolve_after_ms = cfg.correlation.resolve_after.count();
   o.classification = cfg.correlation.classification;
   o.max_incidents = std::max<size_t>(10, cfg.correlation.max_incidents);
@@ -379,6 +380,12 @@ partition(partition_actor::stateful_pointer<partition_state> self,
       st.domains.clear();
       for (auto& e : m.entries)
         st.domains[e.key] = e.value;
+      std::unordered_map<std::string, std::vector<std::string>> nb;
+      for (auto& l : m.links) {
+        nb[l.key].push_back(l.value);
+        nb[l.value].push_back(l.key);
+      }
+      st.book->set_neighbours(std::move(nb));
       auto r = st.book->remap([&](const std::string& service) {
         auto it = st.domains.find(service);
         return it == st.domains.end() ? service : it->second;

@@ -161,12 +161,41 @@ incident_book::incident_book(incident_options opts) : opts_(std::move(opts)) {
       rules_.push_back(std::move(*r));
 }
 
-incident* incident_book::open_in(const std::string& domain, int64_t ts_ms) {
+bool incident_book::has_neighbours(const std::string& service) const {
+  auto it = neighbours_.find(service);
+  return it != neighbours_.end() && !it->second.empty();
+}
+
+bool incident_book::adjacent(const std::string& a,
+                             const std::string& b) const {
+  auto it = neighbours_.find(a);
+  return it != neighbours_.end()
+         && std::find(it->second.begin(), it->second.end(), b)
+              != it->second.end();
+}
+
+bool incident_book::linked(const incident& inc, const std::string& service,
+                           int64_t ts_ms) const {
+  return std::any_of(inc.symptoms.begin(), inc.symptoms.end(),
+                     [&](const symptom& s) {
+                       return s.service == service
+                              || (s.last_ms + opts_.group_window_ms >= ts_ms
+                                  && adjacent(service, s.service));
+                     });
+}
+
+incident* incident_book::open_in(const std::string& domain, int64_t ts_ms,
+                                 const std::string& service) {
+  if (corroborated_)
+    return target_ != 0 ? find(target_) : nullptr;
   incident* best = nullptr;
+  bool check_links = opts_.adjacency && has_neighbours(service);
   for (auto& [id, inc] : incidents_) {
     if (inc.closed() || inc.domain != domain)
       continue;
     if (opts_.max_span_ms > 0 && ts_ms > inc.opened_ms + opts_.max_span_ms)
+      continue;
+    if (check_links && !linked(inc, service, ts_ms))
       continue;
     // Within the window after its newest symptom, or a late symptom that
     // belongs to its time span.
@@ -233,7 +262,7 @@ fold_result incident_book::fold(const anomaly_event& ev,
     }
     return r;
   }
-  auto* inc = open_in(domain, ev.ts_ms);
+  auto* inc = open_in(domain, ev.ts_ms, ev.service);
   if (ev.score < opts_.min_score
       && (!inc
           || std::none_of(inc->symptoms.begin(), inc->symptoms.end(),
@@ -261,24 +290,41 @@ fold_result incident_book::fold(const anomaly_event& ev,
       q.push_back(ev);
       if (q.size() > 1000)
         q.pop_front();
+      // With adjacency, only neighbours of this service corroborate it.
+      bool by_links = opts_.adjacency && has_neighbours(ev.service);
+      auto counts = [&](const anomaly_event& x) {
+        return !by_links || x.service == ev.service
+               || adjacent(x.service, ev.service);
+      };
       std::set<std::string_view> services;
       for (const auto& x : q)
-        services.insert(x.service);
+        if (counts(x))
+          services.insert(x.service);
       if (services.size() < opts_.open_min_services) {
         r.pending = true;
         return r;
       }
-      // Corroborated: open with everything held, in event-time order.
-      auto held = std::move(q);
-      pending_.erase(domain);
+      // Corroborated: open with what corroborates, in event-time order;
+      // the rest keeps waiting.
+      std::deque<anomaly_event> held;
+      std::deque<anomaly_event> rest;
+      for (auto& x : q)
+        (counts(x) ? held : rest).push_back(std::move(x));
+      if (rest.empty())
+        pending_.erase(domain);
+      else
+        q = std::move(rest);
       std::stable_sort(held.begin(), held.end(),
                        [](const anomaly_event& a, const anomaly_event& b) {
                          return a.ts_ms < b.ts_ms;
                        });
       corroborated_ = true;
+      target_ = 0;
       fold_result out;
       for (const auto& x : held) {
         auto one = fold(x, domain, false);
+        if (target_ == 0)
+          target_ = one.incident;
         if (one.opened) {
           out.opened = true;
           out.incident = one.incident;
@@ -289,6 +335,9 @@ fold_result incident_book::fold(const anomaly_event& ev,
           out.incident = one.incident;
       }
       corroborated_ = false;
+      if (auto* opened = find(target_))
+        out.incident = merge_linked(*opened, ev.ts_ms);
+      target_ = 0;
       return out;
     }
     incident fresh;
@@ -382,9 +431,38 @@ fold_result incident_book::fold(const anomaly_event& ev,
     rate(*inc);
   }
   dirty_.push_back(inc->id);
+  if (r.new_service && !corroborated_)
+    r.incident = merge_linked(*inc, ev.ts_ms);
   if (r.opened)
     trim();
   return r;
+}
+
+uint64_t incident_book::merge_linked(incident& inc, int64_t ts_ms) {
+  // Symptoms of one fault can arrive out of order and start a second
+  // incident next to the first; once a service of one is a neighbour of a
+  // recent symptom of the other, they are one incident.
+  if (!opts_.adjacency)
+    return inc.id;
+  incident* keep = &inc;
+  for (auto& [id, other] : incidents_) {
+    if (&other == keep || other.closed() || other.domain != keep->domain
+        || !near(other, keep->opened_ms, keep->last_evidence_ms,
+                 opts_.group_window_ms))
+      continue;
+    auto mine = keep->services();
+    bool touch = std::any_of(mine.begin(), mine.end(),
+                             [&](const std::string& s) {
+                               return linked(other, s, ts_ms);
+                             });
+    if (!touch)
+      continue;
+    incident* older = other.id < keep->id ? &other : keep;
+    incident* newer = older == keep ? &other : keep;
+    absorb(*older, *newer);
+    keep = older;
+  }
+  return keep->id;
 }
 
 void incident_book::add_change(const change_event& c,

@@ -60,6 +60,12 @@ struct incident_options {
   uint32_t open_min_services = 1;
   /// Default: 2 min.
   int64_t open_wait_ms = 2 * 60'000;
+  /// Topology adjacency: a service with known neighbours joins an open
+  /// incident only when it or a direct neighbour is already in it with a
+  /// recent symptom (within group_window), and held onsets corroborate
+  /// each other only between neighbours. Services without known
+  /// neighbours group by domain alone. Default: false (domain only).
+  bool adjacency = false;
   /// Flap damping: a symptom that already opened this many incidents
   /// within `flap_window` opens no more (it still joins open ones).
   /// 0 = off. Default: 3.
@@ -231,6 +237,13 @@ public:
   /// Ids removed since the last call (released or trimmed).
   std::vector<uint64_t> take_removed();
 
+  /// Replaces the service adjacency (undirected: caller and callee are
+  /// each other's neighbours).
+  void set_neighbours(
+    std::unordered_map<std::string, std::vector<std::string>> xs) {
+    neighbours_ = std::move(xs);
+  }
+
   /// Sets where new ids come from (shared by the partitions of a node);
   /// by default 1, 2, 3, ...
   void set_id_source(std::function<uint64_t()> next) {
@@ -238,7 +251,13 @@ public:
   }
 
 private:
-  incident* open_in(const std::string& domain, int64_t ts_ms);
+  incident* open_in(const std::string& domain, int64_t ts_ms,
+                    const std::string& service);
+  bool linked(const incident& inc, const std::string& service,
+              int64_t ts_ms) const;
+  bool adjacent(const std::string& a, const std::string& b) const;
+  bool has_neighbours(const std::string& service) const;
+  uint64_t merge_linked(incident& inc, int64_t ts_ms);
   void classify(incident& inc) const;
   void rate(incident& inc) const;
   void note(incident& inc, timeline_entry e);
@@ -275,10 +294,13 @@ private:
   std::vector<uint64_t> rank_dirty_;
   /// Recent changes, oldest first (bounded).
   std::deque<std::pair<std::string, change_event>> changes_;
+  std::unordered_map<std::string, std::vector<std::string>> neighbours_;
   /// Per domain: onsets waiting for corroboration, oldest first.
   std::unordered_map<std::string, std::deque<anomaly_event>> pending_;
-  /// Set while held onsets are folded in after corroboration.
+  /// Set while held onsets are folded in after corroboration: the first
+  /// opens a new incident (`target_`), the others join it.
   bool corroborated_ = false;
+  uint64_t target_ = 0;
   /// Per fingerprint: event times it opened an incident (flap damping).
   std::unordered_map<std::string, std::deque<int64_t>> opens_;
 };

@@ -59,8 +59,10 @@ void push_domains(rca_actor::stateful_pointer<rca_state> self) {
                             [](const attribute& a, const attribute& b) {
                               return a.key == b.key && a.value == b.value;
                             });
-  if (same)
+  // Edges matter too (adjacency), not only the components.
+  if (same && std::get<1>(shape) == st.sent_edges)
     return;
+  st.sent_edges = std::get<1>(shape);
   st.domains = std::move(domains);
   auto corr = caf::actor_cast<correlator_actor>(
     self->system().registry().get(st.cfg.correlator_key));
@@ -72,6 +74,8 @@ void push_domains(rca_actor::stateful_pointer<rca_state> self) {
   domain_map m;
   m.version = ++st.domains_version;
   m.entries = st.domains;
+  for (auto& e : g.edges())
+    m.links.push_back({std::move(e.caller), std::move(e.callee)});
   self->send(corr, atom::domains_v, std::move(m));
 }
 

@@ -48,6 +48,7 @@ struct rca_state {
   std::tuple<size_t, size_t, uint64_t> shape{0, 0, 0};
   std::vector<attribute> domains;
   uint64_t domains_version = 0;
+  size_t sent_edges = 0;
   metrics::histogram* rank_seconds = nullptr;
   static inline const char* name = "vigil.rca";
 };

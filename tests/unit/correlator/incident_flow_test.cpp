@@ -132,6 +132,72 @@ TEST(incident_flow, a_lone_blip_opens_nothing_until_another_service_agrees) {
   EXPECT_TRUE(book.fold(alert, "f").opened);
 }
 
+TEST(incident_flow, inside_a_domain_symptoms_group_along_the_topology) {
+  incident_options o;
+  o.open_min_services = 2;
+  o.adjacency = true;
+  incident_book book{o};
+  // web -> api -> db, and elsewhere in the same component batch -> queue
+  // (linked to the rest only through a far-away service).
+  book.set_neighbours({{"web", {"api"}},
+                       {"api", {"web", "db"}},
+                       {"db", {"api"}},
+                       {"batch", {"queue"}},
+                       {"queue", {"batch"}}});
+  EXPECT_TRUE(book.fold(anomaly("db", "latency_ms", t0), "shop").pending);
+  // An unrelated blip elsewhere does not corroborate db.
+  EXPECT_TRUE(
+    book.fold(anomaly("batch", "errors", t0 + 5 * second), "shop").pending);
+  // db's caller does: one incident with both.
+  auto fault = book.fold(anomaly("api", "latency_ms", t0 + 10 * second),
+                         "shop");
+  ASSERT_TRUE(fault.opened);
+  EXPECT_EQ(book.find(fault.incident)->services(),
+            (std::vector<std::string>{"api", "db"}));
+  // The next hop joins through api.
+  EXPECT_EQ(book.fold(anomaly("web", "latency_ms", t0 + 20 * second), "shop")
+              .incident,
+            fault.incident);
+  // batch's neighbour corroborates batch: a second incident, not a join.
+  auto other = book.fold(anomaly("queue", "lag", t0 + 30 * second), "shop");
+  EXPECT_TRUE(other.opened);
+  EXPECT_NE(other.incident, fault.incident);
+  EXPECT_EQ(book.find(other.incident)->services(),
+            (std::vector<std::string>{"batch", "queue"}));
+  // A service outside the topology groups by domain alone.
+  EXPECT_NE(book.fold(anomaly("legacy", "cpu", t0 + 40 * second), "shop")
+              .incident,
+            0u);
+}
+
+TEST(incident_flow, out_of_order_halves_of_one_fault_merge_when_linked) {
+  incident_options o;
+  o.open_min_services = 2;
+  o.adjacency = true;
+  incident_book book{o};
+  // db is called by api (called by web) and by reports (called by admin).
+  book.set_neighbours({{"db", {"api", "reports"}},
+                       {"api", {"db", "web"}},
+                       {"web", {"api"}},
+                       {"reports", {"db", "admin"}},
+                       {"admin", {"reports"}}});
+  // The callers' symptoms arrive first, two unlinked halves.
+  book.fold(anomaly("reports", "latency_ms", t0 + 20 * second), "d");
+  auto x = book.fold(anomaly("admin", "latency_ms", t0 + 30 * second), "d");
+  book.fold(anomaly("api", "latency_ms", t0 + 20 * second), "d");
+  auto y = book.fold(anomaly("web", "latency_ms", t0 + 30 * second), "d");
+  ASSERT_TRUE(x.opened);
+  ASSERT_TRUE(y.opened);
+  EXPECT_EQ(book.open_count(), 2u);
+  // db, late, links both: one incident.
+  auto r = book.fold(anomaly("db", "latency_ms", t0), "d");
+  EXPECT_EQ(book.open_count(), 1u);
+  EXPECT_EQ(r.incident, x.incident) << "the older one survives";
+  EXPECT_EQ(book.find(r.incident)->services(),
+            (std::vector<std::string>{"admin", "api", "db", "reports", "web"}));
+  EXPECT_EQ(book.find(y.incident)->merged_into, x.incident);
+}
+
 TEST(incident_flow, a_domain_learned_late_merges_the_incidents_of_one_fault) {
   incident_book book;
   // Before the topology is known every service is its own domain.
