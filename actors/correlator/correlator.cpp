@@ -11,6 +11,7 @@
 #include "actors/correlator/incident_codec.hpp"
 #include "messages/errc.hpp"
 #include "runtime/clock.hpp"
+#include "runtime/codec/series.hpp"
 #include "runtime/hash.hpp"
 
 namespace vigil::correlator {
@@ -21,8 +22,7 @@ using std::chrono::milliseconds;
 
 constexpr auto ask_timeout = std::chrono::seconds{10};
 
-incident_options book_options(const correlator_config& cfg,
-                              uint32_t partitions) {
+incident_options book_options(const correlator_config& cfg) {
   incident_options o;
   o.group_window_ms = cfg.correlation.group_window.count();
   o.min_score = cfg.correlation.min_score;
@@ -33,7 +33,6 @@ incident_options book_options(const correlator_config& cfg,
   o.resolve_after_ms = cfg.correlation.resolve_after.count();
   o.classification = cfg.correlation.classification;
   o.max_incidents = std::max<size_t>(10, cfg.correlation.max_incidents);
-  (void) partitions;
   o.max_symptoms = cfg.correlation.max_symptoms;
   o.max_timeline = cfg.correlation.max_timeline;
   o.flap_max_opens = cfg.suppression.flap_max_opens;
@@ -243,32 +242,9 @@ label_set labels_of(const anomaly_event& ev) {
   label_set out{{"service", ev.service},
                 {"metric", ev.metric},
                 {"kind", to_string(ev.kind)}};
-  std::string_view s = ev.series;
-  auto open = s.find('{');
-  if (open == std::string_view::npos || s.back() != '}')
-    return out;
-  s = s.substr(open + 1, s.size() - open - 2);
-  // name="value" pairs, values with \" and \\ escapes.
-  size_t i = 0;
-  while (i < s.size()) {
-    auto eq = s.find('=', i);
-    if (eq == std::string_view::npos || eq + 1 >= s.size()
-        || s[eq + 1] != '"')
-      break;
-    std::string name{s.substr(i, eq - i)};
-    std::string value;
-    size_t j = eq + 2;
-    for (; j < s.size() && s[j] != '"'; ++j) {
-      if (s[j] == '\\' && j + 1 < s.size())
-        ++j;
-      value += s[j];
-    }
+  for (auto& [name, value] : codec::series_labels(ev.series))
     if (name != "service" && name != "metric" && name != "kind")
       out.emplace_back(std::move(name), std::move(value));
-    i = j + 1;
-    if (i < s.size() && s[i] == ',')
-      ++i;
-  }
   return out;
 }
 
@@ -286,26 +262,18 @@ anomaly_event anomaly_of(const alert_record& a, int64_t received_ms,
   }
   if (ev.metric.empty())
     ev.metric = "alert";
-  // The series text carries the alert's labels, sorted as sent, so
-  // silences can match them.
-  ev.series = ev.metric + "{";
-  bool first = true;
-  for (const auto& l : a.labels) {
-    if (l.key == "alertname")
-      continue;
-    if (!first)
-      ev.series += ',';
-    first = false;
-    ev.series += l.key;
-    ev.series += "=\"";
-    for (char c : l.value) {
-      if (c == '"' || c == '\\')
-        ev.series += '\\';
-      ev.series += c;
-    }
-    ev.series += '"';
-  }
-  ev.series += '}';
+  // The series text carries the alert's labels, written like every other
+  // series text, so silences can match them.
+  std::vector<codec::label_view> labels;
+  for (uint32_t i = 0; i < a.labels.size(); ++i)
+    if (a.labels[i].key != "alertname")
+      labels.push_back({a.labels[i].key, a.labels[i].value, i});
+  std::string text;
+  codec::series_ref ref;
+  codec::series_builder builder;
+  ev.series = builder.append(text, ev.metric, labels, ref)
+                ? text.substr(ref.offset, ref.size)
+                : ev.metric;
   ev.template_id = a.fingerprint;
   bool resolved = a.status == "resolved";
   ev.phase = resolved ? anomaly_phase::recovered : anomaly_phase::onset;
@@ -341,7 +309,7 @@ partition(partition_actor::stateful_pointer<partition_state> self,
   st.count = count;
   st.cfg = std::move(cfg);
   st.ids = std::move(ids);
-  st.book = std::make_unique<incident_book>(book_options(st.cfg, count));
+  st.book = std::make_unique<incident_book>(book_options(st.cfg));
   st.book->set_id_source([ids = st.ids] { return ids->next.fetch_add(1); });
   if (st.cfg.metrics) {
     st.open_gauge = &st.cfg.metrics->gauge_(
@@ -523,8 +491,14 @@ const std::string& domain_for(correlator_state& st, const anomaly_event& ev,
 void route(correlator_actor::stateful_pointer<correlator_state> self,
            anomaly_event&& ev) {
   auto& st = self->state;
-  auto labels = labels_of(ev);
-  bool suppressed = ev.phase != anomaly_phase::recovered
+  // Labels are read from the series text only when something looks at
+  // them.
+  bool silences = !st.silences.silences().empty()
+                  || !st.silences.windows().empty();
+  label_set labels;
+  if (silences || !st.cfg.correlation.domain_label.empty())
+    labels = labels_of(ev);
+  bool suppressed = silences && ev.phase != anomaly_phase::recovered
                     && st.silences.suppressed(labels, ev.ts_ms).has_value();
   if (suppressed && st.suppressed)
     st.suppressed->inc();
@@ -642,8 +616,6 @@ correlator(correlator_actor::stateful_pointer<correlator_state> self,
           st.alerts->with({a.status}).inc();
         auto ev = anomaly_of(a, received_ms > 0 ? received_ms : wall_ms(),
                              st.cfg.default_service);
-        // Alert labels as sent (not only those in the series text) decide
-        // silences.
         route(self, std::move(ev));
       }
     },

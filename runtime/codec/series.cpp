@@ -379,4 +379,38 @@ bool series_index::intern(std::string& texts, series_ref& ref) {
   return true;
 }
 
+std::vector<std::pair<std::string, std::string>>
+series_labels(std::string_view text) {
+  std::vector<std::pair<std::string, std::string>> out;
+  auto open = text.find('{');
+  if (open == std::string_view::npos || text.back() != '}')
+    return out;
+  auto body = text.substr(open + 1, text.size() - open - 2);
+  size_t i = 0;
+  while (i < body.size()) {
+    auto eq = body.find('=', i);
+    if (eq == std::string_view::npos || eq + 1 >= body.size()
+        || body[eq + 1] != '"')
+      break;
+    std::string name{body.substr(i, eq - i)};
+    std::string value;
+    size_t j = eq + 2;
+    for (; j < body.size() && body[j] != '"'; ++j) {
+      if (body[j] == '\\' && j + 1 < body.size()) {
+        ++j;
+        value += body[j] == 'n' ? '\n' : body[j];
+      } else {
+        value += body[j];
+      }
+    }
+    if (j >= body.size())
+      break;
+    out.emplace_back(std::move(name), std::move(value));
+    i = j + 1;
+    if (i < body.size() && body[i] == ',')
+      ++i;
+  }
+  return out;
+}
+
 } // namespace vigil::codec

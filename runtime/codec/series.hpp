@@ -91,6 +91,13 @@ bool is_prometheus_label_name(std::string_view name) noexcept;
 /// names of Vigil's NDJSON samples).
 bool is_ndjson_metric_name(std::string_view name) noexcept;
 
+/// Reads the labels back out of a series text written by `series_builder`
+/// (`metric{name="value",...}`, values with \\, \" and \n escapes), in
+/// text order. A text without labels, or one that is not of that shape
+/// from some point on, yields the labels read up to there.
+std::vector<std::pair<std::string, std::string>>
+series_labels(std::string_view text);
+
 /// Builds canonical series texts into an arena. Reusable; not thread-safe.
 class series_builder {
 public:

@@ -44,6 +44,19 @@ TEST(series, label_values_are_escaped_like_prometheus) {
             "m{v=\"a\\\\b\\\"c\\nd\te\"}");
 }
 
+TEST(series, labels_read_back_from_the_text_as_written) {
+  series_builder b;
+  auto text = build(b, "m", {{"v", "a\\b\"c\nd", 0}, {"job", "x,y=z", 1}});
+  EXPECT_EQ(series_labels(text),
+            (std::vector<std::pair<std::string, std::string>>{
+              {"job", "x,y=z"}, {"v", "a\\b\"c\nd"}}));
+  EXPECT_TRUE(series_labels("m").empty());
+  EXPECT_TRUE(series_labels("m{}").empty());
+  // A broken text yields what could be read before the break.
+  EXPECT_EQ(series_labels("m{a=\"1\",b=2}").size(), 1u);
+  EXPECT_EQ(series_labels("m{a=\"unterminated}").size(), 0u);
+}
+
 TEST(series, empty_label_values_are_absent_labels) {
   series_builder b;
   EXPECT_EQ(build(b, "m", {{"a", "", 0}}), "m");

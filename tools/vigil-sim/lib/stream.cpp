@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "messages/errc.hpp"
+#include "runtime/codec/json_support.hpp"
 #include "runtime/http/client.hpp"
 #include "tools/vigil-sim/lib/rca_case.hpp"
 
@@ -90,37 +91,8 @@ std::optional<target> parse_url(const std::string& url, std::string& why) {
 // -- bodies
 // --------------------------------------------------------------------
 
-void append_json_string(std::string& out, std::string_view x) {
-  out += '"';
-  for (char c : x) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", static_cast<unsigned>(c));
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-}
+// JSON strings are escaped by the codec's own writer.
+using codec::append_json_string;
 
 void append_number(std::string& out, const char* format, double x) {
   char buf[48];
