@@ -454,6 +454,59 @@ struct suppression_options {
     = default;
 };
 
+/// remediation.limits: the global part of the safety envelope.
+struct remediation_limits {
+  /// Restarting actions (kubernetes.restart_pods, rollout_restart) run
+  /// across all services in any hour; 0 = none allowed. Default: 10.
+  uint32_t max_restarts_per_hour = 10;
+  /// Largest factor a scale step may multiply replicas by. Default: 3.
+  double max_scale_factor = 3.0;
+  /// Actions running at once on a node. Default: 4.
+  uint32_t max_concurrent_actions = 4;
+  /// Action names ("kubernetes.rollback") or incident types whose steps
+  /// always need a human's approval. Default: [kubernetes.rollback].
+  std::vector<std::string> approval_required_for{"kubernetes.rollback"};
+  /// Every step of every playbook is only recorded, never run.
+  /// Default: false.
+  bool dry_run = false;
+  friend bool operator==(const remediation_limits&, const remediation_limits&)
+    = default;
+};
+
+/// remediation: playbooks, executors, approvals.
+struct remediation_options {
+  /// Match incidents to playbooks at all; false = notify and escalate only.
+  /// Default: true.
+  bool enabled = true;
+  /// Refuse every action (the kill switch); also settable at run time.
+  /// Default: false.
+  bool kill_switch = false;
+  /// Highest autonomy level any playbook may use. Default: 4.
+  uint32_t max_autonomy = 4;
+  /// "SERVICE_GLOB=LEVEL" caps, first match per service. Default: [].
+  std::vector<std::string> autonomy_caps;
+  /// Timeout of a step that names none. Default: 60s.
+  duration action_timeout{60'000};
+  /// Retries of a failed step (not of a timed-out one). Default: 2.
+  uint32_t retries = 2;
+  /// First retry delay, doubled per retry. Default: 1s.
+  duration retry_backoff{1'000};
+  /// A pending approval expires into an escalation after this. Default: 15m.
+  duration approval_timeout{900'000};
+  /// Parent environment variables a shell step's process sees.
+  /// Default: [PATH, LANG].
+  std::vector<std::string> shell_env{"PATH", "LANG"};
+  /// Hosts `http` steps may call; empty = none. Default: [].
+  std::vector<std::string> http_allow_hosts;
+  /// Reload playbooks when their directory changes (inotify).
+  /// Default: true.
+  bool watch_playbooks = true;
+  remediation_limits limits;
+  friend bool operator==(const remediation_options&,
+                         const remediation_options&)
+    = default;
+};
+
 /// security: tokens.
 struct security_options {
   /// Bearer token for /api/v1/* (but ingest). Empty: read admin_token_file,
@@ -489,6 +542,7 @@ struct options {
   correlation_options correlation;
   topology_options topology;
   rca_options rca;
+  remediation_options remediation;
   suppression_options suppression;
   security_options security;
   cluster_options cluster;

@@ -76,6 +76,22 @@ parse_edge_rule(std::string_view text) {
   return std::pair{std::string{caller}, std::string{callee}};
 }
 
+caf::expected<autonomy_cap_rule> parse_autonomy_cap(std::string_view text) {
+  auto eq = text.rfind('=');
+  if (eq == std::string_view::npos || eq == 0 || eq + 1 == text.size())
+    return refuse(text, "not SERVICE_GLOB=LEVEL");
+  auto glob = text.substr(0, eq);
+  if (std::any_of(glob.begin(), glob.end(), [](char c) {
+        return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f;
+      }))
+    return refuse(text, "the glob holds no spaces or control characters");
+  auto level = text.substr(eq + 1);
+  if (level.size() != 1 || level[0] < '1' || level[0] > '4')
+    return refuse(text, "the level is 1, 2, 3 or 4");
+  return autonomy_cap_rule{std::string{glob},
+                           static_cast<uint32_t>(level[0] - '0')};
+}
+
 std::string rule_error_text(const caf::error& err) {
   const auto& ctx = err.context();
   if (ctx.size() > 0 && ctx.match_element<std::string>(0))

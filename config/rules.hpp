@@ -7,6 +7,7 @@
 //   detection.precursors.limits GLOB=NUMBER | GLOB=METRIC
 //   correlation.classification  GLOB=TYPE
 //   topology.edges              CALLER->CALLEE
+//   remediation.autonomy_caps   SERVICE_GLOB=LEVEL
 // and the metric-name globs they and detection.iforest.features use.
 
 #include <cstdint>
@@ -70,6 +71,16 @@ parse_classification_rule(std::string_view text);
 /// characters, not the same service twice).
 caf::expected<std::pair<std::string, std::string>>
 parse_edge_rule(std::string_view text);
+
+/// One `remediation.autonomy_caps` entry: services matching `glob` run
+/// playbooks at autonomy `level` at most.
+struct autonomy_cap_rule {
+  std::string glob;
+  uint32_t level = 4;
+};
+
+/// Reads "SERVICE_GLOB=LEVEL" (LEVEL 1..4).
+caf::expected<autonomy_cap_rule> parse_autonomy_cap(std::string_view text);
 
 /// The message of a parser's error ("'TEXT': why").
 std::string rule_error_text(const caf::error& err);

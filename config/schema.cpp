@@ -169,6 +169,8 @@ using CO = correlation_options;
 using TO = topology_options;
 using RO = rca_options;
 using SO = suppression_options;
+using RM = remediation_options;
+using RL = remediation_limits;
 using K = cluster_options;
 
 std::vector<option> make_schema() {
@@ -630,6 +632,70 @@ std::vector<option> make_schema() {
     unsigned_option<&O::rca, &RO::max_candidates>(
       "rca.max_candidates", "Root-cause candidates listed per incident.", 1,
       100),
+    // -- remediation --
+    bool_option<&O::remediation, &RM::enabled>(
+      "remediation.enabled",
+      "Match incidents to playbooks at all; false means notify and escalate "
+      "only."),
+    bool_option<&O::remediation, &RM::kill_switch>(
+      "remediation.kill_switch",
+      "Refuse every action; each refusal is audited."),
+    unsigned_option<&O::remediation, &RM::max_autonomy>(
+      "remediation.max_autonomy",
+      "Highest autonomy level any playbook runs at: 1 notify, 2 diagnose, 3 "
+      "safe actions, 4 actions needing approval.",
+      1, 4),
+    list_option<&O::remediation, &RM::autonomy_caps>(
+      "remediation.autonomy_caps",
+      "Per-service caps on the autonomy level, first matching glob wins.",
+      string_rule::autonomy_cap_rule, 0, 1024),
+    duration_option<&O::remediation, &RM::action_timeout>(
+      "remediation.action_timeout",
+      "Timeout of a step that names none.", second, hour),
+    unsigned_option<&O::remediation, &RM::retries>(
+      "remediation.retries",
+      "Retries of a failed step; a timed-out step is not retried.", 0, 10),
+    duration_option<&O::remediation, &RM::retry_backoff>(
+      "remediation.retry_backoff",
+      "Delay before the first retry, doubled for each further one.", 10,
+      10 * minute),
+    duration_option<&O::remediation, &RM::approval_timeout>(
+      "remediation.approval_timeout",
+      "A pending approval expires into an escalation to a human after this.",
+      minute, 7 * day),
+    list_option<&O::remediation, &RM::shell_env>(
+      "remediation.shell_env",
+      "Environment variables of vigild that a shell step's process sees; "
+      "nothing else is passed.",
+      string_rule::label_name, 0, 256),
+    list_option<&O::remediation, &RM::http_allow_hosts>(
+      "remediation.http_allow_hosts",
+      "Host names http steps may call; an empty list refuses every http "
+      "step.",
+      string_rule::non_empty, 0, 1024),
+    bool_option<&O::remediation, &RM::watch_playbooks>(
+      "remediation.watch_playbooks",
+      "Reload the playbooks when a file in their directory changes."),
+    unsigned_option<&O::remediation, &RM::limits, &RL::max_restarts_per_hour>(
+      "remediation.limits.max_restarts_per_hour",
+      "Restarting actions run in any hour across all services.", 0,
+      100'000),
+    real_option<&O::remediation, &RM::limits, &RL::max_scale_factor>(
+      "remediation.limits.max_scale_factor",
+      "Largest factor a scale step may multiply the replicas by.", 1, false,
+      1000, false),
+    unsigned_option<&O::remediation, &RM::limits,
+                    &RL::max_concurrent_actions>(
+      "remediation.limits.max_concurrent_actions",
+      "Actions running at once on a node; more wait their turn.", 1, 1000),
+    list_option<&O::remediation, &RM::limits, &RL::approval_required_for>(
+      "remediation.limits.approval_required_for",
+      "Action names or incident types whose steps always need a human's "
+      "approval.",
+      string_rule::non_empty, 0, 1024),
+    bool_option<&O::remediation, &RM::limits, &RL::dry_run>(
+      "remediation.limits.dry_run",
+      "Record every step of every playbook without running it."),
     // -- suppression --
     unsigned_option<&O::suppression, &SO::flap_max_opens>(
       "suppression.flap_max_opens",
@@ -685,8 +751,9 @@ constexpr section section_table[] = {
   {"topology",
    "The service dependency graph learned from traces and static edges."},
   {"rca", "Root-cause ranking on the dependency graph."},
-  {"remediation", "Playbook execution, its safety limits and approvals.",
-   false},
+  {"remediation", "Playbook execution, its safety limits and approvals."},
+  {"remediation.limits",
+   "The global safety envelope, checked right before every step."},
   {"notifiers", "Slack, PagerDuty, OpsGenie and webhook receivers.", false},
   {"llm", "Optional language-model summaries of incidents.", false},
   {"suppression", "Silences, maintenance windows and flap damping."},
@@ -928,6 +995,10 @@ std::optional<std::string> check_string(const option::spec& s,
       return std::nullopt;
     case string_rule::edge_rule:
       if (auto r = parse_edge_rule(text); !r)
+        return rule_error_text(r.error());
+      return std::nullopt;
+    case string_rule::autonomy_cap_rule:
+      if (auto r = parse_autonomy_cap(text); !r)
         return rule_error_text(r.error());
       return std::nullopt;
     case string_rule::host_port: {
@@ -1181,6 +1252,8 @@ std::string option::legal() const {
         return "GLOB=TYPE";
       case string_rule::edge_rule:
         return "CALLER->CALLEE";
+      case string_rule::autonomy_cap_rule:
+        return "SERVICE_GLOB=LEVEL, LEVEL 1..4";
       case string_rule::host_port:
         return "HOST:PORT or [IPv6]:PORT, port "
                + std::to_string(s.min_port) + "..65535"

@@ -73,6 +73,8 @@ enum class string_rule : uint8_t {
   classification_rule,
   /// CALLER->CALLEE (a static topology edge).
   edge_rule,
+  /// SERVICE_GLOB=LEVEL (a remediation autonomy cap).
+  autonomy_cap_rule,
 };
 
 /// A 1-based line and column in a source; 0 means unknown.

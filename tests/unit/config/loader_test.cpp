@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "config/rules.hpp"
 #include "messages/errc.hpp"
 #include "tests/support/support.hpp"
 
@@ -361,12 +362,12 @@ TEST(config_loader, a_key_unlike_every_valid_key_gets_no_suggestion) {
 }
 
 TEST(config_loader, a_key_in_a_section_without_options_is_an_error) {
-  auto e = only_error("remediation:\n  window: 5m\n");
+  auto e = only_error("notifiers:\n  window: 5m\n");
   EXPECT_EQ(e.line, 2);
   EXPECT_EQ(e.column, 3);
-  EXPECT_EQ(e.key, "remediation.window");
+  EXPECT_EQ(e.key, "notifiers.window");
   EXPECT_TRUE(contains(e.message,
-                       "the remediation section has no options in this "
+                       "the notifiers section has no options in this "
                        "version"));
   EXPECT_EQ(e.legal, "{}");
   e = only_error("llm: [gpt]\n");
@@ -574,6 +575,10 @@ TEST(config_loader, to_yaml_round_trips_non_default_values) {
   x.security.ingest_token_file = "/etc/vigil/ingest token";
   x.cluster.join = {"10.0.0.1:8471", "[::1]:8471"};
   x.cluster.shards = 1;
+  x.remediation.autonomy_caps = {"*-db=3", "payments.*=2"};
+  x.remediation.limits.max_scale_factor = 1.5;
+  x.remediation.limits.approval_required_for = {};
+  x.remediation.http_allow_hosts = {"runbooks.internal"};
   ASSERT_TRUE(validate(x).empty());
   auto text = to_yaml(x);
   auto r = load(text);
@@ -582,8 +587,30 @@ TEST(config_loader, to_yaml_round_trips_non_default_values) {
   // No comment lines; every section present, the empty ones as {}.
   EXPECT_FALSE(contains(text, "\n#"));
   EXPECT_FALSE(contains(text, "  # "));
-  EXPECT_TRUE(contains(text, "remediation: {}\n"));
+  EXPECT_TRUE(contains(text, "notifiers: {}\n"));
   EXPECT_TRUE(contains(text, "  supervision:\n    max_restarts: 5\n"));
+}
+
+TEST(config_loader, remediation_autonomy_caps_and_limits_are_checked) {
+  auto r = load("remediation:\n  autonomy_caps: [\"*-db=3\", \"x=9\"]\n"
+                "  limits:\n    max_scale_factor: 0.5\n");
+  ASSERT_EQ(r.errors.size(), 2u) << r.message();
+  EXPECT_EQ(r.errors[0].key, "remediation.autonomy_caps");
+  EXPECT_TRUE(contains(r.errors[0].message, "the level is 1, 2, 3 or 4"))
+    << r.errors[0].message;
+  EXPECT_EQ(r.errors[1].key, "remediation.limits.max_scale_factor");
+  EXPECT_EQ(r.errors[1].line, 4);
+  auto ok = load("remediation:\n  autonomy_caps: [\"*-db=3\"]\n"
+                 "  limits: {dry_run: true, max_restarts_per_hour: 0}\n");
+  ASSERT_TRUE(ok.ok()) << ok.message();
+  EXPECT_TRUE(ok.opts.remediation.limits.dry_run);
+  EXPECT_EQ(ok.opts.remediation.limits.max_restarts_per_hour, 0u);
+  auto cap = parse_autonomy_cap("payments-*=2");
+  ASSERT_TRUE(cap);
+  EXPECT_EQ(cap->glob, "payments-*");
+  EXPECT_EQ(cap->level, 2u);
+  EXPECT_FALSE(parse_autonomy_cap("=2"));
+  EXPECT_FALSE(parse_autonomy_cap("a b=2"));
 }
 
 TEST(config_loader, classification_rules_and_static_edges_are_checked) {
