@@ -45,6 +45,12 @@ const char* to_string(column c) {
       return "incidents";
     case column::silences:
       return "silences";
+    case column::audit:
+      return "audit";
+    case column::approvals:
+      return "approvals";
+    case column::outbox:
+      return "outbox";
   }
   return "unknown";
 }

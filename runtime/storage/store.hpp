@@ -33,10 +33,18 @@ enum class column : uint8_t {
   incidents,
   /// Silences and maintenance windows: id -> proto silence_record.
   silences,
+  /// The hash-chained audit log: big-endian sequence -> proto audit_record.
+  audit,
+  /// Actions waiting for a human: big-endian action id -> proto
+  /// action_record.
+  approvals,
+  /// Notifications not yet delivered: big-endian sequence -> proto
+  /// outbox_record.
+  outbox,
 };
 
 /// Number of `column` values.
-constexpr size_t column_count = 6;
+constexpr size_t column_count = 9;
 
 /// Returns the column family name of `c` ("meta", "services", ...).
 const char* to_string(column c);
