@@ -12,6 +12,7 @@
 #include <caf/meta/type_name.hpp>
 
 #include "messages/records.hpp"
+#include "messages/remediation.hpp"
 #include "messages/type_ids.hpp"
 
 namespace vigil {
@@ -171,6 +172,8 @@ struct incident_view {
   std::vector<timeline_entry> timeline;
   uint64_t dropped_timeline = 0;
   std::string summary;
+  /// Playbook steps run (or refused) for it, oldest first.
+  std::vector<action_view> actions;
 };
 
 template <class Inspector>
@@ -179,7 +182,7 @@ typename Inspector::result_type inspect(Inspector& f, incident_view& x) {
            x.severity, x.type, x.title, x.domain, x.services, x.opened_ms,
            x.updated_ms, x.resolved_ms, x.merged_into, x.root_cause,
            x.symptoms, x.dropped_symptoms, x.timeline, x.dropped_timeline,
-           x.summary);
+           x.summary, x.actions);
 }
 
 /// Which incidents to list.

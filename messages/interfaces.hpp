@@ -72,6 +72,11 @@ using correlator_actor = caf::typed_actor<
   caf::replies_to<atom::get, uint64_t>::with<incident_view>,
   // A person acknowledges or resolves an incident.
   caf::replies_to<atom::incident, incident_command>::with<incident_view>,
+  // The playbook engine reports a step's new state; the incident's owner
+  // keeps it in `actions` and on the timeline.
+  caf::reacts_to<atom::action, action_view>,
+  // The playbook engine adds a timeline line (escalation, verification).
+  caf::reacts_to<atom::note, incident_note>,
   // Silences and maintenance windows in force.
   caf::replies_to<atom::silence, atom::get>::with<std::vector<silence_spec>>,
   // Adds (or replaces, same id) a silence; replies with it as stored.
@@ -101,6 +106,10 @@ using partition_actor = caf::typed_actor<
     std::vector<incident_view>>,
   caf::replies_to<atom::get, uint64_t>::with<incident_view>,
   caf::replies_to<atom::incident, incident_command>::with<incident_view>,
+  // A step's state and a timeline line from the playbook engine; ignored
+  // by partitions that do not hold the incident.
+  caf::reacts_to<atom::action, action_view>,
+  caf::reacts_to<atom::note, incident_note>,
   // Housekeeping timer: ranking, persistence, auto-resolution.
   caf::reacts_to<atom::tick>>;
 
@@ -115,6 +124,24 @@ using rca_actor = caf::typed_actor<
   // Ranks the root-cause candidates of one incident.
   caf::replies_to<atom::rank, rca_request>::with<rca_result>,
   // Pushes the service -> domain map to the correlator when it changed.
+  caf::reacts_to<atom::tick>>;
+
+/// The PLAYBOOK ENGINE: matches incidents to playbooks, checks the safety
+/// envelope, writes the audit log and hands steps to executors.
+using playbook_actor = caf::typed_actor<
+  // An incident as stored by its correlator partition (sent after every
+  // change): starts a run when it is ranked, verifies recovery after one.
+  caf::reacts_to<atom::incident, incident_view>,
+  // An executor finished a step (its final state).
+  caf::reacts_to<atom::done, action_view>,
+  // The loaded playbooks, in match order.
+  caf::replies_to<atom::list>::with<std::vector<playbook_info>>,
+  // Reads the playbook directory again; on any error keeps the old set.
+  caf::replies_to<atom::reload>::with<reload_report>,
+  // Every action the engine knows of, newest first, at most N.
+  caf::replies_to<atom::action, atom::get, uint32_t>::with<
+    std::vector<action_view>>,
+  // Housekeeping timer: verification deadlines, waiting steps.
   caf::reacts_to<atom::tick>>;
 
 /// The INGEST gateway: takes decoded items from the front door and routes

@@ -8,6 +8,7 @@
 #include "messages/incidents.hpp"
 #include "messages/interfaces.hpp"
 #include "messages/records.hpp"
+#include "messages/remediation.hpp"
 #include "messages/samples.hpp"
 #include "messages/status.hpp"
 #include "messages/type_ids.hpp"

@@ -47,6 +47,11 @@ struct incident_view;
 struct incident_query;
 struct incident_command;
 struct silence_spec;
+struct action_view;
+struct incident_note;
+struct playbook_info;
+struct reload_report;
+struct action_job;
 
 } // namespace vigil
 
@@ -70,6 +75,10 @@ CAF_ADD_ATOM(vigil, vigil::atom, domains, "v_domains")
 CAF_ADD_ATOM(vigil, vigil::atom, incident, "v_incident")
 CAF_ADD_ATOM(vigil, vigil::atom, silence, "v_silence")
 CAF_ADD_ATOM(vigil, vigil::atom, adopt, "v_adopt")
+CAF_ADD_ATOM(vigil, vigil::atom, action, "v_action")
+CAF_ADD_ATOM(vigil, vigil::atom, reload, "v_reload")
+CAF_ADD_ATOM(vigil, vigil::atom, note, "v_note")
+CAF_ADD_ATOM(vigil, vigil::atom, done, "v_done")
 
 CAF_BEGIN_TYPE_ID_BLOCK(vigil, caf::first_custom_type_id)
 
@@ -112,5 +121,12 @@ CAF_BEGIN_TYPE_ID_BLOCK(vigil, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(vigil, (vigil::incident_command))
   CAF_ADD_TYPE_ID(vigil, (vigil::silence_spec))
   CAF_ADD_TYPE_ID(vigil, (std::vector<vigil::silence_spec>))
+  CAF_ADD_TYPE_ID(vigil, (vigil::action_view))
+  CAF_ADD_TYPE_ID(vigil, (std::vector<vigil::action_view>))
+  CAF_ADD_TYPE_ID(vigil, (vigil::incident_note))
+  CAF_ADD_TYPE_ID(vigil, (vigil::playbook_info))
+  CAF_ADD_TYPE_ID(vigil, (std::vector<vigil::playbook_info>))
+  CAF_ADD_TYPE_ID(vigil, (vigil::reload_report))
+  CAF_ADD_TYPE_ID(vigil, (vigil::action_job))
 
 CAF_END_TYPE_ID_BLOCK(vigil)

@@ -67,10 +67,24 @@ void persist(partition_state& st) {
               encode(*inc));
     for (auto id : removed)
       b.erase(storage::column::incidents, storage::big_endian_key(id));
-    if (auto err = st.cfg.store->write(b))
+    if (auto err = st.cfg.store->write(b)) {
       spdlog::error("correlator partition {}: cannot store incidents: {}",
                     st.index, render(err));
+      // Not stored, so not announced: the next persist tries again.
+      for (auto id : dirty)
+        st.book->touch(id);
+      dirty.clear();
+    }
   }
+  // Stored first, announced second: the engine acts only on incidents that
+  // survive a crash. It needs the symptoms (recovery), not the timeline.
+  if (st.engine)
+    for (auto id : dirty)
+      if (const auto* inc = st.book->find(id); inc && inc->merged_into == 0) {
+        auto v = to_view(*inc, false);
+        v.timeline.clear();
+        caf::anon_send(st.engine, atom::incident_v, std::move(v));
+      }
   if (st.open_gauge) {
     auto open = static_cast<double>(st.book->open_count());
     st.open_gauge->add(open - st.open_reported);
@@ -420,8 +434,24 @@ partition(partition_actor::stateful_pointer<partition_state> self,
       persist(st);
       return to_view(*st.book->find(cmd.id), false);
     },
+    [self](atom::action, const action_view& a) {
+      auto& st = self->state;
+      // On the timeline in event time, like everything else on it; the
+      // action keeps its own wall-clock times.
+      auto now = event_now(st);
+      if (st.book->record_action(a, now > 0 ? now : wall_ms()))
+        persist(st);
+    },
+    [self](atom::note, const incident_note& n) {
+      auto& st = self->state;
+      if (st.book->add_note(n))
+        persist(st);
+    },
     [self](atom::tick) {
       auto& st = self->state;
+      if (st.cfg.playbook_key != caf::atom(""))
+        st.engine = caf::actor_cast<playbook_actor>(
+          self->system().registry().get(st.cfg.playbook_key));
       if (auto now = event_now(st); now > 0)
         st.book->tick(now);
       rank_due(self);
@@ -666,6 +696,14 @@ correlator(correlator_actor::stateful_pointer<correlator_state> self,
           rp.deliver(std::move(xs.front()));
         },
         atom::get_v, id);
+    },
+    [self](atom::action, const action_view& a) {
+      for (auto& p : self->state.partitions)
+        self->send(p, atom::action_v, a);
+    },
+    [self](atom::note, const incident_note& n) {
+      for (auto& p : self->state.partitions)
+        self->send(p, atom::note_v, n);
     },
     [self](atom::incident, const incident_command& cmd) {
       return fan_out<incident_view, incident_view>(

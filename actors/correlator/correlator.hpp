@@ -31,6 +31,9 @@ struct correlator_config {
   std::shared_ptr<load_meter> load;
   /// Where the RCA actor is registered (ranking requests).
   caf::atom_value rca_key = caf::atom("");
+  /// Where the playbook engine is registered (every stored change of an
+  /// incident goes there); empty = none.
+  caf::atom_value playbook_key = caf::atom("");
   /// Service for alerts whose labels name none.
   std::string default_service = "unknown";
 };
@@ -58,6 +61,8 @@ struct partition_state {
   std::vector<uint64_t> ranking;
   std::vector<uint64_t> rank_again;
   double open_reported = 0;
+  /// The playbook engine, looked up on every tick (it may restart).
+  playbook_actor engine;
   metrics::gauge* open_gauge = nullptr;
   metrics::counter* opened = nullptr;
   metrics::family<metrics::counter>* held_back = nullptr;

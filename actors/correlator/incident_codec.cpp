@@ -5,6 +5,7 @@
 #include "config/rules.hpp"
 #include "messages/errc.hpp"
 #include "messages/proto/store.pb.h"
+#include "runtime/storage/action_codec.hpp"
 
 namespace vigil::correlator {
 
@@ -59,6 +60,8 @@ std::string encode(const incident& inc) {
   r.set_confidence_reason(inc.root_cause.confidence_reason);
   r.set_ranked_at_ms(inc.root_cause.ranked_at_ms);
   r.set_baseline(inc.root_cause.baseline);
+  for (const auto& a : inc.actions)
+    storage::to_record({a, 0, 0}, *r.add_actions());
   return r.SerializeAsString();
 }
 
@@ -120,6 +123,8 @@ bool decode(std::string_view bytes, incident& inc) {
   inc.root_cause.confidence_reason = r.confidence_reason();
   inc.root_cause.ranked_at_ms = r.ranked_at_ms();
   inc.root_cause.baseline = r.baseline();
+  for (const auto& p : r.actions())
+    inc.actions.push_back(storage::from_record(p).view);
   return true;
 }
 
@@ -160,6 +165,7 @@ incident_view to_view(const incident& inc, bool brief) {
   }
   v.dropped_symptoms = inc.dropped_symptoms;
   v.dropped_timeline = inc.dropped_timeline;
+  v.actions = inc.actions;
   if (!brief) {
     for (const auto& s : inc.symptoms)
       v.symptoms.push_back({s.service, s.metric, s.series, to_string(s.kind),

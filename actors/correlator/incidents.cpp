@@ -613,29 +613,48 @@ bool incident_book::set_root_cause(uint64_t id, rca_result r) {
     note(*inc, std::move(e));
   }
   inc->root_cause = std::move(r);
+  classify(*inc);
   dirty_.push_back(id);
   return true;
 }
 
 void incident_book::classify(incident& inc) const {
+  // With a root cause the incident is typed by what went wrong there (a
+  // pool exhausted in the database), not by what its many callers show
+  // (latency): its own symptoms vote first, everyone's only when none of
+  // them matches a rule.
+  const auto& rc = inc.root_cause;
+  std::string cause;
+  if (!rc.candidates.empty()
+      && (rc.confidence_level == "medium" || rc.confidence_level == "high"))
+    cause = rc.candidates.front().service;
   std::map<std::string, uint64_t> votes;
-  for (const auto& s : inc.symptoms) {
-    std::string type;
-    for (const auto& [glob, t] : rules_)
-      if (glob_match(glob, s.metric)) {
-        type = t;
-        break;
-      }
-    if (type.empty())
-      type = s.kind == anomaly_kind::log_error_spike  ? "log_errors"
-             : s.kind == anomaly_kind::log_new_template ? "new_log_pattern"
-             : s.kind == anomaly_kind::predictive      ? "predicted_exhaustion"
-             : s.kind == anomaly_kind::alert           ? "alert"
-                                                       : "anomaly";
-    // A rule's type outweighs the generic ones.
-    bool generic = type == "anomaly" || type == "alert"
-                   || type == "new_log_pattern";
-    votes[type] += generic ? 1 : 2;
+  for (int pass = cause.empty() ? 1 : 0; pass < 2; ++pass) {
+    votes.clear();
+    bool specific = false;
+    for (const auto& s : inc.symptoms) {
+      if (pass == 0 && s.service != cause)
+        continue;
+      std::string type;
+      for (const auto& [glob, t] : rules_)
+        if (glob_match(glob, s.metric)) {
+          type = t;
+          specific = true;
+          break;
+        }
+      if (type.empty())
+        type = s.kind == anomaly_kind::log_error_spike    ? "log_errors"
+               : s.kind == anomaly_kind::log_new_template ? "new_log_pattern"
+               : s.kind == anomaly_kind::predictive ? "predicted_exhaustion"
+               : s.kind == anomaly_kind::alert      ? "alert"
+                                                    : "anomaly";
+      // A rule's type outweighs the generic ones.
+      bool generic = type == "anomaly" || type == "alert"
+                     || type == "new_log_pattern";
+      votes[type] += generic ? 1 : 2;
+    }
+    if (pass == 0 && specific)
+      break;
   }
   auto best = std::max_element(votes.begin(), votes.end(),
                                [](const auto& a, const auto& b) {
@@ -689,6 +708,44 @@ std::vector<uint64_t> incident_book::tick(int64_t now_ms) {
     }
   }
   return resolved;
+}
+
+bool incident_book::record_action(const action_view& a, int64_t ts_ms) {
+  auto it = incidents_.find(a.incident);
+  if (it == incidents_.end())
+    return false;
+  auto& inc = it->second;
+  auto known = std::find_if(inc.actions.begin(), inc.actions.end(),
+                            [&](const action_view& x) { return x.id == a.id; });
+  bool changed = known == inc.actions.end() || known->status != a.status;
+  if (known == inc.actions.end())
+    inc.actions.push_back(a);
+  else
+    *known = a;
+  if (changed) {
+    timeline_entry e;
+    e.ts_ms = ts_ms;
+    e.kind = "action";
+    e.service = a.service;
+    e.text = "ACT-" + std::to_string(a.id) + " " + a.playbook + "/" + a.step
+             + " (" + a.action + "): " + a.status;
+    if (!a.reason.empty()) {
+      e.text += " - ";
+      e.text += a.reason;
+    }
+    note(inc, std::move(e));
+  }
+  dirty_.push_back(inc.id);
+  return true;
+}
+
+bool incident_book::add_note(const incident_note& n) {
+  auto it = incidents_.find(n.incident);
+  if (it == incidents_.end())
+    return false;
+  note(it->second, {n.ts_ms, n.kind, n.service, n.text});
+  dirty_.push_back(n.incident);
+  return true;
 }
 
 caf::expected<void> incident_book::set_status(uint64_t id, incident_status to,

@@ -129,6 +129,8 @@ struct incident {
   uint64_t merged_into = 0;
   /// Newest event time anything changed.
   int64_t updated_ms = 0;
+  /// Playbook steps run or refused for it, by first report.
+  std::vector<action_view> actions;
 
   /// The services involved, sorted, each once.
   std::vector<std::string> services() const;
@@ -213,6 +215,15 @@ public:
   /// Returns false for an unknown or absorbed incident.
   bool set_root_cause(uint64_t id, rca_result r);
 
+  /// Records a playbook step's state (a new one, or a newer state of one
+  /// known by id); a changed status goes on the timeline at `ts_ms`.
+  /// Returns false for an unknown incident.
+  bool record_action(const action_view& a, int64_t ts_ms);
+
+  /// Adds a line from the playbook engine to the timeline; false for an
+  /// unknown incident.
+  bool add_note(const incident_note& n);
+
   /// Advances event time: resolves incidents whose symptoms all recovered
   /// and that saw nothing for resolve_after. Returns the ids resolved.
   std::vector<uint64_t> tick(int64_t now_ms);
@@ -234,6 +245,8 @@ public:
   std::vector<uint64_t> take_rank_dirty();
   /// Incidents changed since the last call (ids), for persistence.
   std::vector<uint64_t> take_dirty();
+  /// Marks an incident changed again (a write that failed).
+  void touch(uint64_t id) { dirty_.push_back(id); }
   /// Ids removed since the last call (released or trimmed).
   std::vector<uint64_t> take_removed();
 

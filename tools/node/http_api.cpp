@@ -787,6 +787,121 @@ public:
       atom::silence_v, id);
   }
 
+  // -- playbooks and audit ----------------------------------------------------
+
+  void playbooks(request&, responder respond) {
+    ask<std::vector<playbook_info>>(
+      n_.system(), n_.playbooks(),
+      [respond](std::vector<playbook_info>& xs) mutable {
+        json list = json::array();
+        for (auto& x : xs)
+          list.push_back({{"name", x.name},
+                          {"description", x.description},
+                          {"file", x.file},
+                          {"version", x.version},
+                          {"autonomy", x.autonomy},
+                          {"requires_approval", x.requires_approval},
+                          {"dry_run", x.dry_run},
+                          {"incident_types", x.incident_types},
+                          {"services", x.services},
+                          {"min_severity", x.min_severity},
+                          {"steps", x.steps}});
+        respond(json_response(200, json{{"playbooks", list}}));
+      },
+      [this, respond](const caf::error& err) mutable {
+        fail("playbooks", err, respond);
+      },
+      atom::list_v);
+  }
+
+  void playbooks_reload(request&, responder respond) {
+    ask<reload_report>(
+      n_.system(), n_.playbooks(),
+      [respond](reload_report& r) mutable {
+        if (!r.ok) {
+          respond(json_response(
+            422, json{{"error", "the playbooks are invalid; the old set "
+                                "stays loaded"},
+                      {"errors", r.errors}}));
+          return;
+        }
+        respond(json_response(200, json{{"added", r.added},
+                                        {"changed", r.changed},
+                                        {"removed", r.removed},
+                                        {"unchanged", r.unchanged}}));
+      },
+      [this, respond](const caf::error& err) mutable {
+        fail("playbooks_reload", err, respond);
+      },
+      atom::reload_v);
+  }
+
+  void audit(request& req, responder respond) {
+    // Both parameters are optional whole numbers; limit is 1..10000.
+    auto number = [&](const char* name, uint64_t min, uint64_t max,
+                      uint64_t fallback) -> std::optional<uint64_t> {
+      auto text = req.query_param(name);
+      if (!text || text->empty())
+        return fallback;
+      char* end = nullptr;
+      auto v = std::strtoull(text->c_str(), &end, 10);
+      if (end == text->c_str() || *end != '\0' || v < min || v > max
+          || (*text)[0] == '-') {
+        fail("audit",
+             codec::malformed(std::string{name} + " must be "
+                                + std::to_string(min) + ".."
+                                + std::to_string(max),
+                              "query parameter " + std::string{name} + ": '"
+                                + *text + "'"),
+             respond);
+        return std::nullopt;
+      }
+      return v;
+    };
+    auto since = number("since", 0, UINT64_MAX, 0);
+    if (!since)
+      return;
+    auto limit = number("limit", 1, 10000, 100);
+    if (!limit)
+      return;
+    auto xs = *since == 0 ? n_.audit().tail(*limit)
+                          : n_.audit().read(*since, *limit);
+    if (!xs)
+      return fail("audit", xs.error(), respond);
+    json list = json::array();
+    for (const auto& e : *xs) {
+      json x{{"seq", e.seq},
+             {"ts", static_cast<double>(e.ts_ms) / 1000.0},
+             {"kind", e.kind},
+             {"actor", e.actor},
+             {"hash", storage::to_hex(e.hash)}};
+      if (e.incident_id != 0)
+        x["incident"] = incident_id_text(e.incident_id);
+      if (e.action_id != 0)
+        x["action"] = action_id_text(e.action_id);
+      for (auto [key, value] :
+           {std::pair{"playbook", &e.playbook},
+            std::pair{"playbook_version", &e.playbook_version},
+            std::pair{"step", &e.step}, std::pair{"service", &e.service},
+            std::pair{"action_kind", &e.action},
+            std::pair{"status", &e.status}, std::pair{"detail", &e.detail}})
+        if (!value->empty())
+          x[key] = *value;
+      list.push_back(std::move(x));
+    }
+    respond(json_response(200, json{{"records", list}}));
+  }
+
+  void audit_verify(request&, const responder& respond) {
+    auto v = n_.audit().verify();
+    json out{{"ok", v.ok}, {"records", v.records}, {"head", v.head}};
+    if (!v.ok) {
+      out["broken_at"] = v.broken_at;
+      out["problem"] = v.problem;
+    }
+    respond(json_response(200, out));
+  }
+
   // -- health ----------------------------------------------------------------
 
   void metrics(request&, const responder& respond) {
@@ -881,6 +996,13 @@ http::router http_api::make_router(node& n) {
         256 * 1024, &api::silence_add);
   route(verb::delete_, "/api/v1/silences/{id}", "silence_expire",
         access::admin, 0, &api::silence_expire);
+  route(verb::get, "/api/v1/playbooks", "playbooks", access::admin, 0,
+        &api::playbooks);
+  route(verb::post, "/api/v1/playbooks/reload", "playbooks_reload",
+        access::admin, 0, &api::playbooks_reload);
+  route(verb::get, "/api/v1/audit", "audit", access::admin, 0, &api::audit);
+  route(verb::get, "/api/v1/audit/verify", "audit_verify", access::admin, 0,
+        &api::audit_verify);
   route(verb::get, "/metrics", "metrics", access::open, 0, &api::metrics);
   route(verb::get, "/healthz", "healthz", access::open, 0, &api::healthz);
   route(verb::get, "/readyz", "readyz", access::open, 0, &api::readyz);

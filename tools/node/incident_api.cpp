@@ -92,7 +92,35 @@ std::optional<uint64_t> parse_incident_id(std::string_view text) {
   return out;
 }
 
+std::string action_id_text(uint64_t id) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "ACT-%06llu",
+                static_cast<unsigned long long>(id));
+  return buf;
+}
+
+json action_json(const action_view& a) {
+  json out{{"id", action_id_text(a.id)},
+           {"incident", incident_id_text(a.incident)},
+           {"playbook", a.playbook},
+           {"playbook_version", a.playbook_version},
+           {"step", a.step},
+           {"action", a.action},
+           {"service", a.service},
+           {"status", a.status},
+           {"reason", a.reason},
+           {"started_at", time_or_null(a.started_ms)},
+           {"ended_at", time_or_null(a.ended_ms)},
+           {"by", a.by}};
+  if (!a.output.empty())
+    out["output"] = a.output;
+  return out;
+}
+
 json incident_json(const incident_view& x, bool brief) {
+  json actions = json::array();
+  for (const auto& a : x.actions)
+    actions.push_back(action_json(a));
   json candidates = json::array();
   for (const auto& c : x.root_cause.candidates)
     candidates.push_back({{"service", c.service},
@@ -120,7 +148,7 @@ json incident_json(const incident_view& x, bool brief) {
            {"updated_at", seconds(x.updated_ms)},
            {"resolved_at", time_or_null(x.resolved_ms)},
            {"root_cause", root},
-           {"actions", json::array()},
+           {"actions", std::move(actions)},
            {"summary", x.summary}};
   if (x.merged_into != 0)
     out["merged_into"] = incident_id_text(x.merged_into);

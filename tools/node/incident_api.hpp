@@ -25,6 +25,13 @@ std::optional<uint64_t> parse_incident_id(std::string_view text);
 /// The incident object; `brief` leaves out anomalies and timeline.
 nlohmann::json incident_json(const incident_view& x, bool brief);
 
+/// "ACT-000042".
+std::string action_id_text(uint64_t id);
+
+/// One action as the API shows it (CONTRACT §3 `actions`, with times,
+/// reason and who decided).
+nlohmann::json action_json(const action_view& a);
+
 /// Reads an ack/resolve body `{"by","comment"?}`; errc::malformed names
 /// the field.
 caf::expected<incident_command> parse_incident_command(std::string_view body,

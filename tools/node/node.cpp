@@ -12,11 +12,14 @@
 #include "actors/admin/admin.hpp"
 #include "actors/correlator/correlator.hpp"
 #include "actors/detector/shard_actor.hpp"
+#include "actors/executor/executor.hpp"
 #include "actors/ingest/gateway.hpp"
+#include "actors/playbook/engine.hpp"
 #include "actors/rca/rca.hpp"
 #include "actors/supervisor/supervisor.hpp"
 #include "cluster/bootstrap.hpp"
 #include "cluster/identity.hpp"
+#include "config/playbook.hpp"
 #include "config/rules.hpp"
 #include "messages/errc.hpp"
 #include "messages/messages.hpp"
@@ -115,6 +118,25 @@ caf::error node::init() {
   if (!store)
     return store.error();
   store_ = std::move(*store);
+  auto audit = storage::audit_log::open(*store_);
+  if (!audit)
+    return audit.error();
+  audit_ = std::move(*audit);
+  // The playbooks: a directory that exists must hold a valid set (a node
+  // never starts with half of it); a missing one means no automation yet.
+  std::vector<playbook> books;
+  if (std::filesystem::exists(o.node.playbooks_dir)) {
+    auto loaded = load_playbooks(o.node.playbooks_dir);
+    if (!loaded.ok())
+      return caf::make_error(errc::invalid_config,
+                             "the playbooks in " + o.node.playbooks_dir
+                               + " are invalid:\n" + loaded.message());
+    books = std::move(loaded.playbooks);
+  } else {
+    spdlog::warn("no playbooks directory {}: incidents will only be "
+                 "escalated",
+                 o.node.playbooks_dir);
+  }
   metrics_ = std::make_shared<metrics::registry>();
   declare_contract_metrics(*metrics_);
   series_board_ = std::make_shared<metrics::board>();
@@ -177,6 +199,7 @@ caf::error node::init() {
   cc.metrics = metrics;
   cc.load = load_;
   cc.rca_key = keys::rca;
+  cc.playbook_key = keys::playbook;
   cc.default_service = o.ingest.default_service;
   rca::rca_config rc;
   rc.metrics = metrics;
@@ -197,6 +220,19 @@ caf::error node::init() {
   gc.metrics = metrics;
   gc.correlator_key = keys::correlator;
   gc.rca_key = keys::rca;
+  playbooks::engine_config pc;
+  pc.remediation = o.remediation;
+  pc.dir = o.node.playbooks_dir;
+  pc.initial = std::move(books);
+  pc.store = store_;
+  pc.audit = audit_;
+  pc.metrics = metrics;
+  pc.correlator_key = keys::correlator;
+  pc.spawn_executor = [stop = stopping_](caf::local_actor* self,
+                                         action_job job,
+                                         playbook_actor engine) {
+    return executor::spawn(self, std::move(job), std::move(engine), stop);
+  };
   supervisor::supervisor_options tree;
   tree.name = "node";
   tree.policy = policy;
@@ -212,6 +248,11 @@ caf::error node::init() {
                            [rc](caf::local_actor* self) {
                              return caf::actor_cast<caf::actor>(
                                self->spawn(rca::rca, rc));
+                           }});
+  tree.children.push_back({"playbook", "playbook", keys::playbook,
+                           [pc](caf::local_actor* self) {
+                             return caf::actor_cast<caf::actor>(
+                               self->spawn(playbooks::engine, pc));
                            }});
   tree.children.push_back({"shards", "supervisor", std::nullopt,
                            [shards](caf::local_actor* self) {
@@ -254,7 +295,7 @@ caf::error node::init() {
   auto all_up = [&] {
     auto& reg = sys_->registry();
     if (!reg.get(keys::ingest) || !reg.get(keys::correlator)
-        || !reg.get(keys::rca))
+        || !reg.get(keys::rca) || !reg.get(keys::playbook))
       return false;
     for (uint32_t i = 0; i < o.cluster.shards; ++i)
       if (!reg.get(ingest::shard_key(i)))
@@ -343,6 +384,23 @@ rca_actor node::rca() const {
   return caf::actor_cast<rca_actor>(sys_->registry().get(keys::rca));
 }
 
+playbook_actor node::playbooks() const {
+  return caf::actor_cast<playbook_actor>(sys_->registry().get(keys::playbook));
+}
+
+caf::expected<reload_report> node::reload_playbooks() {
+  auto engine = playbooks();
+  if (!engine)
+    return caf::make_error(errc::unavailable,
+                           "the playbook engine is restarting");
+  caf::scoped_actor self{*sys_};
+  caf::expected<reload_report> out{reload_report{}};
+  self->request(engine, std::chrono::seconds{30}, atom::reload_v)
+    .receive([&](reload_report& r) { out = std::move(r); },
+             [&](caf::error& err) { out = std::move(err); });
+  return out;
+}
+
 std::string node::ready_line() const {
   return "vigild ready node=" + id_ + " http=" + http_host_ + ":"
          + std::to_string(http_port_) + " cluster=" + opts_.node.cluster.host
@@ -361,6 +419,15 @@ std::string node::reload(const options& next) {
   rest.node.log_level = opts_.node.log_level;
   if (!(rest == opts_))
     report += "other changes need a restart; ";
+  if (auto r = reload_playbooks(); !r)
+    report += "playbooks not reloaded: " + render(r.error()) + "; ";
+  else if (!r->ok)
+    report += "playbooks refused (" + std::to_string(r->errors.size())
+              + " errors), the old set stays; ";
+  else
+    report += "playbooks: " + std::to_string(r->added.size()) + " added, "
+              + std::to_string(r->changed.size()) + " changed, "
+              + std::to_string(r->removed.size()) + " removed; ";
   if (report.empty())
     report = "nothing changed";
   return report;
@@ -370,6 +437,7 @@ void node::stop() {
   if (stopped_.exchange(true))
     return;
   ready_ = false;
+  stopping_->store(true);
   auto timeout = opts_.node.shutdown_timeout;
   // 1. Stop intake and let requests in flight be answered.
   if (http_) {
@@ -418,6 +486,7 @@ void node::stop() {
   }
   http_.reset();
   // 3. Storage last: every snapshot is written by now.
+  audit_.reset();
   if (store_) {
     if (auto err = store_->flush())
       spdlog::error("flushing storage failed: {}", caf::to_string(err));

@@ -13,6 +13,7 @@
 #include "runtime/metrics/board.hpp"
 #include "runtime/metrics/registry.hpp"
 #include "runtime/storage/store.hpp"
+#include "runtime/storage/audit_log.hpp"
 
 namespace vigil::http {
 class server;
@@ -68,6 +69,13 @@ public:
   correlator_actor correlator() const;
   /// The current RCA actor (the service graph); null while it restarts.
   rca_actor rca() const;
+  /// The current playbook engine; null while it restarts.
+  playbook_actor playbooks() const;
+  /// The audit log (thread-safe).
+  storage::audit_log& audit() { return *audit_; }
+
+  /// Reloads the playbooks (SIGHUP, the console); waits for the engine.
+  caf::expected<reload_report> reload_playbooks();
 
   /// Whether the node accepts work (storage open, actors up, not stopping).
   bool ready() const { return ready_.load(); }
@@ -88,6 +96,10 @@ private:
   std::shared_ptr<metrics::board> series_board_;
   std::shared_ptr<load_meter> load_;
   std::shared_ptr<storage::store> store_;
+  std::shared_ptr<storage::audit_log> audit_;
+  /// Set at stop: executors abort running programs and retry waits.
+  std::shared_ptr<std::atomic<bool>> stopping_
+    = std::make_shared<std::atomic<bool>>(false);
   std::unique_ptr<caf::actor_system_config> cfg_;
   std::unique_ptr<caf::actor_system> sys_;
   caf::actor root_;
@@ -105,6 +117,7 @@ inline const caf::atom_value correlator = caf::atom("correlator");
 inline const caf::atom_value rca = caf::atom("rca");
 inline const caf::atom_value ingest = caf::atom("ingest");
 inline const caf::atom_value admin = caf::atom("admin");
+inline const caf::atom_value playbook = caf::atom("playbook");
 } // namespace keys
 
 } // namespace vigil::node

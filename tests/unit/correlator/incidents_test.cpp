@@ -107,6 +107,32 @@ TEST(incident_book, classifies_by_the_rules_its_symptoms_vote_for) {
   EXPECT_FALSE(parse_classification("=x"));
 }
 
+TEST(incident_book, a_confident_root_cause_types_the_incident_by_its_own_symptoms) {
+  incident_options o;
+  o.classification = {"*pool*=database_connection_exhaustion",
+                      "*latency*=high_latency"};
+  incident_book book{o};
+  book.fold(anomaly("orders-db", "db_pool_in_use", t0), "d");
+  for (int i = 0; i < 5; ++i)
+    book.fold(anomaly(named("caller-", i), "latency_ms", t0 + second), "d");
+  auto* inc = book.list(true).front();
+  // The callers outvote the database...
+  EXPECT_EQ(inc->type, "high_latency");
+  rca_result r;
+  r.candidates.push_back({"orders-db", 0.9, {}, 5});
+  r.confidence_level = "low";
+  ASSERT_TRUE(book.set_root_cause(inc->id, r));
+  EXPECT_EQ(inc->type, "high_latency"); // a guess decides nothing
+  r.confidence_level = "high";
+  ASSERT_TRUE(book.set_root_cause(inc->id, r));
+  // ...until the ranking names it: then its own symptoms decide.
+  EXPECT_EQ(inc->type, "database_connection_exhaustion");
+  // A root cause whose symptoms match no rule leaves the vote to everyone.
+  r.candidates.front().service = "nobody";
+  ASSERT_TRUE(book.set_root_cause(inc->id, r));
+  EXPECT_EQ(inc->type, "high_latency");
+}
+
 TEST(incident_book, resolves_when_every_symptom_recovered_and_stayed_quiet) {
   incident_options o;
   o.resolve_after_ms = 10 * minute;

@@ -1,0 +1,775 @@
+#include "actors/playbook/engine.hpp"
+
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+
+#include <caf/actor_registry.hpp>
+#include <caf/event_based_actor.hpp>
+#include <spdlog/spdlog.h>
+
+#include "messages/errc.hpp"
+#include "runtime/clock.hpp"
+#include "runtime/storage/action_codec.hpp"
+
+namespace vigil::playbooks {
+
+namespace {
+
+using self_ptr = playbook_actor::stateful_pointer<engine_state>;
+
+constexpr size_t max_recent = 1000;
+constexpr auto ask_timeout = std::chrono::seconds{10};
+// Changes to the playbook directory settle for this long before a reload,
+// so an editor's write-rename-delete dance is one reload.
+constexpr int64_t watch_settle_ms = 500;
+const char* meta_next_action = "actions.next_id";
+
+std::string act_text(uint64_t id) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "ACT-%06llu",
+                static_cast<unsigned long long>(id));
+  return buf;
+}
+
+std::string inc_text(uint64_t id) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "INC-%06llu",
+                static_cast<unsigned long long>(id));
+  return buf;
+}
+
+correlator_actor correlator(self_ptr self) {
+  return caf::actor_cast<correlator_actor>(
+    self->system().registry().get(self->state.cfg.correlator_key));
+}
+
+// Writes one audit record; false when it could not be stored, in which
+// case the caller must not act.
+bool audit(self_ptr self, const std::string& kind, const action_view& a,
+           const std::string& detail = {}) {
+  auto& st = self->state;
+  if (!st.cfg.audit)
+    return true;
+  storage::audit_entry e;
+  e.kind = kind;
+  e.actor = a.by.empty() ? "vigil" : a.by;
+  e.incident_id = a.incident;
+  e.action_id = a.id;
+  e.playbook = a.playbook;
+  e.playbook_version = a.playbook_version;
+  e.step = a.step;
+  e.service = a.service;
+  e.action = a.action;
+  e.status = a.status;
+  e.detail = detail.empty() ? a.reason : detail;
+  if (auto r = st.cfg.audit->append(std::move(e)); !r) {
+    spdlog::error("playbook engine: cannot write the audit log: {}",
+                  render(r.error()));
+    return false;
+  }
+  return true;
+}
+
+void remember(self_ptr self, const action_view& a) {
+  auto& st = self->state;
+  auto it = std::find_if(st.recent.begin(), st.recent.end(),
+                         [&](const action_view& x) { return x.id == a.id; });
+  if (it != st.recent.end())
+    *it = a;
+  else
+    st.recent.push_back(a);
+  while (st.recent.size() > max_recent)
+    st.recent.pop_front();
+  if (st.actions_total)
+    st.actions_total->with({a.action, a.status}).inc();
+  if (auto c = correlator(self))
+    self->send(c, atom::action_v, a);
+}
+
+void note(self_ptr self, uint64_t incident, const std::string& service,
+          std::string text, const std::string& kind = "action") {
+  if (auto c = correlator(self)) {
+    incident_note n;
+    n.incident = incident;
+    // Event time of the incident when known, so the line sorts with the
+    // evidence; the wall clock otherwise.
+    auto& st = self->state;
+    auto it = st.incidents.find(incident);
+    n.ts_ms = it != st.incidents.end() ? it->second.updated_ms : wall_ms();
+    n.kind = kind;
+    n.service = service;
+    n.text = std::move(text);
+    self->send(c, atom::note_v, std::move(n));
+  }
+}
+
+void escalate(self_ptr self, uint64_t incident, const std::string& service,
+              const std::string& reason, const std::string& why) {
+  auto& st = self->state;
+  if (st.escalations)
+    st.escalations->with({reason}).inc();
+  action_view a;
+  a.incident = incident;
+  a.service = service;
+  a.status = "escalated";
+  a.reason = why;
+  audit(self, "escalated", a);
+  note(self, incident, service, "escalated to a human: " + why,
+       "notification");
+  spdlog::warn("{} escalated to a human: {}", inc_text(incident), why);
+}
+
+uint64_t next_action_id(self_ptr self) {
+  auto& st = self->state;
+  auto id = st.next_action++;
+  if (st.cfg.store)
+    // Not synced on its own: the audit record written right after is, and
+    // RocksDB's WAL is ordered, so the id is durable before it is used.
+    (void) st.cfg.store->put(storage::column::meta, meta_next_action,
+                             std::to_string(st.next_action));
+  return id;
+}
+
+action_view new_action(self_ptr self, const run_state& run,
+                       const playbook_step* step) {
+  action_view a;
+  a.id = next_action_id(self);
+  a.incident = run.incident;
+  a.playbook = run.book.name;
+  a.playbook_version = run.book.version;
+  a.step = step ? step->name : "-";
+  a.action = step ? std::string{to_string(step->action)} : "-";
+  a.service = run.service;
+  a.by = "vigil";
+  return a;
+}
+
+void finish_run(self_ptr self, run_state& run, const std::string& outcome) {
+  auto& st = self->state;
+  run.finished = true;
+  if (st.runs_total)
+    st.runs_total->with({run.book.name, outcome}).inc();
+}
+
+void advance(self_ptr self, run_state& run);
+
+// Follows the playbook's on_failure after a failed step or a failed
+// verification.
+void on_failure(self_ptr self, run_state& run, const std::string& why) {
+  switch (run.book.on_failure) {
+    case on_failure_policy::continue_:
+      if (run.verify_deadline_ms == 0 && run.next_step < run.book.steps.size()) {
+        note(self, run.incident, run.service,
+             why + "; on_failure is continue, going on");
+        advance(self, run);
+        return;
+      }
+      break;
+    case on_failure_policy::rollback:
+      // Rolling back needs the Kubernetes executor, which this version
+      // does not have: say so instead of pretending.
+      escalate(self, run.incident, run.service, "failed",
+               why + "; on_failure is rollback, which this version cannot "
+                     "do");
+      finish_run(self, run, "failed");
+      return;
+    case on_failure_policy::escalate:
+      break;
+  }
+  escalate(self, run.incident, run.service, "failed", why);
+  finish_run(self, run, "failed");
+}
+
+step_request request_of(const run_state& run, const playbook_step& step,
+                        bool approved) {
+  step_request r;
+  r.book = &run.book;
+  r.step = &step;
+  r.service = run.service;
+  r.incident_type = run.incident_type;
+  r.approved = approved;
+  if (auto it = step.with.find("factor");
+      it != step.with.end() && it->second.type == step_value::kind::number)
+    r.scale_factor = it->second.number;
+  return r;
+}
+
+// Fills the step's templates; the error names the variable.
+caf::expected<action_job> make_job(self_ptr self, const run_state& run,
+                                   const playbook_step& step,
+                                   const action_view& a) {
+  auto& st = self->state;
+  auto it = st.incidents.find(run.incident);
+  incident_view inc = it != st.incidents.end() ? it->second : incident_view{};
+  inc.id = run.incident;
+  inc.type = run.incident_type;
+  auto vars = run_variables(inc, run.service);
+  action_job job;
+  job.action = a;
+  job.timeout_ms
+    = step.timeout ? step.timeout->count() : st.cfg.remediation.action_timeout.count();
+  job.retries = st.cfg.remediation.retries;
+  job.backoff_ms = st.cfg.remediation.retry_backoff.count();
+  job.env_allow = st.cfg.remediation.shell_env;
+  job.allow_hosts = st.cfg.remediation.http_allow_hosts;
+  for (const auto& [key, value] : step.with) {
+    switch (value.type) {
+      case step_value::kind::string: {
+        auto r = render_template(value.text, vars);
+        if (!r)
+          return r.error();
+        job.params.push_back({key, std::move(*r)});
+        break;
+      }
+      case step_value::kind::number: {
+        char buf[64];
+        std::snprintf(buf, sizeof buf, "%.17g", value.number);
+        job.params.push_back({key, buf});
+        break;
+      }
+      case step_value::kind::boolean:
+        job.params.push_back({key, value.flag ? "true" : "false"});
+        break;
+      case step_value::kind::list:
+        for (const auto& item : value.items) {
+          auto r = render_template(item, vars);
+          if (!r)
+            return r.error();
+          if (key == "argv")
+            job.argv.push_back(std::move(*r));
+          else
+            job.params.push_back({key, std::move(*r)});
+        }
+        break;
+      case step_value::kind::map:
+        for (const auto& [k, v] : value.map) {
+          auto r = render_template(v, vars);
+          if (!r)
+            return r.error();
+          job.params.push_back({key + "." + k, std::move(*r)});
+        }
+        break;
+    }
+  }
+  return job;
+}
+
+void store_pending(self_ptr self, const action_view& a) {
+  auto& st = self->state;
+  if (!st.cfg.store)
+    return;
+  storage::stored_action x{a, wall_ms(),
+                           wall_ms() + st.cfg.remediation.approval_timeout.count()};
+  if (auto err = st.cfg.store->put(storage::column::approvals,
+                                   storage::big_endian_key(a.id), encode(x),
+                                   true))
+    spdlog::error("playbook engine: cannot store approval {}: {}",
+                  act_text(a.id), render(err));
+}
+
+// Runs the next step of `run`, or starts verification after the last.
+void advance(self_ptr self, run_state& run) {
+  auto& st = self->state;
+  while (!run.finished && run.current == 0 && !run.waiting) {
+    if (run.next_step >= run.book.steps.size()) {
+      if (run.only_dry) {
+        note(self, run.incident, run.service,
+             "playbook " + run.book.name
+               + " finished as a dry run; nothing was changed");
+        escalate(self, run.incident, run.service, "dry_run",
+                 "playbook " + run.book.name
+                   + " only recorded its steps (dry run)");
+        finish_run(self, run, "dry_run");
+        return;
+      }
+      run.verify_deadline_ms = wall_ms() + run.book.verify_within.count();
+      note(self, run.incident, run.service,
+           "playbook " + run.book.name + " done; waiting up to "
+             + std::to_string(run.book.verify_within.count() / 1000)
+             + "s for recovery");
+      return;
+    }
+    const auto& step = run.book.steps[run.next_step];
+    auto req = request_of(run, step, false);
+    auto v = st.envelope->admit_step(req, wall_ms());
+    if (v.kind == verdict_kind::wait) {
+      run.waiting = true;
+      return;
+    }
+    auto a = new_action(self, run, &step);
+    a.reason = v.reason;
+    switch (v.kind) {
+      case verdict_kind::refused_limit:
+        a.status = "refused_limit";
+        audit(self, "action_refused", a);
+        remember(self, a);
+        escalate(self, run.incident, run.service, "refused", v.reason);
+        finish_run(self, run, "refused");
+        return;
+      case verdict_kind::needs_approval:
+        a.status = "pending_approval";
+        audit(self, "approval_requested", a);
+        store_pending(self, a);
+        st.pending[a.id] = a;
+        remember(self, a);
+        run.current = a.id;
+        escalate(self, run.incident, run.service, "approval",
+                 act_text(a.id) + " (" + a.action + " " + a.step
+                   + ") needs approval");
+        return;
+      case verdict_kind::dry_run:
+        a.status = "dry_run";
+        a.started_ms = a.ended_ms = wall_ms();
+        audit(self, "action_dry_run", a);
+        remember(self, a);
+        ++run.next_step;
+        continue;
+      case verdict_kind::run:
+      case verdict_kind::wait:
+        break;
+    }
+    auto job = make_job(self, run, step, a);
+    if (!job) {
+      a.status = "failed";
+      a.reason = "cannot fill the step's templates: " + render(job.error());
+      audit(self, "action_failed", a);
+      remember(self, a);
+      ++run.next_step;
+      on_failure(self, run, a.reason);
+      return;
+    }
+    a.status = "running";
+    a.started_ms = wall_ms();
+    job->action = a;
+    // Audit before acting: no record, no action.
+    if (!audit(self, "action_started", a)) {
+      a.status = "failed";
+      a.reason = "the audit log cannot be written, so nothing was run";
+      remember(self, a);
+      escalate(self, run.incident, run.service, "audit", a.reason);
+      finish_run(self, run, "failed");
+      return;
+    }
+    st.envelope->step_started(req, wall_ms());
+    run.only_dry = false;
+    run.current = a.id;
+    st.in_flight[a.id] = a;
+    remember(self, a);
+    auto exec = st.cfg.spawn_executor(self, std::move(*job),
+                                      caf::actor_cast<playbook_actor>(self));
+    if (!exec) {
+      // The factory could not start anything: the step failed.
+      action_view failed = a;
+      failed.status = "failed";
+      failed.reason = "no executor could be started";
+      failed.ended_ms = wall_ms();
+      self->send(self, atom::done_v, failed);
+    } else {
+      // An executor that dies without answering fails its step (down
+      // handler below).
+      st.executors[exec.address()] = a.id;
+      self->monitor(exec);
+    }
+    return;
+  }
+}
+
+// Starts a run for a newly ranked incident, or escalates.
+void consider(self_ptr self, const incident_view& inc) {
+  auto& st = self->state;
+  if (st.handled.count(inc.id) || inc.status != "open"
+      || inc.merged_into != 0)
+    return;
+  const auto& rc = inc.root_cause;
+  if (rc.candidates.empty())
+    return; // not ranked yet
+  const auto& service = rc.candidates.front().service;
+  if (rc.confidence_level != "medium" && rc.confidence_level != "high") {
+    // Acting on a guess is worse than waking someone; a later, surer
+    // ranking may still start a run.
+    if (st.told_uncertain.insert(inc.id).second)
+      escalate(self, inc.id, service, "uncertain",
+               "root cause confidence is " + rc.confidence_level
+                 + "; no automatic action");
+    return;
+  }
+  st.handled.insert(inc.id);
+  if (!st.cfg.remediation.enabled) {
+    escalate(self, inc.id, service, "disabled",
+             "remediation is disabled (remediation.enabled: false)");
+    return;
+  }
+  const playbook* book = nullptr;
+  for (const auto& p : st.books)
+    if (matches(p, inc.type, service, static_cast<int>(inc.severity), {})) {
+      book = &p;
+      break;
+    }
+  if (!book) {
+    escalate(self, inc.id, service, "no_playbook",
+             "no playbook matches a " + inc.type + " incident in " + service);
+    return;
+  }
+  run_state run;
+  run.incident = inc.id;
+  run.book = *book;
+  run.service = service;
+  run.incident_type = inc.type;
+  auto v = st.envelope->admit_run(run.book, service, wall_ms());
+  if (v.kind != verdict_kind::run) {
+    auto a = new_action(self, run, nullptr);
+    a.status = "refused_limit";
+    a.reason = v.reason;
+    audit(self, "run_refused", a);
+    remember(self, a);
+    escalate(self, inc.id, service, "refused", v.reason);
+    if (st.runs_total)
+      st.runs_total->with({run.book.name, "refused"}).inc();
+    return;
+  }
+  st.envelope->run_started(run.book, service, wall_ms());
+  note(self, inc.id, service,
+       "playbook " + run.book.name + " (version " + run.book.version
+         + ") matched; autonomy "
+         + std::to_string(st.envelope->effective_autonomy(run.book, service)));
+  auto [it, _] = st.runs.emplace(inc.id, std::move(run));
+  advance(self, it->second);
+}
+
+bool recovered(const incident_view& inc) {
+  if (inc.status == "resolved" || inc.status == "mitigated")
+    return true;
+  if (inc.symptoms.empty())
+    return false;
+  return std::all_of(inc.symptoms.begin(), inc.symptoms.end(),
+                     [](const incident_symptom& s) { return s.recovered; });
+}
+
+void verified(self_ptr self, run_state& run) {
+  auto& st = self->state;
+  finish_run(self, run, "succeeded");
+  note(self, run.incident, run.service,
+       "recovery verified after playbook " + run.book.name);
+  auto c = correlator(self);
+  if (!c)
+    return;
+  auto id = run.incident;
+  for (const char* to : {"mitigated", "resolved"}) {
+    incident_command cmd;
+    cmd.id = id;
+    cmd.to = to;
+    cmd.by = "vigil";
+    cmd.comment = "recovery verified after playbook " + run.book.name;
+    cmd.now_ms = wall_ms();
+    self->request(c, ask_timeout, atom::incident_v, std::move(cmd))
+      .then([](const incident_view&) {},
+            [id, to](const caf::error& err) {
+              // A person may have moved it already; that is fine.
+              spdlog::info("{}: not marked {}: {}", inc_text(id), to,
+                           render(err));
+            });
+  }
+  (void) st;
+}
+
+void drop_finished(engine_state& st) {
+  for (auto it = st.runs.begin(); it != st.runs.end();)
+    if (it->second.finished)
+      it = st.runs.erase(it);
+    else
+      ++it;
+}
+
+void resume_waiting(self_ptr self) {
+  auto& st = self->state;
+  for (auto& [id, run] : st.runs)
+    if (run.waiting && !run.finished) {
+      run.waiting = false;
+      advance(self, run);
+      if (run.waiting)
+        break; // still no slot: keep the order
+    }
+}
+
+void open_watch(engine_state& st) {
+  if (!st.cfg.remediation.watch_playbooks || st.cfg.dir.empty())
+    return;
+  st.watch_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (st.watch_fd < 0) {
+    spdlog::warn("playbook engine: no inotify ({}); reload with SIGHUP or "
+                 "the API",
+                 std::strerror(errno));
+    return;
+  }
+  if (inotify_add_watch(st.watch_fd, st.cfg.dir.c_str(),
+                        IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM
+                          | IN_DELETE | IN_CREATE)
+      < 0) {
+    spdlog::warn("playbook engine: cannot watch {} ({}); reload with SIGHUP "
+                 "or the API",
+                 st.cfg.dir, std::strerror(errno));
+    ::close(st.watch_fd);
+    st.watch_fd = -1;
+  }
+}
+
+// Whether the directory changed since the last call (drains the events).
+bool dir_changed(engine_state& st) {
+  if (st.watch_fd < 0)
+    return false;
+  bool any = false;
+  alignas(inotify_event) char buf[4096];
+  for (;;) {
+    auto n = ::read(st.watch_fd, buf, sizeof buf);
+    if (n <= 0)
+      break;
+    any = true;
+  }
+  return any;
+}
+
+reload_report reload(self_ptr self, const std::string& by) {
+  auto& st = self->state;
+  auto loaded = load_playbooks(st.cfg.dir);
+  if (!loaded.ok()) {
+    reload_report r;
+    for (const auto& e : loaded.errors)
+      r.errors.push_back(e.to_string());
+    action_view a;
+    a.by = by;
+    audit(self, "playbooks_refused", a,
+          std::to_string(r.errors.size()) + " errors; kept the old set");
+    spdlog::error("playbook reload refused, keeping the old set:\n{}",
+                  loaded.message());
+    return r;
+  }
+  auto r = diff_sets(st.books, loaded.playbooks);
+  for (const auto& p : loaded.playbooks)
+    if (std::find(r.added.begin(), r.added.end(), p.name) != r.added.end()
+        || std::find(r.changed.begin(), r.changed.end(), p.name)
+             != r.changed.end()) {
+      action_view a;
+      a.playbook = p.name;
+      a.playbook_version = p.version;
+      a.by = by;
+      audit(self, "playbook_loaded", a, p.file);
+    }
+  for (const auto& name : r.removed) {
+    action_view a;
+    a.playbook = name;
+    a.by = by;
+    audit(self, "playbook_removed", a);
+  }
+  st.books = std::move(loaded.playbooks);
+  spdlog::info("playbooks reloaded: {} added, {} changed, {} removed, {} "
+               "unchanged",
+               r.added.size(), r.changed.size(), r.removed.size(),
+               r.unchanged);
+  return r;
+}
+
+} // namespace
+
+engine_state::~engine_state() {
+  if (watch_fd >= 0)
+    ::close(watch_fd);
+}
+
+playbook_info info_of(const playbook& p) {
+  playbook_info x;
+  x.name = p.name;
+  x.description = p.description;
+  x.file = p.file;
+  x.version = p.version;
+  x.autonomy = static_cast<uint32_t>(p.autonomy);
+  x.requires_approval = p.requires_approval;
+  x.dry_run = p.dry_run;
+  x.incident_types = p.incident_types;
+  x.services = p.services;
+  x.min_severity = static_cast<uint32_t>(p.min_severity);
+  for (const auto& s : p.steps)
+    x.steps.push_back(s.name + " (" + std::string{to_string(s.action)} + ")");
+  return x;
+}
+
+reload_report diff_sets(const std::vector<playbook>& before,
+                        const std::vector<playbook>& after) {
+  reload_report r;
+  r.ok = true;
+  std::map<std::string, std::string> old;
+  for (const auto& p : before)
+    old[p.name] = p.version;
+  for (const auto& p : after) {
+    auto it = old.find(p.name);
+    if (it == old.end())
+      r.added.push_back(p.name);
+    else if (it->second != p.version)
+      r.changed.push_back(p.name);
+    else
+      ++r.unchanged;
+    if (it != old.end())
+      old.erase(it);
+  }
+  for (const auto& [name, _] : old)
+    r.removed.push_back(name);
+  return r;
+}
+
+std::map<std::string, std::string> run_variables(const incident_view& inc,
+                                                 const std::string& service) {
+  return {{"service", service},
+          {"incident.id", inc_text(inc.id)},
+          {"incident.type", inc.type},
+          {"incident.severity", std::to_string(inc.severity)},
+          {"incident.title", inc.title},
+          {"namespace", "default"}};
+}
+
+playbook_actor::behavior_type
+engine(playbook_actor::stateful_pointer<engine_state> self,
+       engine_config cfg) {
+  auto& st = self->state;
+  st.cfg = std::move(cfg);
+  st.books = st.cfg.initial;
+  st.envelope = std::make_unique<safety_envelope>(st.cfg.remediation);
+  if (st.cfg.metrics) {
+    st.actions_total = &st.cfg.metrics->counters(
+      "vigil_actions_total", "Playbook steps by action and final status.",
+      {"action", "status"});
+    st.runs_total = &st.cfg.metrics->counters(
+      "vigil_playbook_runs_total", "Playbook runs by outcome.",
+      {"playbook", "outcome"});
+    st.escalations = &st.cfg.metrics->counters(
+      "vigil_escalations_total", "Incidents handed to a human, by reason.",
+      {"reason"});
+  }
+  if (st.cfg.store) {
+    if (auto v = st.cfg.store->get(storage::column::meta, meta_next_action);
+        v && *v)
+      st.next_action = std::max<uint64_t>(1, std::strtoull((*v)->c_str(),
+                                                           nullptr, 10));
+    // Pending approvals survive a restart.
+    (void) st.cfg.store->scan(storage::column::approvals, "",
+                              [&](std::string_view, std::string_view bytes) {
+                                storage::stored_action x;
+                                if (decode(bytes, x)) {
+                                  st.pending[x.view.id] = x.view;
+                                  st.handled.insert(x.view.incident);
+                                  st.next_action = std::max(
+                                    st.next_action, x.view.id + 1);
+                                }
+                                return true;
+                              });
+  }
+  for (const auto& p : st.books) {
+    action_view a;
+    a.playbook = p.name;
+    a.playbook_version = p.version;
+    audit(self, "playbook_loaded", a, p.file);
+  }
+  open_watch(st);
+  self->set_down_handler([self](caf::down_msg& msg) {
+    auto& st = self->state;
+    auto it = st.executors.find(msg.source);
+    if (it == st.executors.end())
+      return;
+    auto id = it->second;
+    st.executors.erase(it);
+    auto fl = st.in_flight.find(id);
+    if (fl == st.in_flight.end())
+      return; // it answered first
+    auto a = fl->second;
+    a.status = "failed";
+    a.reason = "the executor stopped without an answer: "
+               + self->system().render(msg.reason);
+    a.ended_ms = wall_ms();
+    self->send(self, atom::done_v, std::move(a));
+  });
+  self->send(self, atom::tick_v);
+  return {
+    [self](atom::incident, incident_view& inc) {
+      auto& st = self->state;
+      auto id = inc.id;
+      st.incidents[id] = inc;
+      auto it = st.runs.find(id);
+      if (it == st.runs.end()) {
+        consider(self, st.incidents[id]);
+      } else if (auto& run = it->second;
+                 run.verify_deadline_ms > 0 && !run.finished
+                 && recovered(inc)) {
+        verified(self, run);
+      }
+      drop_finished(st);
+      // Views of incidents nobody acts on are not kept.
+      if (!st.runs.count(id))
+        st.incidents.erase(id);
+    },
+    [self](atom::done, action_view& a) {
+      auto& st = self->state;
+      auto fl = st.in_flight.find(a.id);
+      if (fl == st.in_flight.end())
+        return; // already failed by a down message
+      st.in_flight.erase(fl);
+      st.envelope->step_finished();
+      if (a.ended_ms == 0)
+        a.ended_ms = wall_ms();
+      audit(self, "action_finished", a);
+      remember(self, a);
+      auto it = st.runs.find(a.incident);
+      if (it != st.runs.end() && it->second.current == a.id) {
+        auto& run = it->second;
+        run.current = 0;
+        ++run.next_step;
+        if (a.status == "succeeded")
+          advance(self, run);
+        else
+          on_failure(self, run,
+                     act_text(a.id) + " " + a.step + " " + a.status
+                       + (a.reason.empty() ? "" : ": " + a.reason));
+      }
+      resume_waiting(self);
+      drop_finished(st);
+    },
+    [self](atom::list) {
+      std::vector<playbook_info> out;
+      for (const auto& p : self->state.books)
+        out.push_back(info_of(p));
+      return out;
+    },
+    [self](atom::reload) { return reload(self, "api"); },
+    [self](atom::action, atom::get, uint32_t limit) {
+      auto& st = self->state;
+      std::vector<action_view> out;
+      for (auto it = st.recent.rbegin();
+           it != st.recent.rend() && out.size() < limit; ++it)
+        out.push_back(*it);
+      return out;
+    },
+    [self](atom::tick) {
+      auto& st = self->state;
+      auto now = wall_ms();
+      for (auto& [id, run] : st.runs)
+        if (!run.finished && run.verify_deadline_ms > 0
+            && now > run.verify_deadline_ms)
+          on_failure(self, run,
+                     "no recovery within "
+                       + std::to_string(run.book.verify_within.count() / 1000)
+                       + "s of playbook " + run.book.name);
+      if (dir_changed(st))
+        st.dir_changed_ms = now;
+      if (st.dir_changed_ms > 0 && now - st.dir_changed_ms >= watch_settle_ms) {
+        st.dir_changed_ms = 0;
+        reload(self, "watch");
+      }
+      resume_waiting(self);
+      drop_finished(st);
+      self->delayed_send(self, st.cfg.tick, atom::tick_v);
+    },
+  };
+}
+
+} // namespace vigil::playbooks

@@ -1,0 +1,210 @@
+#include "actors/playbook/envelope.hpp"
+
+#include <gtest/gtest.h>
+
+namespace vigil::playbooks {
+namespace {
+
+constexpr int64_t minute_ms = 60'000;
+
+playbook_step make_step(action_kind a, std::string name = "s") {
+  playbook_step s;
+  s.name = std::move(name);
+  s.action = a;
+  return s;
+}
+
+playbook make_book(int autonomy) {
+  playbook b;
+  b.name = "pb";
+  b.autonomy = autonomy;
+  return b;
+}
+
+struct envelope_test : ::testing::Test {
+  remediation_options opts;
+  playbook book = make_book(3);
+  playbook_step restart = make_step(action_kind::kubernetes_restart_pods);
+  playbook_step scale = make_step(action_kind::kubernetes_scale);
+  playbook_step shell = make_step(action_kind::shell);
+  playbook_step notify = make_step(action_kind::notify);
+
+  step_request req(const playbook_step& s, std::string service = "orders-db") {
+    step_request r;
+    r.book = &book;
+    r.step = &s;
+    r.service = std::move(service);
+    r.incident_type = "database_connection_exhaustion";
+    r.scale_factor = 2;
+    return r;
+  }
+};
+
+TEST_F(envelope_test, a_safe_step_within_every_limit_runs) {
+  safety_envelope env{opts};
+  auto v = env.admit_step(req(shell), 0);
+  EXPECT_EQ(v.kind, verdict_kind::run) << v.reason;
+  EXPECT_EQ(env.admit_run(book, "orders-db", 0).kind, verdict_kind::run);
+}
+
+TEST_F(envelope_test, the_kill_switch_refuses_runs_and_steps_even_notify) {
+  safety_envelope env{opts};
+  env.set_kill_switch(true);
+  EXPECT_EQ(env.admit_run(book, "orders-db", 0).kind,
+            verdict_kind::refused_limit);
+  auto v = env.admit_step(req(notify), 0);
+  EXPECT_EQ(v.kind, verdict_kind::refused_limit);
+  EXPECT_NE(v.reason.find("kill switch"), std::string::npos);
+  // A reload without the switch in the config does not silently lift it.
+  env.configure(opts);
+  EXPECT_TRUE(env.kill_switch());
+  env.set_kill_switch(false);
+  EXPECT_EQ(env.admit_step(req(notify), 0).kind, verdict_kind::run);
+}
+
+TEST_F(envelope_test, autonomy_is_capped_globally_and_per_service) {
+  opts.autonomy_caps = {"*-db=2", "*=4"};
+  safety_envelope env{opts};
+  EXPECT_EQ(env.effective_autonomy(book, "orders-db"), 2);
+  EXPECT_EQ(env.effective_autonomy(book, "checkout"), 3);
+  auto v = env.admit_step(req(restart, "orders-db"), 0);
+  EXPECT_EQ(v.kind, verdict_kind::refused_limit);
+  EXPECT_NE(v.reason.find("needs autonomy 3"), std::string::npos) << v.reason;
+  // Diagnosis is still allowed at level 2.
+  EXPECT_EQ(env.admit_step(req(shell, "orders-db"), 0).kind,
+            verdict_kind::run);
+  EXPECT_EQ(env.admit_step(req(restart, "checkout"), 0).kind,
+            verdict_kind::run);
+  opts.max_autonomy = 1;
+  env.configure(opts);
+  EXPECT_EQ(env.admit_step(req(shell, "checkout"), 0).kind,
+            verdict_kind::refused_limit);
+  EXPECT_EQ(env.admit_step(req(notify, "checkout"), 0).kind,
+            verdict_kind::run);
+}
+
+TEST_F(envelope_test, scaling_beyond_the_factor_or_by_an_unknown_factor_is_refused) {
+  opts.limits.max_scale_factor = 2;
+  safety_envelope env{opts};
+  auto r = req(scale);
+  r.scale_factor = 2;
+  EXPECT_EQ(env.admit_step(r, 0).kind, verdict_kind::run);
+  r.scale_factor = 2.5;
+  auto v = env.admit_step(r, 0);
+  EXPECT_EQ(v.kind, verdict_kind::refused_limit);
+  EXPECT_NE(v.reason.find("max_scale_factor 2"), std::string::npos);
+  r.scale_factor = 0;
+  EXPECT_EQ(env.admit_step(r, 0).kind, verdict_kind::refused_limit);
+}
+
+TEST_F(envelope_test, restarts_are_budgeted_per_sliding_hour_across_services) {
+  opts.limits.max_restarts_per_hour = 2;
+  safety_envelope env{opts};
+  int64_t t = 0;
+  for (auto svc : {"a", "b"}) {
+    auto r = req(restart, svc);
+    ASSERT_EQ(env.admit_step(r, t).kind, verdict_kind::run);
+    env.step_started(r, t);
+    env.step_finished();
+    t += 10 * minute_ms;
+  }
+  auto v = env.admit_step(req(restart, "c"), t);
+  EXPECT_EQ(v.kind, verdict_kind::refused_limit);
+  EXPECT_NE(v.reason.find("max_restarts_per_hour 2"), std::string::npos);
+  // Non-restarting actions are not counted against the budget.
+  EXPECT_EQ(env.admit_step(req(shell, "c"), t).kind, verdict_kind::run);
+  // One hour after the first restart a slot frees up, not before.
+  EXPECT_EQ(env.admit_step(req(restart, "c"), 60 * minute_ms - 1).kind,
+            verdict_kind::refused_limit);
+  EXPECT_EQ(env.admit_step(req(restart, "c"), 60 * minute_ms).kind,
+            verdict_kind::run);
+  EXPECT_EQ(env.restarts_in_last_hour(60 * minute_ms), 1u);
+}
+
+TEST_F(envelope_test, a_zero_restart_budget_refuses_every_restart) {
+  opts.limits.max_restarts_per_hour = 0;
+  safety_envelope env{opts};
+  EXPECT_EQ(env.admit_step(req(restart), 0).kind, verdict_kind::refused_limit);
+}
+
+TEST_F(envelope_test, runs_per_service_and_cooldown_limit_a_playbook) {
+  book.max_runs_per_hour = 2;
+  book.cooldown = std::chrono::minutes{10};
+  safety_envelope env{opts};
+  ASSERT_EQ(env.admit_run(book, "a", 0).kind, verdict_kind::run);
+  env.run_started(book, "a", 0);
+  auto v = env.admit_run(book, "a", 5 * minute_ms);
+  EXPECT_EQ(v.kind, verdict_kind::refused_limit);
+  EXPECT_NE(v.reason.find("cooldown"), std::string::npos) << v.reason;
+  // Another service has its own count and cooldown.
+  EXPECT_EQ(env.admit_run(book, "b", 5 * minute_ms).kind, verdict_kind::run);
+  ASSERT_EQ(env.admit_run(book, "a", 10 * minute_ms).kind, verdict_kind::run);
+  env.run_started(book, "a", 10 * minute_ms);
+  v = env.admit_run(book, "a", 30 * minute_ms);
+  EXPECT_EQ(v.kind, verdict_kind::refused_limit);
+  EXPECT_NE(v.reason.find("max_runs_per_hour 2"), std::string::npos)
+    << v.reason;
+  // The first run leaves the window after an hour.
+  EXPECT_EQ(env.admit_run(book, "a", 60 * minute_ms).kind, verdict_kind::run);
+}
+
+TEST_F(envelope_test, approval_is_needed_for_autonomy_4_flagged_books_and_listed_names) {
+  safety_envelope env{opts};
+  auto r = req(restart);
+  EXPECT_EQ(env.admit_step(r, 0).kind, verdict_kind::run);
+  book.requires_approval = true;
+  EXPECT_EQ(env.admit_step(r, 0).kind, verdict_kind::needs_approval);
+  r.approved = true;
+  EXPECT_EQ(env.admit_step(r, 0).kind, verdict_kind::run);
+  book.requires_approval = false;
+  book.autonomy = 4;
+  r.approved = false;
+  EXPECT_EQ(env.admit_step(r, 0).kind, verdict_kind::needs_approval);
+  book.autonomy = 3;
+  // The default list names kubernetes.rollback; incident types count too.
+  auto rollback = make_step(action_kind::kubernetes_rollback);
+  EXPECT_EQ(env.admit_step(req(rollback), 0).kind,
+            verdict_kind::needs_approval);
+  opts.limits.approval_required_for = {"database_connection_exhaustion"};
+  env.configure(opts);
+  EXPECT_EQ(env.admit_step(req(shell), 0).kind, verdict_kind::needs_approval);
+  EXPECT_EQ(env.admit_step(req(rollback, "x"), 0).kind,
+            verdict_kind::needs_approval);
+}
+
+TEST_F(envelope_test, a_refused_step_is_never_put_to_a_human) {
+  opts.limits.max_restarts_per_hour = 0;
+  book.requires_approval = true;
+  safety_envelope env{opts};
+  EXPECT_EQ(env.admit_step(req(restart), 0).kind, verdict_kind::refused_limit);
+}
+
+TEST_F(envelope_test, dry_run_records_instead_of_running_and_asks_nobody) {
+  book.requires_approval = true;
+  opts.limits.dry_run = true;
+  safety_envelope env{opts};
+  EXPECT_EQ(env.admit_step(req(restart), 0).kind, verdict_kind::dry_run);
+  opts.limits.dry_run = false;
+  env.configure(opts);
+  book.dry_run = true;
+  auto v = env.admit_step(req(restart), 0);
+  EXPECT_EQ(v.kind, verdict_kind::dry_run);
+  EXPECT_NE(v.reason.find("pb is a dry run"), std::string::npos);
+}
+
+TEST_F(envelope_test, steps_beyond_the_concurrency_limit_wait_their_turn) {
+  opts.limits.max_concurrent_actions = 2;
+  safety_envelope env{opts};
+  for (int i = 0; i < 2; ++i) {
+    auto r = req(shell);
+    ASSERT_EQ(env.admit_step(r, 0).kind, verdict_kind::run);
+    env.step_started(r, 0);
+  }
+  EXPECT_EQ(env.running(), 2u);
+  EXPECT_EQ(env.admit_step(req(shell), 0).kind, verdict_kind::wait);
+  env.step_finished();
+  EXPECT_EQ(env.admit_step(req(shell), 0).kind, verdict_kind::run);
+}
+
+} // namespace
+} // namespace vigil::playbooks
