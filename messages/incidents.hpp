@@ -208,7 +208,8 @@ struct incident_command {
   std::string to;
   std::string by;
   std::string comment;
-  /// Wall clock of the request, ms since the epoch.
+  /// Wall clock of the request, ms since the epoch; the partition uses its
+  /// event time when that is later (0 = event time).
   int64_t now_ms = 0;
 };
 

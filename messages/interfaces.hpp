@@ -138,6 +138,12 @@ using playbook_actor = caf::typed_actor<
   caf::replies_to<atom::list>::with<std::vector<playbook_info>>,
   // Reads the playbook directory again; on any error keeps the old set.
   caf::replies_to<atom::reload>::with<reload_report>,
+  // Steps waiting for a human's approval, oldest first.
+  caf::replies_to<atom::approval>::with<std::vector<action_view>>,
+  // A person approves or denies one; replies with the step as it stands
+  // (running after an approval). errc::not_found for an unknown or decided
+  // one, malformed for a self-approval, unavailable once expired.
+  caf::replies_to<atom::approval, approval_decision>::with<action_view>,
   // Every action the engine knows of, newest first, at most N.
   caf::replies_to<atom::action, atom::get, uint32_t>::with<
     std::vector<action_view>>,

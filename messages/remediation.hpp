@@ -76,10 +76,26 @@ typename Inspector::result_type inspect(Inspector& f, action_job& x) {
            x.backoff_ms);
 }
 
+/// A person approves or denies a pending step.
+struct approval_decision {
+  uint64_t action = 0;
+  bool approve = false;
+  /// Who decides; must not be the requester.
+  std::string by;
+  std::string comment;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, approval_decision& x) {
+  return f(caf::meta::type_name("vigil.approval_decision"), x.action,
+           x.approve, x.by, x.comment);
+}
+
 /// A line for an incident's timeline from the engine (escalations,
 /// verification), kind "action" or "notification".
 struct incident_note {
   uint64_t incident = 0;
+  /// Event time; 0 = the owning partition's event time now.
   int64_t ts_ms = 0;
   std::string kind;
   std::string service;

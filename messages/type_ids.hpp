@@ -52,6 +52,7 @@ struct incident_note;
 struct playbook_info;
 struct reload_report;
 struct action_job;
+struct approval_decision;
 
 } // namespace vigil
 
@@ -79,6 +80,7 @@ CAF_ADD_ATOM(vigil, vigil::atom, action, "v_action")
 CAF_ADD_ATOM(vigil, vigil::atom, reload, "v_reload")
 CAF_ADD_ATOM(vigil, vigil::atom, note, "v_note")
 CAF_ADD_ATOM(vigil, vigil::atom, done, "v_done")
+CAF_ADD_ATOM(vigil, vigil::atom, approval, "v_approval")
 
 CAF_BEGIN_TYPE_ID_BLOCK(vigil, caf::first_custom_type_id)
 
@@ -128,5 +130,6 @@ CAF_BEGIN_TYPE_ID_BLOCK(vigil, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(vigil, (std::vector<vigil::playbook_info>))
   CAF_ADD_TYPE_ID(vigil, (vigil::reload_report))
   CAF_ADD_TYPE_ID(vigil, (vigil::action_job))
+  CAF_ADD_TYPE_ID(vigil, (vigil::approval_decision))
 
 CAF_END_TYPE_ID_BLOCK(vigil)

@@ -442,8 +442,12 @@ partition(partition_actor::stateful_pointer<partition_state> self,
       if (st.book->record_action(a, now > 0 ? now : wall_ms()))
         persist(st);
     },
-    [self](atom::note, const incident_note& n) {
+    [self](atom::note, incident_note& n) {
       auto& st = self->state;
+      if (n.ts_ms == 0) {
+        auto now = event_now(st);
+        n.ts_ms = now > 0 ? now : wall_ms();
+      }
       if (st.book->add_note(n))
         persist(st);
     },

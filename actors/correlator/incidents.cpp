@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <set>
 
 #include "config/rules.hpp"
@@ -727,8 +728,11 @@ bool incident_book::record_action(const action_view& a, int64_t ts_ms) {
     e.ts_ms = ts_ms;
     e.kind = "action";
     e.service = a.service;
-    e.text = "ACT-" + std::to_string(a.id) + " " + a.playbook + "/" + a.step
-             + " (" + a.action + "): " + a.status;
+    char id[32];
+    std::snprintf(id, sizeof id, "ACT-%06llu ",
+                  static_cast<unsigned long long>(a.id));
+    e.text = id + a.playbook + "/" + a.step + " (" + a.action
+             + "): " + a.status;
     if (!a.reason.empty()) {
       e.text += " - ";
       e.text += a.reason;

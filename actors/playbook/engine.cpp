@@ -95,11 +95,9 @@ void note(self_ptr self, uint64_t incident, const std::string& service,
   if (auto c = correlator(self)) {
     incident_note n;
     n.incident = incident;
-    // Event time of the incident when known, so the line sorts with the
-    // evidence; the wall clock otherwise.
-    auto& st = self->state;
-    auto it = st.incidents.find(incident);
-    n.ts_ms = it != st.incidents.end() ? it->second.updated_ms : wall_ms();
+    // 0: the partition stamps it with its event time, like the actions, so
+    // the timeline keeps the order things happened in.
+    n.ts_ms = 0;
     n.kind = kind;
     n.service = service;
     n.text = std::move(text);
@@ -135,9 +133,9 @@ uint64_t next_action_id(self_ptr self) {
 }
 
 action_view new_action(self_ptr self, const run_state& run,
-                       const playbook_step* step) {
+                       const playbook_step* step, uint64_t id = 0) {
   action_view a;
-  a.id = next_action_id(self);
+  a.id = id != 0 ? id : next_action_id(self);
   a.incident = run.incident;
   a.playbook = run.book.name;
   a.playbook_version = run.book.version;
@@ -258,17 +256,29 @@ caf::expected<action_job> make_job(self_ptr self, const run_state& run,
   return job;
 }
 
-void store_pending(self_ptr self, const action_view& a) {
+// Stores a pending approval durably; false when it could not be stored
+// (then nobody is asked: the step is refused instead).
+bool store_pending(self_ptr self, const storage::stored_action& x) {
   auto& st = self->state;
   if (!st.cfg.store)
-    return;
-  storage::stored_action x{a, wall_ms(),
-                           wall_ms() + st.cfg.remediation.approval_timeout.count()};
+    return true;
   if (auto err = st.cfg.store->put(storage::column::approvals,
-                                   storage::big_endian_key(a.id), encode(x),
-                                   true))
+                                   storage::big_endian_key(x.view.id),
+                                   encode(x), true)) {
     spdlog::error("playbook engine: cannot store approval {}: {}",
-                  act_text(a.id), render(err));
+                  act_text(x.view.id), render(err));
+    return false;
+  }
+  return true;
+}
+
+void drop_pending(self_ptr self, uint64_t id) {
+  auto& st = self->state;
+  if (st.cfg.store)
+    if (auto err = st.cfg.store->erase(storage::column::approvals,
+                                       storage::big_endian_key(id), true))
+      spdlog::error("playbook engine: cannot remove approval {}: {}",
+                    act_text(id), render(err));
 }
 
 // Runs the next step of `run`, or starts verification after the last.
@@ -294,13 +304,19 @@ void advance(self_ptr self, run_state& run) {
       return;
     }
     const auto& step = run.book.steps[run.next_step];
-    auto req = request_of(run, step, false);
+    bool approved = run.approved_action != 0;
+    auto req = request_of(run, step, approved);
     auto v = st.envelope->admit_step(req, wall_ms());
     if (v.kind == verdict_kind::wait) {
       run.waiting = true;
       return;
     }
-    auto a = new_action(self, run, &step);
+    // An approved step keeps its id; the approver is who decided.
+    auto a = new_action(self, run, &step, run.approved_action);
+    if (approved) {
+      a.by = run.approved_by;
+      run.approved_action = 0;
+    }
     a.reason = v.reason;
     switch (v.kind) {
       case verdict_kind::refused_limit:
@@ -310,17 +326,35 @@ void advance(self_ptr self, run_state& run) {
         escalate(self, run.incident, run.service, "refused", v.reason);
         finish_run(self, run, "refused");
         return;
-      case verdict_kind::needs_approval:
+      case verdict_kind::needs_approval: {
         a.status = "pending_approval";
-        audit(self, "approval_requested", a);
-        store_pending(self, a);
-        st.pending[a.id] = a;
+        storage::stored_action x;
+        x.view = a;
+        x.requested_ms = wall_ms();
+        x.expires_ms
+          = x.requested_ms + st.cfg.remediation.approval_timeout.count();
+        x.incident_type = run.incident_type;
+        x.step_index = run.next_step;
+        // Stored and audited before anyone is asked.
+        if (!store_pending(self, x)
+            || !audit(self, "approval_requested", a)) {
+          drop_pending(self, a.id);
+          a.status = "refused_limit";
+          a.reason = "the approval could not be stored, so nobody was "
+                     "asked";
+          remember(self, a);
+          escalate(self, run.incident, run.service, "audit", a.reason);
+          finish_run(self, run, "failed");
+          return;
+        }
+        st.approvals.request(std::move(x));
         remember(self, a);
         run.current = a.id;
         escalate(self, run.incident, run.service, "approval",
                  act_text(a.id) + " (" + a.action + " " + a.step
                    + ") needs approval");
         return;
+      }
       case verdict_kind::dry_run:
         a.status = "dry_run";
         a.started_ms = a.ended_ms = wall_ms();
@@ -464,7 +498,8 @@ void verified(self_ptr self, run_state& run) {
     cmd.to = to;
     cmd.by = "vigil";
     cmd.comment = "recovery verified after playbook " + run.book.name;
-    cmd.now_ms = wall_ms();
+    // 0: at the partition's event time, like the rest of the timeline.
+    cmd.now_ms = 0;
     self->request(c, ask_timeout, atom::incident_v, std::move(cmd))
       .then([](const incident_view&) {},
             [id, to](const caf::error& err) {
@@ -530,6 +565,83 @@ bool dir_changed(engine_state& st) {
     any = true;
   }
   return any;
+}
+
+// Ends a step that will not run (denied, expired, or its playbook is gone)
+// and escalates.
+void end_unapproved(self_ptr self, action_view a, const std::string& kind,
+                    const std::string& why) {
+  auto& st = self->state;
+  if (a.ended_ms == 0)
+    a.ended_ms = wall_ms();
+  audit(self, kind, a);
+  remember(self, a);
+  if (auto it = st.runs.find(a.incident); it != st.runs.end()) {
+    it->second.current = 0;
+    finish_run(self, it->second, a.status);
+  }
+  escalate(self, a.incident, a.service, a.status, why);
+}
+
+caf::result<action_view> decide(self_ptr self, const approval_decision& d) {
+  auto& st = self->state;
+  auto x = st.approvals.decide(d.action, d.approve, d.by, d.comment,
+                               wall_ms());
+  if (!x)
+    return x.error();
+  drop_pending(self, d.action);
+  auto a = x->view;
+  if (!d.approve) {
+    end_unapproved(self, a, "denied",
+                   act_text(a.id) + " denied by " + d.by
+                     + (d.comment.empty() ? "" : ": " + d.comment));
+    return a;
+  }
+  audit(self, "approved", a);
+  // The run may be gone (a restart): rebuild it from the stored request,
+  // but only under the very playbook version that was approved.
+  auto it = st.runs.find(a.incident);
+  if (it == st.runs.end()) {
+    const playbook* book = nullptr;
+    for (const auto& p : st.books)
+      if (p.name == a.playbook && p.version == a.playbook_version)
+        book = &p;
+    if (!book || x->step_index >= book->steps.size()) {
+      a.status = "expired";
+      a.reason = "playbook " + a.playbook + " changed since the request";
+      end_unapproved(self, a, "approval_expired",
+                     act_text(a.id) + ": " + a.reason + "; ask again");
+      return a;
+    }
+    run_state run;
+    run.incident = a.incident;
+    run.book = *book;
+    run.service = a.service;
+    run.incident_type = x->incident_type;
+    run.next_step = x->step_index;
+    it = st.runs.emplace(a.incident, std::move(run)).first;
+  }
+  auto& run = it->second;
+  run.current = 0;
+  run.approved_action = a.id;
+  run.approved_by = d.by;
+  advance(self, run);
+  // The step as it stands now (running, refused by a limit, ...).
+  for (auto r = st.recent.rbegin(); r != st.recent.rend(); ++r)
+    if (r->id == a.id)
+      return *r;
+  return a;
+}
+
+void expire_approvals(self_ptr self) {
+  auto& st = self->state;
+  for (auto& x : st.approvals.expire(wall_ms())) {
+    drop_pending(self, x.view.id);
+    end_unapproved(self, x.view, "approval_expired",
+                   act_text(x.view.id)
+                     + ": nobody approved it in time; a human must decide "
+                       "what to do");
+  }
 }
 
 reload_report reload(self_ptr self, const std::string& by) {
@@ -657,10 +769,10 @@ engine(playbook_actor::stateful_pointer<engine_state> self,
                               [&](std::string_view, std::string_view bytes) {
                                 storage::stored_action x;
                                 if (decode(bytes, x)) {
-                                  st.pending[x.view.id] = x.view;
                                   st.handled.insert(x.view.incident);
                                   st.next_action = std::max(
                                     st.next_action, x.view.id + 1);
+                                  st.approvals.restore(std::move(x));
                                 }
                                 return true;
                               });
@@ -741,6 +853,16 @@ engine(playbook_actor::stateful_pointer<engine_state> self,
       return out;
     },
     [self](atom::reload) { return reload(self, "api"); },
+    [self](atom::approval) {
+      std::vector<action_view> out;
+      for (const auto& [id, x] : self->state.approvals.pending())
+        out.push_back(x.view);
+      return out;
+    },
+    [self](atom::approval,
+           const approval_decision& d) -> caf::result<action_view> {
+      return decide(self, d);
+    },
     [self](atom::action, atom::get, uint32_t limit) {
       auto& st = self->state;
       std::vector<action_view> out;
@@ -759,6 +881,7 @@ engine(playbook_actor::stateful_pointer<engine_state> self,
                      "no recovery within "
                        + std::to_string(run.book.verify_within.count() / 1000)
                        + "s of playbook " + run.book.name);
+      expire_approvals(self);
       if (dir_changed(st))
         st.dir_changed_ms = now;
       if (st.dir_changed_ms > 0 && now - st.dir_changed_ms >= watch_settle_ms) {

@@ -20,6 +20,7 @@
 
 #include <caf/atom.hpp>
 
+#include "actors/playbook/approvals.hpp"
 #include "actors/playbook/envelope.hpp"
 #include "config/options.hpp"
 #include "config/playbook.hpp"
@@ -68,6 +69,9 @@ struct run_state {
   bool waiting = false;
   /// Every step so far was a dry run.
   bool only_dry = true;
+  /// The action a person approved for step `next_step` (0 when none).
+  uint64_t approved_action = 0;
+  std::string approved_by;
   /// Wall clock by which recovery must show; 0 until the steps are done.
   int64_t verify_deadline_ms = 0;
   bool finished = false;
@@ -93,8 +97,8 @@ struct engine_state {
   std::map<uint64_t, action_view> in_flight;
   /// Executors running, to fail their step if one dies silently.
   std::map<caf::actor_addr, uint64_t> executors;
-  /// Pending approvals by action id (also in the approvals column).
-  std::map<uint64_t, action_view> pending;
+  /// Pending approvals (each also in the approvals column).
+  approval_book approvals;
   uint64_t next_action = 1;
   int watch_fd = -1;
   int64_t dir_changed_ms = 0;

@@ -21,6 +21,8 @@ void to_record(const stored_action& x, vigil::store::action_record& r) {
   r.set_by(a.by);
   r.set_requested_ms(x.requested_ms);
   r.set_expires_ms(x.expires_ms);
+  r.set_incident_type(x.incident_type);
+  r.set_step_index(x.step_index);
 }
 
 stored_action from_record(const vigil::store::action_record& r) {
@@ -41,6 +43,8 @@ stored_action from_record(const vigil::store::action_record& r) {
   a.by = r.by();
   x.requested_ms = r.requested_ms();
   x.expires_ms = r.expires_ms();
+  x.incident_type = r.incident_type();
+  x.step_index = r.step_index();
   return x;
 }
 

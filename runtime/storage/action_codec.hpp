@@ -21,6 +21,10 @@ struct stored_action {
   action_view view;
   int64_t requested_ms = 0;
   int64_t expires_ms = 0;
+  /// For a pending approval: the incident's type and the step's index in
+  /// its playbook, so the run can go on after a restart.
+  std::string incident_type;
+  uint64_t step_index = 0;
 };
 
 /// Fills a proto action_record.

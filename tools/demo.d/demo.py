@@ -43,6 +43,17 @@ def main():
     sent = 0
     chunk = []
 
+    def send(gen):
+        for ts, service, name, value, labels in gen:
+            line = {"service": service, "metric": name, "value": value,
+                    "ts": ts}
+            if labels:
+                line["labels"] = labels
+            chunk.append(json.dumps(line) + "\n")
+            if len(chunk) >= 2000:
+                flush()
+        flush()
+
     def flush():
         nonlocal sent, chunk
         if not chunk:
@@ -61,14 +72,7 @@ def main():
         sent += len(chunk)
         chunk = []
 
-    for ts, service, name, value, labels in scenario.samples():
-        line = {"service": service, "metric": name, "value": value, "ts": ts}
-        if labels:
-            line["labels"] = labels
-        chunk.append(json.dumps(line) + "\n")
-        if len(chunk) >= 2000:
-            flush()
-    flush()
+    send(scenario.samples())
     print("    %d samples accepted" % sent)
     # Ingest acknowledges on admission; wait until the detectors took all.
     deadline = time.time() + 60
@@ -155,10 +159,71 @@ def main():
             print("!!  root cause ranked first: %s, expected %s" % (
                 rc["candidates"][0]["service"], scenario.ROOT_CAUSE))
             ok = False
+    if inc and not remediate(base, token, inc, send, first):
+        ok = False
     print("\n==> %s" % ("loop closed: anomalies found where the fault was, "
-                        "and only there; one incident, root cause %s"
+                        "and only there; one incident, root cause %s, "
+                        "playbook run, recovery verified"
                         % scenario.ROOT_CAUSE if ok else "FAILED"))
     return 0 if ok else 1
+
+
+def get_incident(base, token, inc_id):
+    _, body = call(base, "/api/v1/incidents/" + inc_id, token)
+    return json.loads(body)
+
+
+def remediate(base, token, inc, send, first):
+    """Waits for the playbook's steps, replays the healed tail, waits for
+    the verified recovery; prints actions, timeline and MTTD/MTTR."""
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        inc = get_incident(base, token, inc["id"])
+        done = [a for a in inc["actions"]
+                if a["status"] not in ("running", "pending_approval")]
+        if len(done) >= 2:
+            break
+        time.sleep(0.3)
+    print("\n==> playbook steps")
+    for a in inc["actions"]:
+        print("    %s %-24s %-10s %-9s %s" % (
+            a["id"], a["playbook"] + "/" + a["step"], a["action"],
+            a["status"], (a.get("output") or a["reason"]).strip()))
+    if len(inc["actions"]) < 2 or any(a["status"] != "succeeded"
+                                      for a in inc["actions"]):
+        print("!!  the playbook's steps did not all succeed")
+        return False
+    print("\n==> the runbook freed the pool: replaying minutes %d..%d, "
+          "healthy" % (scenario.MINUTES, scenario.MINUTES + 15))
+    send(scenario.samples(from_min=scenario.MINUTES,
+                          until_min=scenario.MINUTES + 15,
+                          heal_min=scenario.MINUTES))
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        inc = get_incident(base, token, inc["id"])
+        if inc["status"] == "resolved":
+            break
+        time.sleep(0.3)
+    verified = [e for e in inc["timeline"]
+                if e["text"].startswith("recovery verified")]
+    print("    incident %s is %s" % (inc["id"], inc["status"]))
+    for e in inc["timeline"]:
+        if e["kind"] in ("action", "status", "notification"):
+            print("      minute %6.2f  %-12s %s" % (
+                (e["ts"] - scenario.START) / 60, e["kind"], e["text"]))
+    if inc["status"] != "resolved" or not verified:
+        print("!!  recovery was not verified")
+        return False
+    _, body = call(base, "/api/v1/audit/verify", token)
+    audit = json.loads(body)
+    print("    audit log: %d records, chain %s" % (
+        audit["records"], "intact" if audit["ok"] else "BROKEN"))
+    # Event time: the scenario's clock, not the replay's.
+    mttd = first["ts"] - scenario.FAULT_TS if first else float("nan")
+    mttr = verified[0]["ts"] - scenario.FAULT_TS
+    print("\n==> MTTD %.0f s, MTTR %.1f min (event time; the scenario's pool "
+          "is freed at minute %d)" % (mttd, mttr / 60, scenario.MINUTES))
+    return audit["ok"]
 
 
 def _fmt(x):

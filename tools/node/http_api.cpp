@@ -836,6 +836,55 @@ public:
       atom::reload_v);
   }
 
+  void approvals(request&, responder respond) {
+    ask<std::vector<action_view>>(
+      n_.system(), n_.playbooks(),
+      [respond](std::vector<action_view>& xs) mutable {
+        json list = json::array();
+        for (auto& x : xs)
+          list.push_back(action_json(x));
+        respond(json_response(200, json{{"approvals", list}}));
+      },
+      [this, respond](const caf::error& err) mutable {
+        fail("approvals", err, respond);
+      },
+      atom::approval_v);
+  }
+
+  void decide(request& req, responder respond, const char* endpoint,
+              bool approve) {
+    auto text = req.params["id"];
+    auto id = parse_action_id(text);
+    if (!id)
+      return fail(endpoint,
+                  codec::malformed("not an action id (ACT-000042 or 42)",
+                                   "path segment '" + text + "'"),
+                  respond);
+    auto cmd = parse_incident_command(req.body, "");
+    if (!cmd)
+      return fail(endpoint,
+                  codec::malformed(rule_error_text(cmd.error()), "body"),
+                  respond);
+    approval_decision d{*id, approve, cmd->by, cmd->comment};
+    ask<action_view>(
+      n_.system(), n_.playbooks(),
+      [respond](action_view& a) mutable {
+        respond(json_response(200, action_json(a)));
+      },
+      [this, respond, endpoint](const caf::error& err) mutable {
+        fail(endpoint, err, respond);
+      },
+      atom::approval_v, std::move(d));
+  }
+
+  void approve(request& req, responder respond) {
+    decide(req, std::move(respond), "approval_approve", true);
+  }
+
+  void deny(request& req, responder respond) {
+    decide(req, std::move(respond), "approval_deny", false);
+  }
+
   void audit(request& req, responder respond) {
     // Both parameters are optional whole numbers; limit is 1..10000.
     auto number = [&](const char* name, uint64_t min, uint64_t max,
@@ -1000,6 +1049,12 @@ http::router http_api::make_router(node& n) {
         &api::playbooks);
   route(verb::post, "/api/v1/playbooks/reload", "playbooks_reload",
         access::admin, 0, &api::playbooks_reload);
+  route(verb::get, "/api/v1/approvals", "approvals", access::admin, 0,
+        &api::approvals);
+  route(verb::post, "/api/v1/approvals/{id}/approve", "approval_approve",
+        access::admin, 64 * 1024, &api::approve);
+  route(verb::post, "/api/v1/approvals/{id}/deny", "approval_deny",
+        access::admin, 64 * 1024, &api::deny);
   route(verb::get, "/api/v1/audit", "audit", access::admin, 0, &api::audit);
   route(verb::get, "/api/v1/audit/verify", "audit_verify", access::admin, 0,
         &api::audit_verify);

@@ -1,5 +1,7 @@
 #include "tools/node/incident_api.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 
@@ -67,18 +69,16 @@ std::string quote_value(const std::string& v) {
   return out;
 }
 
-} // namespace
-
-std::string incident_id_text(uint64_t id) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "INC-%06llu",
-                static_cast<unsigned long long>(id));
-  return buf;
-}
-
-std::optional<uint64_t> parse_incident_id(std::string_view text) {
-  if (text.starts_with("INC-") || text.starts_with("inc-"))
-    text.remove_prefix(4);
+// "PREFIX000042" (prefix in either case) or "42"; never 0.
+std::optional<uint64_t> parse_prefixed_id(std::string_view text,
+                                          std::string_view prefix) {
+  if (text.size() >= prefix.size()
+      && std::equal(prefix.begin(), prefix.end(), text.begin(),
+                    [](char a, char b) {
+                      return std::tolower(static_cast<unsigned char>(a))
+                             == std::tolower(static_cast<unsigned char>(b));
+                    }))
+    text.remove_prefix(prefix.size());
   if (text.empty() || text.size() > 19)
     return std::nullopt;
   uint64_t out = 0;
@@ -92,11 +92,28 @@ std::optional<uint64_t> parse_incident_id(std::string_view text) {
   return out;
 }
 
+} // namespace
+
+std::string incident_id_text(uint64_t id) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "INC-%06llu",
+                static_cast<unsigned long long>(id));
+  return buf;
+}
+
+std::optional<uint64_t> parse_incident_id(std::string_view text) {
+  return parse_prefixed_id(text, "INC-");
+}
+
 std::string action_id_text(uint64_t id) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "ACT-%06llu",
                 static_cast<unsigned long long>(id));
   return buf;
+}
+
+std::optional<uint64_t> parse_action_id(std::string_view text) {
+  return parse_prefixed_id(text, "ACT-");
 }
 
 json action_json(const action_view& a) {

@@ -28,6 +28,10 @@ nlohmann::json incident_json(const incident_view& x, bool brief);
 /// "ACT-000042".
 std::string action_id_text(uint64_t id);
 
+/// Reads "ACT-000042", "act-42" or "42"; empty for anything else (0
+/// included).
+std::optional<uint64_t> parse_action_id(std::string_view text);
+
 /// One action as the API shows it (CONTRACT §3 `actions`, with times,
 /// reason and who decided).
 nlohmann::json action_json(const action_view& a);

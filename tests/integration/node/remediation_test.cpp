@@ -3,13 +3,15 @@
 // playbook; the playbook's shell step runs (argv only) with the service
 // filled in, the audit log holds a record before and after it, and once
 // the detectors see recovery the incident is mitigated and resolved. A
-// playbook that needs approval runs nothing and escalates. A bad playbook
-// set is refused on reload and the old set stays.
+// playbook that needs approval runs nothing and escalates until a person
+// (not the requester) approves it, also across kill -9. A bad playbook set
+// is refused on reload and the old set stays.
 
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
+#include <csignal>
 #include <random>
 
 #include <nlohmann/json.hpp>
@@ -230,31 +232,77 @@ TEST_F(loop_fixture, a_matched_playbook_runs_is_audited_and_recovery_resolves) {
             std::string::npos);
 }
 
-TEST_F(loop_fixture, a_step_needing_approval_runs_nothing_and_escalates) {
+TEST_F(loop_fixture, a_step_needing_approval_waits_survives_kill_9_and_runs_once_approved) {
   write(books / "release.yaml", release_playbook(markers, 4));
+  std::string act;
+  {
+    test::vigild node{dir.str() + "/data", {"--playbooks", books.string()}};
+    ASSERT_TRUE(node.ready()) << node.proc().stderr_text();
+    ASSERT_TRUE(node.post("/api/v1/topology", topology_body().dump(),
+                          "application/json"));
+    int total = history_steps + fault_steps;
+    auto t0 = wall_ms() / 1000 - total * step_s;
+    post_steps(node, t0, 0, total, history_steps, total + 1000);
+    json inc;
+    ASSERT_TRUE(test::wait_until(
+      [&] {
+        inc = incident_of(node);
+        return !inc.is_null() && !inc["actions"].empty()
+               && inc["actions"][0]["status"] == "pending_approval"
+               && timeline_has(inc, "needs approval");
+      },
+      30s))
+      << inc.dump(1);
+    act = inc["actions"][0]["id"].get<std::string>();
+    EXPECT_FALSE(fs::exists(markers / "ran-orders-db"));
+    auto kinds = audit_kinds(node);
+    EXPECT_NE(std::find(kinds.begin(), kinds.end(), "approval_requested"),
+              kinds.end());
+    EXPECT_EQ(std::find(kinds.begin(), kinds.end(), "action_started"),
+              kinds.end());
+    http::header_list admin{{"Authorization", "Bearer " + node.admin_token()}};
+    // The requester cannot approve its own request; nobody anonymous can.
+    for (auto body : {R"({"by":"vigil"})", R"({"comment":"x"})"}) {
+      auto r = node.post("/api/v1/approvals/" + act + "/approve", body,
+                         "application/json", admin);
+      ASSERT_TRUE(r);
+      EXPECT_EQ(r->status, 400u) << r->body;
+    }
+    EXPECT_FALSE(fs::exists(markers / "ran-orders-db"));
+    node.proc().signal(SIGKILL);
+    ASSERT_TRUE(node.proc().wait(10s));
+  }
+  // After kill -9 the request is still pending; an approval runs it once.
   test::vigild node{dir.str() + "/data", {"--playbooks", books.string()}};
   ASSERT_TRUE(node.ready()) << node.proc().stderr_text();
-  ASSERT_TRUE(node.post("/api/v1/topology", topology_body().dump(),
-                        "application/json"));
-  int total = history_steps + fault_steps;
-  auto t0 = wall_ms() / 1000 - total * step_s;
-  post_steps(node, t0, 0, total, history_steps, total + 1000);
-  json inc;
+  http::header_list admin{{"Authorization", "Bearer " + node.admin_token()}};
+  auto list = node.get("/api/v1/approvals");
+  ASSERT_TRUE(list && list->status == 200);
+  auto pending = json::parse(list->body)["approvals"];
+  ASSERT_EQ(pending.size(), 1u) << list->body;
+  EXPECT_EQ(pending[0]["id"], act);
+  EXPECT_EQ(pending[0]["status"], "pending_approval");
+  auto r = node.post("/api/v1/approvals/" + act + "/approve",
+                     R"({"by":"alice","comment":"pool is stuck, go"})",
+                     "application/json", admin);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200u) << r->body;
+  EXPECT_EQ(json::parse(r->body)["by"], "alice");
   ASSERT_TRUE(test::wait_until(
-    [&] {
-      inc = incident_of(node);
-      return !inc.is_null() && !inc["actions"].empty()
-             && inc["actions"][0]["status"] == "pending_approval"
-             && timeline_has(inc, "needs approval");
-    },
-    30s))
-    << inc.dump(1);
-  EXPECT_FALSE(fs::exists(markers / "ran-orders-db"));
+    [&] { return fs::exists(markers / "ran-orders-db"); }, 10s));
+  // Decided once: approving or denying again is refused.
+  r = node.post("/api/v1/approvals/" + act + "/deny", R"({"by":"bob"})",
+                "application/json", admin);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 404u) << r->body;
   auto kinds = audit_kinds(node);
-  EXPECT_NE(std::find(kinds.begin(), kinds.end(), "approval_requested"),
-            kinds.end());
-  EXPECT_EQ(std::find(kinds.begin(), kinds.end(), "action_started"),
-            kinds.end());
+  auto approved = std::find(kinds.begin(), kinds.end(), "approved");
+  auto started = std::find(kinds.begin(), kinds.end(), "action_started");
+  ASSERT_NE(approved, kinds.end());
+  ASSERT_NE(started, kinds.end());
+  EXPECT_LT(approved, started);
+  auto v = json::parse(node.get("/api/v1/audit/verify")->body);
+  EXPECT_TRUE(v["ok"].get<bool>()) << v.dump();
 }
 
 TEST_F(loop_fixture, a_bad_playbook_set_is_refused_and_the_old_one_stays) {
