@@ -507,6 +507,31 @@ struct remediation_options {
     = default;
 };
 
+/// notifiers: where incidents are announced, through a durable outbox.
+struct notifier_options {
+  /// Receivers, "NAME KIND URL [OPTION=VALUE ...]"; KIND is webhook,
+  /// slack, pagerduty or opsgenie; options min_severity, services, events,
+  /// key_file, key_env. Default: [].
+  std::vector<std::string> receivers;
+  /// First retry delay of a failed delivery, doubled per attempt.
+  /// Default: 1s.
+  duration retry_initial{1'000};
+  /// Longest retry delay. Default: 5m.
+  duration retry_max{300'000};
+  /// A notification not delivered within this long is dropped (counted).
+  /// Default: 24h.
+  duration max_age{86'400'000};
+  /// Deliveries per receiver per minute; more wait. Default: 600.
+  uint32_t rate_per_minute = 600;
+  /// Timeout of one delivery. Default: 10s.
+  duration timeout{10'000};
+  /// Notifications the outbox holds at most; beyond it the oldest
+  /// undelivered ones are dropped (counted). Default: 100000.
+  uint32_t max_outbox = 100'000;
+  friend bool operator==(const notifier_options&, const notifier_options&)
+    = default;
+};
+
 /// security: tokens.
 struct security_options {
   /// Bearer token for /api/v1/* (but ingest). Empty: read admin_token_file,
@@ -543,6 +568,7 @@ struct options {
   topology_options topology;
   rca_options rca;
   remediation_options remediation;
+  notifier_options notifiers;
   suppression_options suppression;
   security_options security;
   cluster_options cluster;

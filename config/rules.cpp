@@ -92,6 +92,87 @@ caf::expected<autonomy_cap_rule> parse_autonomy_cap(std::string_view text) {
                            static_cast<uint32_t>(level[0] - '0')};
 }
 
+caf::expected<receiver_rule> parse_receiver(std::string_view text) {
+  std::vector<std::string_view> words;
+  size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && text[i] == ' ')
+      ++i;
+    auto start = i;
+    while (i < text.size() && text[i] != ' ')
+      ++i;
+    if (i > start)
+      words.push_back(text.substr(start, i - start));
+  }
+  if (words.size() < 3)
+    return refuse(text, "not NAME KIND URL [OPTION=VALUE ...]");
+  receiver_rule r;
+  r.name = std::string{words[0]};
+  for (char c : r.name)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+          || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.'))
+      return refuse(text, "the name may use letters, digits, '-', '_' and "
+                          "'.'");
+  r.kind = std::string{words[1]};
+  static constexpr std::string_view kinds[]
+    = {"webhook", "slack", "pagerduty", "opsgenie"};
+  if (std::find(std::begin(kinds), std::end(kinds), r.kind) == std::end(kinds))
+    return refuse(text, "the kind is webhook, slack, pagerduty or opsgenie");
+  r.url = std::string{words[2]};
+  if (r.url.rfind("http://", 0) != 0 && r.url.rfind("https://", 0) != 0)
+    return refuse(text, "the URL starts with http:// or https://");
+  auto list = [](std::string_view v) {
+    std::vector<std::string> out;
+    size_t from = 0;
+    while (from <= v.size()) {
+      auto comma = v.find(',', from);
+      auto item = v.substr(from, comma == std::string_view::npos
+                                   ? std::string_view::npos
+                                   : comma - from);
+      if (!item.empty())
+        out.emplace_back(item);
+      if (comma == std::string_view::npos)
+        break;
+      from = comma + 1;
+    }
+    return out;
+  };
+  for (size_t w = 3; w < words.size(); ++w) {
+    auto eq = words[w].find('=');
+    if (eq == std::string_view::npos || eq == 0 || eq + 1 == words[w].size())
+      return refuse(text, "options are OPTION=VALUE");
+    auto key = words[w].substr(0, eq);
+    auto value = words[w].substr(eq + 1);
+    if (key == "min_severity") {
+      if (value.size() != 1 || value[0] < '1' || value[0] > '5')
+        return refuse(text, "min_severity is 1..5");
+      r.min_severity = static_cast<uint32_t>(value[0] - '0');
+    } else if (key == "services") {
+      r.services = list(value);
+    } else if (key == "events") {
+      r.events = list(value);
+      static constexpr std::string_view known[]
+        = {"opened", "escalated", "action", "acknowledged", "resolved"};
+      for (const auto& e : r.events)
+        if (std::find(std::begin(known), std::end(known), e)
+            == std::end(known))
+          return refuse(text, "events are opened, escalated, action, "
+                              "acknowledged, resolved");
+    } else if (key == "key_file") {
+      r.key_file = std::string{value};
+    } else if (key == "key_env") {
+      r.key_env = std::string{value};
+    } else {
+      return refuse(text, "options are min_severity, services, events, "
+                          "key_file, key_env");
+    }
+  }
+  if ((r.kind == "pagerduty" || r.kind == "opsgenie") && r.key_file.empty()
+      && r.key_env.empty())
+    return refuse(text, r.kind + " needs key_file= or key_env=");
+  return r;
+}
+
 std::string rule_error_text(const caf::error& err) {
   const auto& ctx = err.context();
   if (ctx.size() > 0 && ctx.match_element<std::string>(0))

@@ -8,6 +8,7 @@
 //   correlation.classification  GLOB=TYPE
 //   topology.edges              CALLER->CALLEE
 //   remediation.autonomy_caps   SERVICE_GLOB=LEVEL
+//   notifiers.receivers         NAME KIND URL [OPTION=VALUE ...]
 // and the metric-name globs they and detection.iforest.features use.
 
 #include <cstdint>
@@ -81,6 +82,29 @@ struct autonomy_cap_rule {
 
 /// Reads "SERVICE_GLOB=LEVEL" (LEVEL 1..4).
 caf::expected<autonomy_cap_rule> parse_autonomy_cap(std::string_view text);
+
+/// One `notifiers.receivers` entry.
+struct receiver_rule {
+  std::string name;
+  /// webhook, slack, pagerduty or opsgenie.
+  std::string kind;
+  std::string url;
+  /// Lowest incident severity sent (1..5). Default: 1.
+  uint32_t min_severity = 1;
+  /// Root-cause service globs; empty = any.
+  std::vector<std::string> services;
+  /// Event kinds sent (opened, escalated, action, acknowledged,
+  /// resolved); empty = all.
+  std::vector<std::string> events;
+  /// Where the secret comes from: a file (trimmed) or an environment
+  /// variable. Routing key (pagerduty), API key (opsgenie), HMAC secret
+  /// (webhook, optional).
+  std::string key_file;
+  std::string key_env;
+};
+
+/// Reads "NAME KIND URL [OPTION=VALUE ...]".
+caf::expected<receiver_rule> parse_receiver(std::string_view text);
 
 /// The message of a parser's error ("'TEXT': why").
 std::string rule_error_text(const caf::error& err);

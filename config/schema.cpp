@@ -171,6 +171,7 @@ using RO = rca_options;
 using SO = suppression_options;
 using RM = remediation_options;
 using RL = remediation_limits;
+using NT = notifier_options;
 using K = cluster_options;
 
 std::vector<option> make_schema() {
@@ -696,6 +697,36 @@ std::vector<option> make_schema() {
     bool_option<&O::remediation, &RM::limits, &RL::dry_run>(
       "remediation.limits.dry_run",
       "Record every step of every playbook without running it."),
+    // -- notifiers --
+    list_option<&O::notifiers, &NT::receivers>(
+      "notifiers.receivers",
+      "Receivers as NAME KIND URL [OPTION=VALUE ...]: KIND webhook, slack, "
+      "pagerduty or opsgenie; options min_severity=N, services=GLOB[,GLOB], "
+      "events=opened,escalated,action,acknowledged,resolved, key_file=PATH, "
+      "key_env=VAR.",
+      string_rule::receiver_rule, 0, 256),
+    duration_option<&O::notifiers, &NT::retry_initial>(
+      "notifiers.retry_initial",
+      "First retry delay of a failed delivery, doubled per attempt.", 10,
+      hour),
+    duration_option<&O::notifiers, &NT::retry_max>(
+      "notifiers.retry_max", "Longest retry delay.", second, day),
+    duration_option<&O::notifiers, &NT::max_age>(
+      "notifiers.max_age",
+      "A notification not delivered within this long is dropped and "
+      "counted.",
+      minute, 30 * day),
+    unsigned_option<&O::notifiers, &NT::rate_per_minute>(
+      "notifiers.rate_per_minute",
+      "Deliveries per receiver per minute; more wait in the outbox.", 1,
+      1'000'000),
+    duration_option<&O::notifiers, &NT::timeout>(
+      "notifiers.timeout", "Timeout of one delivery.", 100, 10 * minute),
+    unsigned_option<&O::notifiers, &NT::max_outbox>(
+      "notifiers.max_outbox",
+      "Notifications the outbox holds at most; beyond it the oldest are "
+      "dropped and counted.",
+      100, 100'000'000),
     // -- suppression --
     unsigned_option<&O::suppression, &SO::flap_max_opens>(
       "suppression.flap_max_opens",
@@ -754,7 +785,7 @@ constexpr section section_table[] = {
   {"remediation", "Playbook execution, its safety limits and approvals."},
   {"remediation.limits",
    "The global safety envelope, checked right before every step."},
-  {"notifiers", "Slack, PagerDuty, OpsGenie and webhook receivers.", false},
+  {"notifiers", "Slack, PagerDuty, OpsGenie and webhook receivers."},
   {"llm", "Optional language-model summaries of incidents.", false},
   {"suppression", "Silences, maintenance windows and flap damping."},
   {"security", "Tokens for the admin API and the ingest endpoints."},
@@ -999,6 +1030,10 @@ std::optional<std::string> check_string(const option::spec& s,
       return std::nullopt;
     case string_rule::autonomy_cap_rule:
       if (auto r = parse_autonomy_cap(text); !r)
+        return rule_error_text(r.error());
+      return std::nullopt;
+    case string_rule::receiver_rule:
+      if (auto r = parse_receiver(text); !r)
         return rule_error_text(r.error());
       return std::nullopt;
     case string_rule::host_port: {
@@ -1254,6 +1289,9 @@ std::string option::legal() const {
         return "CALLER->CALLEE";
       case string_rule::autonomy_cap_rule:
         return "SERVICE_GLOB=LEVEL, LEVEL 1..4";
+      case string_rule::receiver_rule:
+        return "NAME KIND URL [OPTION=VALUE ...], KIND webhook, slack, "
+               "pagerduty or opsgenie";
       case string_rule::host_port:
         return "HOST:PORT or [IPv6]:PORT, port "
                + std::to_string(s.min_port) + "..65535"

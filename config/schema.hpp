@@ -75,6 +75,8 @@ enum class string_rule : uint8_t {
   edge_rule,
   /// SERVICE_GLOB=LEVEL (a remediation autonomy cap).
   autonomy_cap_rule,
+  /// NAME KIND URL [OPTION=VALUE ...] (a notification receiver).
+  receiver_rule,
 };
 
 /// A 1-based line and column in a source; 0 means unknown.

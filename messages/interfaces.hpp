@@ -150,6 +150,14 @@ using playbook_actor = caf::typed_actor<
   // Housekeeping timer: verification deadlines, waiting steps.
   caf::reacts_to<atom::tick>>;
 
+/// The NOTIFIER: one per node; a durable outbox in front of the receivers.
+using notifier_actor = caf::typed_actor<
+  // An incident event: one outbox entry per receiver whose route matches,
+  // stored durably before the reply (the number of entries).
+  caf::replies_to<atom::notify, incident_notice>::with<uint32_t>,
+  // Delivery timer: due entries go out, failures back off.
+  caf::reacts_to<atom::tick>>;
+
 /// The INGEST gateway: takes decoded items from the front door and routes
 /// each to its owner. Replies with a receipt, or with errc::overloaded /
 /// errc::unavailable, in which case nothing of the request was applied.

@@ -91,6 +91,29 @@ typename Inspector::result_type inspect(Inspector& f, approval_decision& x) {
            x.approve, x.by, x.comment);
 }
 
+/// An incident event for the notifiers (engine -> notifier).
+struct incident_notice {
+  /// opened, escalated, action, acknowledged, resolved.
+  std::string event;
+  uint64_t incident = 0;
+  uint32_t severity = 3;
+  std::string status;
+  std::string type;
+  std::string title;
+  /// The root-cause service; may be empty.
+  std::string service;
+  std::string text;
+  /// Wall clock, ms since the epoch.
+  int64_t ts_ms = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, incident_notice& x) {
+  return f(caf::meta::type_name("vigil.incident_notice"), x.event,
+           x.incident, x.severity, x.status, x.type, x.title, x.service,
+           x.text, x.ts_ms);
+}
+
 /// A line for an incident's timeline from the engine (escalations,
 /// verification), kind "action" or "notification".
 struct incident_note {

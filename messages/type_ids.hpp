@@ -53,6 +53,7 @@ struct playbook_info;
 struct reload_report;
 struct action_job;
 struct approval_decision;
+struct incident_notice;
 
 } // namespace vigil
 
@@ -81,6 +82,7 @@ CAF_ADD_ATOM(vigil, vigil::atom, reload, "v_reload")
 CAF_ADD_ATOM(vigil, vigil::atom, note, "v_note")
 CAF_ADD_ATOM(vigil, vigil::atom, done, "v_done")
 CAF_ADD_ATOM(vigil, vigil::atom, approval, "v_approval")
+CAF_ADD_ATOM(vigil, vigil::atom, notify, "v_notify")
 
 CAF_BEGIN_TYPE_ID_BLOCK(vigil, caf::first_custom_type_id)
 
@@ -131,5 +133,6 @@ CAF_BEGIN_TYPE_ID_BLOCK(vigil, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(vigil, (vigil::reload_report))
   CAF_ADD_TYPE_ID(vigil, (vigil::action_job))
   CAF_ADD_TYPE_ID(vigil, (vigil::approval_decision))
+  CAF_ADD_TYPE_ID(vigil, (vigil::incident_notice))
 
 CAF_END_TYPE_ID_BLOCK(vigil)

@@ -47,6 +47,9 @@ correlator_actor correlator(self_ptr self) {
     self->system().registry().get(self->state.cfg.correlator_key));
 }
 
+void announce(self_ptr self, uint64_t incident, const std::string& event,
+              const std::string& text);
+
 // Writes one audit record; false when it could not be stored, in which
 // case the caller must not act.
 bool audit(self_ptr self, const std::string& kind, const action_view& a,
@@ -88,6 +91,11 @@ void remember(self_ptr self, const action_view& a) {
     st.actions_total->with({a.action, a.status}).inc();
   if (auto c = correlator(self))
     self->send(c, atom::action_v, a);
+  if (a.status != "running")
+    announce(self, a.incident, "action",
+             act_text(a.id) + " " + a.playbook + "/" + a.step + " ("
+               + a.action + "): " + a.status
+               + (a.reason.empty() ? "" : " - " + a.reason));
 }
 
 void note(self_ptr self, uint64_t incident, const std::string& service,
@@ -105,6 +113,69 @@ void note(self_ptr self, uint64_t incident, const std::string& service,
   }
 }
 
+// Tells the receivers (through the notifier's outbox) about an incident.
+void announce(self_ptr self, uint64_t incident, const std::string& event,
+              const std::string& text) {
+  auto& st = self->state;
+  if (st.cfg.notifier_key == caf::atom(""))
+    return;
+  auto it = st.announced.find(incident);
+  incident_notice n = it != st.announced.end() ? it->second : incident_notice{};
+  n.incident = incident;
+  n.event = event;
+  n.text = text;
+  n.ts_ms = wall_ms();
+  auto notifier = caf::actor_cast<notifier_actor>(
+    self->system().registry().get(st.cfg.notifier_key));
+  if (!notifier) {
+    spdlog::error("{}: no notifier to announce '{}'", inc_text(incident),
+                  event);
+    return;
+  }
+  self->request(notifier, ask_timeout, atom::notify_v, std::move(n))
+    .then([](uint32_t) {},
+          [incident, event](const caf::error& err) {
+            spdlog::error("{}: notification '{}' not stored: {}",
+                          inc_text(incident), event, render(err));
+          });
+}
+
+// Follows an incident's life for the receivers: opened when first seen
+// ranked (so the page names the likely cause and the right type; ranking
+// follows the opening within a rank interval), acknowledged and resolved
+// when a view says so.
+void track(self_ptr self, const incident_view& inc) {
+  auto& st = self->state;
+  if (inc.merged_into != 0)
+    return;
+  auto it = st.announced.find(inc.id);
+  if (it == st.announced.end()
+      && (inc.status == "resolved" || inc.root_cause.candidates.empty()))
+    return; // never announced and nothing to say yet
+  bool fresh = it == st.announced.end();
+  auto& n = st.announced[inc.id];
+  auto before = fresh ? std::string{} : n.status;
+  n.severity = inc.severity;
+  n.status = inc.status;
+  n.type = inc.type;
+  n.title = inc.title;
+  if (!inc.root_cause.candidates.empty()
+      && inc.root_cause.confidence_level != "unknown")
+    n.service = inc.root_cause.candidates.front().service;
+  else if (!inc.services.empty() && n.service.empty())
+    n.service = inc.services.front();
+  if (fresh)
+    announce(self, inc.id, "opened",
+             inc.title + ": " + std::to_string(inc.services.size())
+               + " services affected");
+  if (inc.status == "acknowledged" && before != "acknowledged")
+    announce(self, inc.id, "acknowledged", inc_text(inc.id) + " acknowledged");
+  if (inc.status == "resolved") {
+    announce(self, inc.id, "resolved", inc_text(inc.id) + " resolved");
+    st.announced.erase(inc.id);
+  }
+}
+
 void escalate(self_ptr self, uint64_t incident, const std::string& service,
               const std::string& reason, const std::string& why) {
   auto& st = self->state;
@@ -118,6 +189,7 @@ void escalate(self_ptr self, uint64_t incident, const std::string& service,
   audit(self, "escalated", a);
   note(self, incident, service, "escalated to a human: " + why,
        "notification");
+  announce(self, incident, "escalated", why);
   spdlog::warn("{} escalated to a human: {}", inc_text(incident), why);
 }
 
@@ -806,6 +878,7 @@ engine(playbook_actor::stateful_pointer<engine_state> self,
     [self](atom::incident, incident_view& inc) {
       auto& st = self->state;
       auto id = inc.id;
+      track(self, inc);
       st.incidents[id] = inc;
       auto it = st.runs.find(id);
       if (it == st.runs.end()) {

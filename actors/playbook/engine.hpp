@@ -49,6 +49,8 @@ struct engine_config {
   std::shared_ptr<metrics::registry> metrics;
   /// Where the correlator is registered (actions, notes, status moves).
   caf::atom_value correlator_key = caf::atom("");
+  /// Where the notifier is registered; empty = no notifications.
+  caf::atom_value notifier_key = caf::atom("");
   executor_factory spawn_executor;
   /// Housekeeping period (wall clock): approvals, verification deadlines,
   /// waiting steps, the directory watch. Default: 1s.
@@ -92,6 +94,9 @@ struct engine_state {
   std::set<uint64_t> told_uncertain;
   /// Newest incident views, for verification.
   std::map<uint64_t, incident_view> incidents;
+  /// What receivers were told of each unresolved incident: its last
+  /// announced status and the facts notifications carry.
+  std::map<uint64_t, incident_notice> announced;
   /// Recent actions, newest last (bounded), and the running ones by id.
   std::deque<action_view> recent;
   std::map<uint64_t, action_view> in_flight;

@@ -32,7 +32,7 @@ def metric(base, name):
 
 
 def main():
-    base, token = sys.argv[1], sys.argv[2]
+    base, token, sink = sys.argv[1], sys.argv[2], sys.argv[3]
     print("==> replaying the scenario: %d minutes of 4 services, fault at "
           "minute %d" % (scenario.MINUTES, scenario.FAULT_MIN))
     call(base, "/api/v1/topology", body=json.dumps(scenario.TOPOLOGY).encode(),
@@ -161,9 +161,11 @@ def main():
             ok = False
     if inc and not remediate(base, token, inc, send, first):
         ok = False
+    if inc and not notified(sink, inc["id"]):
+        ok = False
     print("\n==> %s" % ("loop closed: anomalies found where the fault was, "
                         "and only there; one incident, root cause %s, "
-                        "playbook run, recovery verified"
+                        "playbook run, recovery verified, notified"
                         % scenario.ROOT_CAUSE if ok else "FAILED"))
     return 0 if ok else 1
 
@@ -224,6 +226,39 @@ def remediate(base, token, inc, send, first):
     print("\n==> MTTD %.0f s, MTTR %.1f min (event time; the scenario's pool "
           "is freed at minute %d)" % (mttd, mttr / 60, scenario.MINUTES))
     return audit["ok"]
+
+
+def notified(sink, inc_id):
+    """Waits for the webhook sink to hold the incident's page and its
+    resolution; prints what arrived."""
+    deadline = time.time() + 20
+    events = []
+    while time.time() < deadline:
+        try:
+            with open(sink) as f:
+                events = [json.loads(line) for line in f if line.strip()]
+        except FileNotFoundError:
+            events = []
+        kinds = {e["event"] for e in events}
+        if {"opened", "resolved"} <= kinds:
+            break
+        time.sleep(0.3)
+    print("\n==> notifications at the webhook sink")
+    for e in events:
+        print("    %-9s %s  %s" % (e["event"], e["dedup_key"], e["text"][:90]))
+    mine = [e for e in events if e["dedup_key"] == "vigil-" + inc_id]
+    others = sorted({e["dedup_key"] for e in events} - {"vigil-" + inc_id})
+    if others:
+        # Detectors that adapted to the fault's level can read the return
+        # to normal as a new anomaly; say so rather than hide it.
+        print("    (also: %s, opened by the return to normal)" %
+              ", ".join(others))
+    kinds = [e["event"] for e in mine]
+    if "opened" not in kinds or "resolved" not in kinds \
+            or kinds.index("opened") > kinds.index("resolved"):
+        print("!!  the sink did not get the page and then its resolution")
+        return False
+    return True
 
 
 def _fmt(x):

@@ -1,12 +1,14 @@
 #include "tools/node/node.hpp"
 
 #include <filesystem>
+#include <mutex>
 #include <thread>
 
 #include <caf/actor_registry.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/scoped_actor.hpp>
+#include <curl/curl.h>
 #include <spdlog/spdlog.h>
 
 #include "actors/admin/admin.hpp"
@@ -14,6 +16,7 @@
 #include "actors/detector/shard_actor.hpp"
 #include "actors/executor/executor.hpp"
 #include "actors/ingest/gateway.hpp"
+#include "actors/notifier/notifier.hpp"
 #include "actors/playbook/engine.hpp"
 #include "actors/rca/rca.hpp"
 #include "actors/supervisor/supervisor.hpp"
@@ -114,6 +117,9 @@ caf::error node::init() {
       return token.error();
     ingest_token_ = *token;
   }
+  // libcurl's global state, once per process, before any thread uses it.
+  static std::once_flag curl_once;
+  std::call_once(curl_once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   auto store = storage::store::open(o.node.data_dir);
   if (!store)
     return store.error();
@@ -228,6 +234,16 @@ caf::error node::init() {
   pc.audit = audit_;
   pc.metrics = metrics;
   pc.correlator_key = keys::correlator;
+  pc.notifier_key = keys::notifier;
+  auto receivers = notifier::make_receivers(o.notifiers);
+  if (!receivers)
+    return receivers.error();
+  notifier::notifier_config nc;
+  nc.opts = o.notifiers;
+  nc.receivers = std::move(*receivers);
+  nc.store = store_;
+  nc.metrics = metrics;
+  nc.node = id_;
   pc.spawn_executor = [stop = stopping_](caf::local_actor* self,
                                          action_job job,
                                          playbook_actor engine) {
@@ -253,6 +269,13 @@ caf::error node::init() {
                            [pc](caf::local_actor* self) {
                              return caf::actor_cast<caf::actor>(
                                self->spawn(playbooks::engine, pc));
+                           }});
+  // Detached: deliveries block on HTTP.
+  tree.children.push_back({"notifier", "notifier", keys::notifier,
+                           [nc](caf::local_actor* self) {
+                             return caf::actor_cast<caf::actor>(
+                               self->spawn<caf::detached>(notifier::notifier,
+                                                          nc));
                            }});
   tree.children.push_back({"shards", "supervisor", std::nullopt,
                            [shards](caf::local_actor* self) {
@@ -295,7 +318,8 @@ caf::error node::init() {
   auto all_up = [&] {
     auto& reg = sys_->registry();
     if (!reg.get(keys::ingest) || !reg.get(keys::correlator)
-        || !reg.get(keys::rca) || !reg.get(keys::playbook))
+        || !reg.get(keys::rca) || !reg.get(keys::playbook)
+        || !reg.get(keys::notifier))
       return false;
     for (uint32_t i = 0; i < o.cluster.shards; ++i)
       if (!reg.get(ingest::shard_key(i)))

@@ -118,6 +118,7 @@ inline const caf::atom_value rca = caf::atom("rca");
 inline const caf::atom_value ingest = caf::atom("ingest");
 inline const caf::atom_value admin = caf::atom("admin");
 inline const caf::atom_value playbook = caf::atom("playbook");
+inline const caf::atom_value notifier = caf::atom("notifier");
 } // namespace keys
 
 } // namespace vigil::node

@@ -13,10 +13,16 @@
 #include <fstream>
 #include <csignal>
 #include <random>
+#include <set>
+#include <array>
+
+#include <mutex>
 
 #include <nlohmann/json.hpp>
 
 #include "runtime/clock.hpp"
+#include "runtime/http/router.hpp"
+#include "runtime/http/server.hpp"
 #include "tests/support/node/vigild.hpp"
 
 using namespace std::chrono_literals;
@@ -335,6 +341,225 @@ TEST_F(loop_fixture, a_bad_playbook_set_is_refused_and_the_old_one_stays) {
   body = json::parse(r->body);
   EXPECT_EQ(body["added"], json::array({"broken"}));
   EXPECT_EQ(body["unchanged"], 1);
+}
+
+// A local stand-in for the receivers that checks each request the way the
+// real API would (method, path, content type, required fields) and records
+// what arrived; it can be "down" (503).
+class receivers {
+public:
+  receivers() {
+    http::router r;
+    auto add = [&](const char* path, const char* kind) {
+      http::route_options o;
+      o.endpoint = kind;
+      o.who = http::access::open;
+      r.add(http::verb::post, path, o,
+            [this, kind](http::request& req, http::responder respond) {
+              respond(take(kind, req));
+            });
+    };
+    add("/hook", "webhook");
+    add("/slack", "slack");
+    add("/pd/v2/enqueue", "pagerduty");
+    add("/og/v2/alerts", "opsgenie");
+    add("/og/v2/alerts/{alias}/close", "opsgenie_close");
+    add("/og/v2/alerts/{alias}/acknowledge", "opsgenie_ack");
+    http::server_options so;
+    so.threads = 1;
+    server_ = std::move(*http::server::start(so, std::move(r)));
+  }
+  std::string url(const char* path) const {
+    return "http://127.0.0.1:" + std::to_string(server_->port()) + path;
+  }
+  void set_down(bool down) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    down_ = down;
+  }
+  // (kind, event or action, dedup key) of every accepted request.
+  std::vector<std::array<std::string, 3>> seen() const {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return seen_;
+  }
+  std::vector<std::string> problems() const {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return problems_;
+  }
+  bool has(const std::string& kind, const std::string& what) const {
+    for (auto& x : seen())
+      if (x[0] == kind && x[1] == what)
+        return true;
+    return false;
+  }
+
+private:
+  http::response take(const std::string& kind, http::request& req) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (down_)
+      return http::response::error(503, "down", "the test says so");
+    auto fail = [&](std::string why) {
+      problems_.push_back(kind + ": " + why + ": " + req.body);
+      return http::response::error(400, "invalid", why);
+    };
+    if (std::string{req.headers[boost::beast::http::field::content_type]}
+        != "application/json")
+      return fail("content type");
+    auto j = json::parse(req.body, nullptr, false);
+    if (j.is_discarded() || !j.is_object())
+      return fail("not a JSON object");
+    std::string what;
+    std::string key;
+    if (kind == "webhook") {
+      for (auto f : {"version", "event", "dedup_key", "incident", "text"})
+        if (!j.contains(f))
+          return fail(std::string{"missing "} + f);
+      what = j["event"];
+      key = j["dedup_key"];
+    } else if (kind == "slack") {
+      if (!j["text"].is_string() || !j["blocks"].is_array()
+          || j["blocks"].empty())
+        return fail("text and blocks");
+      what = "message";
+    } else if (kind == "pagerduty") {
+      if (j["routing_key"] != "pd-key-0123456789")
+        return fail("routing key");
+      what = j.value("event_action", "");
+      key = j.value("dedup_key", "");
+      if (what != "trigger" && what != "acknowledge" && what != "resolve")
+        return fail("event_action");
+      if (what == "trigger") {
+        auto& p = j["payload"];
+        for (auto f : {"summary", "source", "severity"})
+          if (!p.contains(f))
+            return fail(std::string{"payload."} + f);
+        static const std::set<std::string> sev{"critical", "error",
+                                               "warning", "info"};
+        if (!sev.count(p["severity"].get<std::string>()))
+          return fail("payload.severity");
+      }
+    } else if (kind == "opsgenie") {
+      if (std::string{req.headers["Authorization"]} != "GenieKey og-key")
+        return fail("Authorization");
+      if (!j["message"].is_string() || !j["alias"].is_string())
+        return fail("message and alias");
+      what = "create";
+      key = j["alias"];
+    } else {
+      what = kind == "opsgenie_close" ? "close" : "acknowledge";
+      key = req.params["alias"];
+    }
+    seen_.push_back({kind, what, key});
+    http::response ok;
+    ok.status = kind == "pagerduty" || kind.rfind("opsgenie", 0) == 0 ? 202
+                                                                     : 200;
+    ok.body = "{}";
+    return ok;
+  }
+
+  mutable std::mutex mtx_;
+  bool down_ = false;
+  std::vector<std::array<std::string, 3>> seen_;
+  std::vector<std::string> problems_;
+  std::unique_ptr<http::server> server_;
+};
+
+std::string notifier_config(const receivers& rx, const fs::path& dir) {
+  write(dir / "pd.key", "pd-key-0123456789\n");
+  write(dir / "hook.secret", "s3cret");
+  setenv("VIGIL_TEST_OG_KEY", "og-key", 1);
+  return "notifiers:\n  retry_initial: 50ms\n  retry_max: 1s\n"
+         "  receivers:\n"
+         "    - \"hook webhook " + rx.url("/hook") + " key_file="
+         + (dir / "hook.secret").string() + "\"\n"
+         "    - \"chat slack " + rx.url("/slack") + "\"\n"
+         "    - \"pager pagerduty " + rx.url("/pd/v2/enqueue") + " key_file="
+         + (dir / "pd.key").string() + " min_severity=3\"\n"
+         "    - \"genie opsgenie " + rx.url("/og") + " key_env=VIGIL_TEST_OG_KEY\"\n";
+}
+
+TEST_F(loop_fixture, every_receiver_hears_the_incident_from_page_to_resolve) {
+  receivers rx;
+  write(books / "release.yaml", release_playbook(markers, 3));
+  test::vigild node{dir.str() + "/data",
+                    {"--playbooks", books.string()},
+                    notifier_config(rx, dir.path())};
+  ASSERT_TRUE(node.ready()) << node.proc().stderr_text();
+  ASSERT_TRUE(node.post("/api/v1/topology", topology_body().dump(),
+                        "application/json"));
+  int total = history_steps + fault_steps + recovery_steps;
+  auto t0 = wall_ms() / 1000 - total * step_s;
+  int heal_at = history_steps + fault_steps;
+  post_steps(node, t0, 0, heal_at, history_steps, heal_at);
+  ASSERT_TRUE(test::wait_until(
+    [&] {
+      return rx.has("pagerduty", "trigger") && rx.has("opsgenie", "create")
+             && rx.has("webhook", "opened") && rx.has("webhook", "action");
+    },
+    30s))
+    << node.proc().stderr_text();
+  post_steps(node, t0, heal_at, total, history_steps, heal_at);
+  ASSERT_TRUE(test::wait_until(
+    [&] {
+      return rx.has("pagerduty", "resolve") && rx.has("opsgenie_close", "close")
+             && rx.has("webhook", "resolved");
+    },
+    60s))
+    << node.proc().stderr_text() << "\nseen: " << json(rx.seen()).dump()
+    << "\nproblems: " << json(rx.problems()).dump() << "\n"
+    << incident_of(node).dump(1);
+  EXPECT_TRUE(rx.problems().empty()) << rx.problems().front();
+  // One dedup key per incident, the same on the page and its resolution.
+  std::set<std::string> keys;
+  for (auto& x : rx.seen())
+    if (x[0] == "pagerduty" || x[0] == "webhook")
+      keys.insert(x[2]);
+  EXPECT_EQ(keys, std::set<std::string>{"vigil-INC-000001"});
+  EXPECT_TRUE(rx.has("slack", "message"));
+}
+
+TEST_F(loop_fixture, kill_9_while_the_receivers_are_down_loses_no_notification) {
+  receivers rx;
+  rx.set_down(true);
+  auto cfg = notifier_config(rx, dir.path());
+  write(books / "release.yaml", release_playbook(markers, 3));
+  {
+    test::vigild node{dir.str() + "/data", {"--playbooks", books.string()},
+                      cfg};
+    ASSERT_TRUE(node.ready()) << node.proc().stderr_text();
+    ASSERT_TRUE(node.post("/api/v1/topology", topology_body().dump(),
+                          "application/json"));
+    int total = history_steps + fault_steps;
+    auto t0 = wall_ms() / 1000 - total * step_s;
+    post_steps(node, t0, 0, total, history_steps, total + 1000);
+    // The notifications are in the outbox, failing against the receivers.
+    ASSERT_TRUE(test::wait_until(
+      [&] {
+        auto m = node.get("/metrics");
+        return m && m->body.find("vigil_notifications_total{receiver=\"pager\","
+                                 "status=\"retried\"}")
+                      != std::string::npos
+               && m->body.find("vigil_notifications_total{receiver=\"hook\","
+                               "status=\"retried\"}")
+                    != std::string::npos;
+      },
+      30s));
+    EXPECT_TRUE(rx.seen().empty());
+    node.proc().signal(SIGKILL);
+    ASSERT_TRUE(node.proc().wait(10s));
+  }
+  rx.set_down(false);
+  test::vigild node{dir.str() + "/data", {"--playbooks", books.string()}, cfg};
+  ASSERT_TRUE(node.ready()) << node.proc().stderr_text();
+  ASSERT_TRUE(test::wait_until(
+    [&] {
+      return rx.has("pagerduty", "trigger") && rx.has("webhook", "opened")
+             && rx.has("opsgenie", "create") && rx.has("slack", "message");
+    },
+    30s));
+  for (auto& x : rx.seen())
+    if (x[0] == "pagerduty" || x[0] == "webhook")
+      EXPECT_EQ(x[2], "vigil-INC-000001");
+  EXPECT_TRUE(rx.problems().empty()) << rx.problems().front();
 }
 
 } // namespace

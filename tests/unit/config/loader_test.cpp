@@ -362,12 +362,12 @@ TEST(config_loader, a_key_unlike_every_valid_key_gets_no_suggestion) {
 }
 
 TEST(config_loader, a_key_in_a_section_without_options_is_an_error) {
-  auto e = only_error("notifiers:\n  window: 5m\n");
+  auto e = only_error("llm:\n  window: 5m\n");
   EXPECT_EQ(e.line, 2);
   EXPECT_EQ(e.column, 3);
-  EXPECT_EQ(e.key, "notifiers.window");
+  EXPECT_EQ(e.key, "llm.window");
   EXPECT_TRUE(contains(e.message,
-                       "the notifiers section has no options in this "
+                       "the llm section has no options in this "
                        "version"));
   EXPECT_EQ(e.legal, "{}");
   e = only_error("llm: [gpt]\n");
@@ -587,7 +587,7 @@ TEST(config_loader, to_yaml_round_trips_non_default_values) {
   // No comment lines; every section present, the empty ones as {}.
   EXPECT_FALSE(contains(text, "\n#"));
   EXPECT_FALSE(contains(text, "  # "));
-  EXPECT_TRUE(contains(text, "notifiers: {}\n"));
+  EXPECT_TRUE(contains(text, "llm: {}\n"));
   EXPECT_TRUE(contains(text, "  supervision:\n    max_restarts: 5\n"));
 }
 
@@ -605,6 +605,19 @@ TEST(config_loader, remediation_autonomy_caps_and_limits_are_checked) {
   ASSERT_TRUE(ok.ok()) << ok.message();
   EXPECT_TRUE(ok.opts.remediation.limits.dry_run);
   EXPECT_EQ(ok.opts.remediation.limits.max_restarts_per_hour, 0u);
+  auto rcv = parse_receiver(
+    "oncall pagerduty https://events.pagerduty.com/v2/enqueue "
+    "key_file=/etc/vigil/pd.key min_severity=4 services=orders-*,pay*");
+  ASSERT_TRUE(rcv) << rule_error_text(rcv.error());
+  EXPECT_EQ(rcv->name, "oncall");
+  EXPECT_EQ(rcv->kind, "pagerduty");
+  EXPECT_EQ(rcv->min_severity, 4u);
+  EXPECT_EQ(rcv->services, (std::vector<std::string>{"orders-*", "pay*"}));
+  EXPECT_FALSE(parse_receiver("oncall pagerduty https://x"));  // no key
+  EXPECT_FALSE(parse_receiver("chat teams https://x"));        // kind
+  EXPECT_FALSE(parse_receiver("chat slack ftp://x"));          // URL
+  EXPECT_FALSE(parse_receiver("chat slack https://x colour=red"));
+  EXPECT_FALSE(parse_receiver("chat slack https://x events=paged"));
   auto cap = parse_autonomy_cap("payments-*=2");
   ASSERT_TRUE(cap);
   EXPECT_EQ(cap->glob, "payments-*");

@@ -1,0 +1,86 @@
+#pragma once
+
+// The notifier actor: one per node, detached (deliveries block on HTTP).
+// It turns incident events into one outbox entry per matching receiver,
+// stored before it answers, and delivers them in order per receiver with
+// retries and exponential backoff, a per-receiver rate limit and a
+// maximum age. Receivers: webhook (optional HMAC), Slack, PagerDuty Events
+// v2, OpsGenie; payloads in formats.hpp.
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "actors/notifier/formats.hpp"
+#include "actors/notifier/outbox.hpp"
+#include "config/options.hpp"
+#include "config/rules.hpp"
+#include "messages/interfaces.hpp"
+#include "runtime/metrics/registry.hpp"
+#include "runtime/storage/store.hpp"
+
+namespace vigil::notifier {
+
+/// A receiver ready to use: its rule and its secret.
+struct receiver {
+  receiver_rule rule;
+  receiver_kind kind = receiver_kind::webhook;
+  /// Routing key, API key or HMAC secret; may be empty for webhook and
+  /// slack.
+  std::string key;
+};
+
+/// Builds the receivers of `opts`, reading key files and variables; the
+/// error names the receiver and what is missing.
+caf::expected<std::vector<receiver>>
+make_receivers(const notifier_options& opts);
+
+/// Whether `r` wants `n` (severity, service globs, event kinds).
+bool routes_to(const receiver& r, const notification& n);
+
+/// Delay before attempt `attempts + 1`: initial * 2^attempts, capped.
+int64_t backoff_ms(uint32_t attempts, int64_t initial_ms, int64_t max_ms);
+
+/// Everything the notifier needs, passed by value at spawn.
+struct notifier_config {
+  notifier_options opts;
+  std::vector<receiver> receivers;
+  std::shared_ptr<storage::store> store;
+  std::shared_ptr<metrics::registry> metrics;
+  /// The node's id (the "source" receivers see).
+  std::string node;
+  /// Delivery timer period. Default: 50 ms.
+  duration tick{50};
+};
+
+struct notifier_state;
+
+/// The notifier's behaviour; spawn it detached.
+notifier_actor::behavior_type
+notifier(notifier_actor::stateful_pointer<notifier_state> self,
+         notifier_config cfg);
+
+/// What the notifier owns: the receivers with their HTTP handles and rate
+/// buckets, and the outbox (which lives in the store).
+struct notifier_state {
+  struct live_receiver {
+    receiver r;
+    void* curl = nullptr; // CURL*, kept for connection reuse
+    double tokens = 0;
+    int64_t refilled_ms = 0;
+  };
+  notifier_config cfg;
+  std::vector<live_receiver> receivers;
+  std::unique_ptr<outbox> box;
+  metrics::family<metrics::counter>* sent = nullptr;
+  metrics::gauge* pending = nullptr;
+  static inline const char* name = "vigil.notifier";
+  notifier_state() = default;
+  notifier_state(const notifier_state&) = delete;
+  notifier_state& operator=(const notifier_state&) = delete;
+  ~notifier_state();
+};
+
+} // namespace vigil::notifier

@@ -1,0 +1,73 @@
+#pragma once
+
+// The outbox: notifications not yet delivered, one entry per receiver, in
+// the store's `outbox` column. An entry is written (fsynced) before the
+// notifier acknowledges it and erased only after its receiver took it, so
+// a crash or a receiver that is down loses nothing; entries of one
+// receiver leave in order (a trigger never overtakes its resolve).
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <caf/expected.hpp>
+
+#include "actors/notifier/formats.hpp"
+#include "runtime/storage/store.hpp"
+
+namespace vigil::notifier {
+
+/// One undelivered notification for one receiver.
+struct outbox_entry {
+  uint64_t seq = 0;
+  std::string receiver;
+  notification note;
+  uint32_t attempts = 0;
+  /// Wall clock of the next attempt (0 = now).
+  int64_t next_ms = 0;
+  std::string last_error;
+};
+
+/// The entries, indexed by receiver. Not thread-safe (one actor owns it).
+class outbox {
+public:
+  /// `db` may be null (nothing survives a restart then).
+  outbox(std::shared_ptr<storage::store> db, uint32_t max_entries);
+
+  /// Reads every stored entry (after a restart); unreadable ones are
+  /// dropped and counted in the result.
+  caf::expected<uint64_t> load();
+
+  /// Adds one entry per (receiver, notification), durably and atomically;
+  /// when full, the oldest entries are dropped first (their count is
+  /// returned in `dropped`).
+  caf::error add(const std::vector<std::pair<std::string, notification>>& xs,
+                 uint64_t& dropped);
+
+  /// The oldest entry of `receiver`, or null.
+  outbox_entry* head(const std::string& receiver);
+
+  /// Removes a delivered (or given-up) entry.
+  void remove(uint64_t seq);
+
+  /// Records a failed attempt; the entry is tried again at `next_ms`.
+  void retry(uint64_t seq, int64_t next_ms, std::string error);
+
+  size_t size() const { return entries_.size(); }
+  /// Entries waiting for `receiver`.
+  size_t pending(const std::string& receiver) const;
+
+private:
+  void put(const outbox_entry& e, storage::write_batch& b) const;
+
+  std::shared_ptr<storage::store> db_;
+  uint32_t max_;
+  uint64_t next_seq_ = 1;
+  std::map<uint64_t, outbox_entry> entries_;
+  std::map<std::string, std::set<uint64_t>> by_receiver_;
+};
+
+} // namespace vigil::notifier
