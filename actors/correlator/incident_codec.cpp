@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "actors/correlator/summary.hpp"
 #include "config/rules.hpp"
 #include "messages/errc.hpp"
 #include "messages/proto/store.pb.h"
@@ -166,6 +167,7 @@ incident_view to_view(const incident& inc, bool brief) {
   v.dropped_symptoms = inc.dropped_symptoms;
   v.dropped_timeline = inc.dropped_timeline;
   v.actions = inc.actions;
+  v.summary = template_summary(inc);
   if (!brief) {
     for (const auto& s : inc.symptoms)
       v.symptoms.push_back({s.service, s.metric, s.series, to_string(s.kind),

@@ -20,6 +20,7 @@
 #include "runtime/codec/remote_write.hpp"
 #include "runtime/secrets.hpp"
 #include "tools/node/incident_api.hpp"
+#include "tools/node/stats.hpp"
 #include "tools/node/node.hpp"
 
 namespace vigil::node {
@@ -36,6 +37,9 @@ using json = nlohmann::json;
 constexpr auto ask_timeout = std::chrono::seconds{10};
 
 // -- small helpers -------------------------------------------------------------
+
+// GET /api/v1/stats looks at this many of the newest incidents.
+constexpr uint32_t stats_window = 1000;
 
 std::string lower(std::string_view x) {
   std::string out{x};
@@ -836,6 +840,26 @@ public:
       atom::reload_v);
   }
 
+  void stats(request&, responder respond) {
+    // The newest incidents, whole (the timeline holds the responses).
+    incident_query q;
+    q.open_only = false;
+    q.limit = stats_window;
+    q.brief = false;
+    ask<std::vector<incident_view>>(
+      n_.system(), n_.correlator(),
+      [respond](std::vector<incident_view>& xs) mutable {
+        auto doc = incident_stats(xs);
+        doc["window"] = {{"newest_incidents", stats_window},
+                         {"considered", xs.size()}};
+        respond(json_response(200, doc));
+      },
+      [this, respond](const caf::error& err) mutable {
+        fail("stats", err, respond);
+      },
+      atom::query_v, q);
+  }
+
   void approvals(request&, responder respond) {
     ask<std::vector<action_view>>(
       n_.system(), n_.playbooks(),
@@ -1049,6 +1073,7 @@ http::router http_api::make_router(node& n) {
         &api::playbooks);
   route(verb::post, "/api/v1/playbooks/reload", "playbooks_reload",
         access::admin, 0, &api::playbooks_reload);
+  route(verb::get, "/api/v1/stats", "stats", access::admin, 0, &api::stats);
   route(verb::get, "/api/v1/approvals", "approvals", access::admin, 0,
         &api::approvals);
   route(verb::post, "/api/v1/approvals/{id}/approve", "approval_approve",

@@ -236,6 +236,18 @@ TEST_F(loop_fixture, a_matched_playbook_runs_is_audited_and_recovery_resolves) {
   EXPECT_NE(m->body.find(
               "vigil_actions_total{action=\"shell\",status=\"succeeded\"} 1"),
             std::string::npos);
+  // The summary and the stats tell the same story.
+  EXPECT_NE(inc["summary"].get<std::string>().find(
+              "Likely root cause: orders-db"),
+            std::string::npos)
+    << inc["summary"];
+  auto st = node.get("/api/v1/stats");
+  ASSERT_TRUE(st && st->status == 200);
+  auto stats = json::parse(st->body);
+  EXPECT_EQ(stats["overall"]["mttr"]["count"], 1) << st->body;
+  EXPECT_EQ(stats["services"]["orders-db"]["incidents"], 1) << st->body;
+  EXPECT_EQ(stats["playbooks"]["release-db-connections"]["success_rate"], 1.0)
+    << st->body;
 }
 
 TEST_F(loop_fixture, a_step_needing_approval_waits_survives_kill_9_and_runs_once_approved) {

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "actors/correlator/incidents.hpp"
+#include "actors/correlator/summary.hpp"
 
 using namespace vigil;
 using namespace vigil::correlator;
@@ -190,6 +191,42 @@ TEST(incident_book, stays_bounded) {
   }
   EXPECT_LE(book.list(false).size(), 3u);
   EXPECT_EQ(book.open_count(), 1u);
+}
+
+TEST(incident_summary, says_what_where_why_and_what_was_done) {
+  incident_options o;
+  o.classification = {"*pool*=database_connection_exhaustion"};
+  incident_book book{o};
+  book.fold(anomaly("orders-db", "db_pool_in_use", t0), "d");
+  book.fold(anomaly("checkout", "latency_ms", t0 + second), "d");
+  auto* inc = book.list(true).front();
+  rca_result r;
+  r.candidates.push_back(
+    {"orders-db", 0.9, {"deploy v2 10 min before onset", "callees healthy"}, 1});
+  r.confidence_level = "high";
+  ASSERT_TRUE(book.set_root_cause(inc->id, r));
+  action_view a;
+  a.id = 1;
+  a.incident = inc->id;
+  a.step = "release-idle";
+  a.action = "shell";
+  a.status = "succeeded";
+  ASSERT_TRUE(book.record_action(a, t0 + 2 * second));
+  auto text = template_summary(*inc);
+  for (auto part : {"database_connection_exhaustion", "2 services affected",
+                    "(checkout, orders-db)", "began with db_pool_in_use on "
+                    "orders-db", "Likely root cause: orders-db (confidence "
+                    "high): deploy v2 10 min before onset",
+                    "release-idle (shell) succeeded", "Status: open."})
+    EXPECT_NE(text.find(part), std::string::npos) << part << "\n" << text;
+  // Without a confident ranking it does not name a cause.
+  r.confidence_level = "unknown";
+  r.confidence_reason = "conflicting evidence";
+  ASSERT_TRUE(book.set_root_cause(inc->id, r));
+  text = template_summary(*inc);
+  EXPECT_EQ(text.find("Likely root cause"), std::string::npos) << text;
+  EXPECT_NE(text.find("not clear yet (conflicting evidence)"),
+            std::string::npos);
 }
 
 } // namespace
