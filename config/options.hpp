@@ -501,6 +501,15 @@ struct remediation_options {
   /// Reload playbooks when their directory changes (inotify).
   /// Default: true.
   bool watch_playbooks = true;
+  /// Kubernetes API server for kubernetes.* steps, https://HOST:PORT;
+  /// empty = the in-cluster service account. Default: "".
+  std::string kubernetes_api;
+  /// Bearer token file for kubernetes_api (re-read on every action).
+  /// Default: "".
+  std::string kubernetes_token_file;
+  /// CA bundle that signs kubernetes_api's certificate; empty = the
+  /// system's CAs. Default: "".
+  std::string kubernetes_ca_file;
   remediation_limits limits;
   friend bool operator==(const remediation_options&,
                          const remediation_options&)

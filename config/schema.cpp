@@ -677,6 +677,21 @@ std::vector<option> make_schema() {
     bool_option<&O::remediation, &RM::watch_playbooks>(
       "remediation.watch_playbooks",
       "Reload the playbooks when a file in their directory changes."),
+    string_option<&O::remediation, &RM::kubernetes_api>(
+      "remediation.kubernetes_api",
+      "Kubernetes API server for kubernetes steps as https://HOST:PORT; "
+      "empty means the in-cluster service account.",
+      string_rule::any),
+    string_option<&O::remediation, &RM::kubernetes_token_file>(
+      "remediation.kubernetes_token_file",
+      "File holding the bearer token for kubernetes_api, read again for "
+      "every action.",
+      string_rule::any),
+    string_option<&O::remediation, &RM::kubernetes_ca_file>(
+      "remediation.kubernetes_ca_file",
+      "CA bundle that signs the certificate of kubernetes_api; empty means "
+      "the system's CAs.",
+      string_rule::any),
     unsigned_option<&O::remediation, &RM::limits, &RL::max_restarts_per_hour>(
       "remediation.limits.max_restarts_per_hour",
       "Restarting actions run in any hour across all services.", 0,

@@ -179,8 +179,12 @@ using ingest_actor = caf::typed_actor<
   caf::replies_to<atom::snapshot>::with<uint64_t>>;
 
 /// The ADMIN actor, published on the node's cluster port: the console's
-/// entry point (grows with the remediation issue).
-using admin_actor
-  = caf::typed_actor<caf::replies_to<atom::status>::with<node_status>>;
+/// entry point.
+using admin_actor = caf::typed_actor<
+  // The node's identity and addresses.
+  caf::replies_to<atom::status>::with<node_status>,
+  // A console command: checked against the admin token, then answered by
+  // the node's admin API (the same code the HTTP endpoints run).
+  caf::replies_to<atom::console, console_request>::with<console_reply>>;
 
 } // namespace vigil

@@ -67,13 +67,21 @@ struct action_job {
   /// Retries of a failed (not timed-out) attempt, and the first delay.
   uint32_t retries = 0;
   int64_t backoff_ms = 1'000;
+  /// kubernetes.*: the API server (empty = in-cluster), token file, CA
+  /// bundle, and the envelope's scale limit (checked against the live
+  /// replica count).
+  std::string kube_server;
+  std::string kube_token_file;
+  std::string kube_ca_file;
+  double max_scale_factor = 1;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, action_job& x) {
   return f(caf::meta::type_name("vigil.action_job"), x.action, x.argv,
            x.params, x.env_allow, x.allow_hosts, x.timeout_ms, x.retries,
-           x.backoff_ms);
+           x.backoff_ms, x.kube_server, x.kube_token_file, x.kube_ca_file,
+           x.max_scale_factor);
 }
 
 /// A person approves or denies a pending step.

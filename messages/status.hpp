@@ -72,6 +72,34 @@ typename Inspector::result_type inspect(Inspector& f, node_status& x) {
            x.http, x.cluster, x.started_at_ms, x.ready);
 }
 
+/// A console command as the `vigil` CLI sends it to a node's admin actor:
+/// one admin API call (CONTRACT §3) with the caller's token.
+struct console_request {
+  std::string token;
+  /// GET, POST or DELETE.
+  std::string method;
+  /// e.g. /api/v1/incidents?status=all
+  std::string target;
+  std::string body;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, console_request& x) {
+  return f(caf::meta::type_name("vigil.console_request"), x.token, x.method,
+           x.target, x.body);
+}
+
+/// The answer: the API's status and JSON body.
+struct console_reply {
+  uint32_t status = 0;
+  std::string body;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, console_reply& x) {
+  return f(caf::meta::type_name("vigil.console_reply"), x.status, x.body);
+}
+
 /// What ingest accepted from one request.
 struct ingest_receipt {
   /// Items accepted (samples, log records, spans, alerts, changes, edges).

@@ -54,6 +54,8 @@ struct reload_report;
 struct action_job;
 struct approval_decision;
 struct incident_notice;
+struct console_request;
+struct console_reply;
 
 } // namespace vigil
 
@@ -83,6 +85,7 @@ CAF_ADD_ATOM(vigil, vigil::atom, note, "v_note")
 CAF_ADD_ATOM(vigil, vigil::atom, done, "v_done")
 CAF_ADD_ATOM(vigil, vigil::atom, approval, "v_approval")
 CAF_ADD_ATOM(vigil, vigil::atom, notify, "v_notify")
+CAF_ADD_ATOM(vigil, vigil::atom, console, "v_console")
 
 CAF_BEGIN_TYPE_ID_BLOCK(vigil, caf::first_custom_type_id)
 
@@ -134,5 +137,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(vigil, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(vigil, (vigil::action_job))
   CAF_ADD_TYPE_ID(vigil, (vigil::approval_decision))
   CAF_ADD_TYPE_ID(vigil, (vigil::incident_notice))
+  CAF_ADD_TYPE_ID(vigil, (vigil::console_request))
+  CAF_ADD_TYPE_ID(vigil, (vigil::console_reply))
 
 CAF_END_TYPE_ID_BLOCK(vigil)

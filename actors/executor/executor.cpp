@@ -8,6 +8,7 @@
 #include <caf/send.hpp>
 #include <curl/curl.h>
 
+#include "actors/executor/kubernetes.hpp"
 #include "actors/executor/process.hpp"
 #include "messages/errc.hpp"
 #include "runtime/clock.hpp"
@@ -154,6 +155,33 @@ attempt run_http(const action_job& job) {
   return out;
 }
 
+attempt run_kube(const action_job& job, const std::atomic<bool>* stop) {
+  attempt out;
+  kube_config cfg;
+  if (job.kube_server.empty()) {
+    auto in = in_cluster_config();
+    if (!in) {
+      out.reason = "no Kubernetes API: remediation.kubernetes_api is empty "
+                   "and this is not a pod ("
+                   + render(in.error()) + ")";
+      return out;
+    }
+    cfg = std::move(*in);
+  } else {
+    cfg.server = job.kube_server;
+    cfg.token_file = job.kube_token_file;
+    cfg.ca_file = job.kube_ca_file;
+  }
+  cfg.timeout = std::chrono::milliseconds{job.timeout_ms};
+  auto r = run_kubernetes(cfg, job.action.action, job.params,
+                          job.max_scale_factor, stop);
+  out.ok = r.ok;
+  out.retryable = r.retryable;
+  out.reason = r.reason;
+  out.output = clip(r.output);
+  return out;
+}
+
 } // namespace
 
 bool host_allowed(const std::string& url,
@@ -201,6 +229,8 @@ action_view run_job(const action_job& job, const std::atomic<bool>* stop) {
     } else if (kind == "notify") {
       last.ok = true;
       last.output = param(job, "message");
+    } else if (kind.rfind("kubernetes.", 0) == 0) {
+      last = run_kube(job, stop);
     } else {
       last.reason = kind + " is not supported by this version's executor";
     }

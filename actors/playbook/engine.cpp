@@ -265,6 +265,7 @@ step_request request_of(const run_state& run, const playbook_step& step,
   if (auto it = step.with.find("factor");
       it != step.with.end() && it->second.type == step_value::kind::number)
     r.scale_factor = it->second.number;
+  r.absolute_replicas = step.with.count("replicas") > 0;
   return r;
 }
 
@@ -286,6 +287,10 @@ caf::expected<action_job> make_job(self_ptr self, const run_state& run,
   job.backoff_ms = st.cfg.remediation.retry_backoff.count();
   job.env_allow = st.cfg.remediation.shell_env;
   job.allow_hosts = st.cfg.remediation.http_allow_hosts;
+  job.kube_server = st.cfg.remediation.kubernetes_api;
+  job.kube_token_file = st.cfg.remediation.kubernetes_token_file;
+  job.kube_ca_file = st.cfg.remediation.kubernetes_ca_file;
+  job.max_scale_factor = st.cfg.remediation.limits.max_scale_factor;
   for (const auto& [key, value] : step.with) {
     switch (value.type) {
       case step_value::kind::string: {

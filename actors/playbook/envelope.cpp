@@ -138,7 +138,7 @@ verdict safety_envelope::admit_step(const step_request& req,
               + " for " + req.service};
   if (step.action == action_kind::kubernetes_scale) {
     auto max = opts_.limits.max_scale_factor;
-    if (!(req.scale_factor > 0))
+    if (!(req.scale_factor > 0) && !req.absolute_replicas)
       return {verdict_kind::refused_limit,
               "the scale factor is unknown, so max_scale_factor cannot be "
               "enforced"};

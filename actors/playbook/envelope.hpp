@@ -53,6 +53,10 @@ struct step_request {
   /// (replicas / current when the step names an absolute count); 0 when
   /// unknown.
   double scale_factor = 0;
+  /// A scale step names an absolute replica count: the executor checks it
+  /// against the live count and max_scale_factor (the envelope cannot
+  /// know the current count).
+  bool absolute_replicas = false;
   /// A human approved this step.
   bool approved = false;
 };

@@ -342,7 +342,16 @@ caf::error node::init() {
   status.http = http_host_ + ":" + std::to_string(http_port_);
   status.started_at_ms = wall_ms();
   status.ready = true;
-  admin_ = caf::actor_cast<caf::actor>(sys_->spawn(admin::admin, status));
+  admin::admin_config ac;
+  ac.status = status;
+  // The console's commands go to this node's own admin API on loopback.
+  ac.api_host = http_host_ == "0.0.0.0" ? "127.0.0.1"
+                : http_host_ == "::"    ? "::1"
+                                        : http_host_;
+  ac.api_port = http_port_;
+  ac.token = admin_token_;
+  admin_ = caf::actor_cast<caf::actor>(
+    sys_->spawn<caf::detached>(admin::admin, std::move(ac)));
   auto port = cluster::publish_entry(*sys_, admin_, o.node.cluster.host,
                                      o.node.cluster.port);
   if (!port)

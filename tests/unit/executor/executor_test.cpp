@@ -72,9 +72,16 @@ TEST(executor, notify_succeeds_and_unsupported_actions_fail_clearly) {
   auto a = run_job(j, nullptr);
   EXPECT_EQ(a.status, "succeeded");
   EXPECT_EQ(a.output, "hello on-call");
-  a = run_job(job_of("kubernetes.scale"), nullptr);
+  a = run_job(job_of("carrier_pigeon"), nullptr);
   EXPECT_EQ(a.status, "failed");
   EXPECT_NE(a.reason.find("not supported"), std::string::npos);
+  // Outside a pod and with no API server configured, nothing is guessed.
+  unsetenv("KUBERNETES_SERVICE_HOST");
+  a = run_job(job_of("kubernetes.scale"), nullptr);
+  EXPECT_EQ(a.status, "failed");
+  EXPECT_NE(a.reason.find("remediation.kubernetes_api is empty"),
+            std::string::npos)
+    << a.reason;
   j = job_of("http");
   j.params.push_back({"url", "https://evil.example/"});
   a = run_job(j, nullptr);

@@ -95,6 +95,10 @@ TEST_F(envelope_test, scaling_beyond_the_factor_or_by_an_unknown_factor_is_refus
   EXPECT_NE(v.reason.find("max_scale_factor 2"), std::string::npos);
   r.scale_factor = 0;
   EXPECT_EQ(env.admit_step(r, 0).kind, verdict_kind::refused_limit);
+  // An absolute replica count goes on: the executor checks it against the
+  // live count and the same limit.
+  r.absolute_replicas = true;
+  EXPECT_EQ(env.admit_step(r, 0).kind, verdict_kind::run);
 }
 
 TEST_F(envelope_test, restarts_are_budgeted_per_sliding_hour_across_services) {

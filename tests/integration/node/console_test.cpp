@@ -1,0 +1,123 @@
+// The `vigil` console against a real vigild over CAF: commands answer what
+// the admin API answers, --json prints the API's JSON, a wrong token is
+// refused (exit 1), usage errors exit 2, no node exits 3, the prompt reads
+// commands from stdin, and `playbooks validate` needs no node.
+
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/support/node/vigild.hpp"
+
+using namespace vigil;
+using json = nlohmann::json;
+
+namespace {
+
+struct run_result {
+  int exit_code = -1;
+  std::string out;
+};
+
+run_result vigil_cli(const std::string& args, const std::string& input = {}) {
+  std::string cmd = std::string(VIGIL_BIN_DIR) + "/vigil " + args
+                    + " 2>/dev/null";
+  if (!input.empty())
+    cmd = "printf '" + input + "' | " + cmd;
+  run_result r;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (p == nullptr)
+    return r;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0)
+    r.out.append(buf, n);
+  int status = ::pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+struct console : ::testing::Test {
+  test::temp_dir dir;
+  std::unique_ptr<test::vigild> node;
+  std::string base;
+
+  void SetUp() override {
+    node = std::make_unique<test::vigild>(
+      dir.str() + "/data",
+      std::vector<std::string>{"--playbooks",
+                               std::string{VIGIL_SOURCE_DIR}
+                                 + "/config/playbooks"});
+    ASSERT_TRUE(node->ready()) << node->proc().stderr_text();
+    base = "--node 127.0.0.1:" + std::to_string(node->cluster_port())
+           + " --token-file " + node->data_dir() + "/admin.token";
+  }
+};
+
+TEST_F(console, commands_answer_what_the_admin_api_answers) {
+  auto r = vigil_cli(base + " status");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(json::parse(r.out)["node"], node->node_id());
+  r = vigil_cli(base + " --json playbooks");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto api = json::parse(node->get("/api/v1/playbooks")->body);
+  EXPECT_EQ(json::parse(r.out), api);
+  r = vigil_cli(base + " playbooks");
+  ASSERT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("release-db-connections"), std::string::npos) << r.out;
+  // A silence added from the console is in the API's list.
+  r = vigil_cli(base + " silence add service=orders-db --for 1h --comment "
+                       "upgrade");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto id = json::parse(r.out)["id"].get<std::string>();
+  auto listed = node->get("/api/v1/silences")->body;
+  EXPECT_NE(listed.find(id), std::string::npos) << listed;
+  r = vigil_cli(base + " silence expire " + id);
+  EXPECT_EQ(r.exit_code, 0);
+  r = vigil_cli(base + " --json audit verify");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_TRUE(json::parse(r.out)["ok"].get<bool>());
+}
+
+TEST_F(console, refusals_usage_errors_and_missing_nodes_have_their_exit_codes) {
+  auto r = vigil_cli(base + " incident INC-000042");
+  EXPECT_EQ(r.exit_code, 1);
+  r = vigil_cli(base + " approve ACT-000001");
+  EXPECT_EQ(r.exit_code, 1);
+  std::ofstream{dir.path() / "wrong.token"} << "not-the-token\n";
+  r = vigil_cli("--node 127.0.0.1:" + std::to_string(node->cluster_port())
+                + " --token-file " + (dir.path() / "wrong.token").string()
+                + " incidents");
+  EXPECT_EQ(r.exit_code, 1);
+  r = vigil_cli(base + " frobnicate");
+  EXPECT_EQ(r.exit_code, 2);
+  r = vigil_cli(base + " silence add service=x --comment no-length");
+  EXPECT_EQ(r.exit_code, 2);
+  r = vigil_cli("--node 127.0.0.1:1 --token-file " + node->data_dir()
+                + "/admin.token status");
+  EXPECT_EQ(r.exit_code, 3);
+}
+
+TEST_F(console, the_prompt_reads_commands_until_quit) {
+  auto r = vigil_cli(base, "incidents --all\\nstats\\nquit\\n");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("ID"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"mttr\""), std::string::npos) << r.out;
+}
+
+TEST(console_offline, playbooks_validate_needs_no_node) {
+  auto r = vigil_cli("playbooks validate " + std::string{VIGIL_SOURCE_DIR}
+                     + "/config/playbooks");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  test::temp_dir dir;
+  std::ofstream{dir.path() / "bad.yaml"} << "name: x\nautonomy: 9\n";
+  r = vigil_cli("playbooks validate " + dir.str());
+  EXPECT_EQ(r.exit_code, 1);
+}
+
+} // namespace
