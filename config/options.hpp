@@ -117,6 +117,10 @@ inline constexpr auto known_detectors
     {"zscore", "ewma", "cusum", "novelty", "seasonal"});
 
 /// The legal values of `node.log_level`, most verbose first.
+/// The llm.provider values ("" = the template summary).
+inline constexpr auto llm_providers
+  = std::to_array<std::string_view>({"", "openai", "anthropic"});
+
 inline constexpr auto log_levels = std::to_array<std::string_view>(
   {"trace", "debug", "info", "warn", "error"});
 
@@ -541,6 +545,26 @@ struct notifier_options {
     = default;
 };
 
+/// llm: incident summaries written by a language model.
+struct llm_options {
+  /// "" (off: the template summary), "openai" (any OpenAI-compatible chat
+  /// completions API) or "anthropic" (Messages API). Default: "".
+  std::string provider;
+  /// Full URL, e.g. https://api.openai.com/v1/chat/completions or
+  /// https://api.anthropic.com/v1/messages. Default: "".
+  std::string endpoint;
+  /// Model name. Default: "".
+  std::string model;
+  /// The API key, from a file or an environment variable. Default: "".
+  std::string api_key_file;
+  std::string api_key_env;
+  /// Timeout of one request. Default: 20s.
+  duration timeout{20'000};
+  /// Longest answer, in tokens. Default: 400.
+  uint32_t max_tokens = 400;
+  friend bool operator==(const llm_options&, const llm_options&) = default;
+};
+
 /// security: tokens.
 struct security_options {
   /// Bearer token for /api/v1/* (but ingest). Empty: read admin_token_file,
@@ -578,6 +602,7 @@ struct options {
   rca_options rca;
   remediation_options remediation;
   notifier_options notifiers;
+  llm_options llm;
   suppression_options suppression;
   security_options security;
   cluster_options cluster;

@@ -172,6 +172,7 @@ using SO = suppression_options;
 using RM = remediation_options;
 using RL = remediation_limits;
 using NT = notifier_options;
+using LM = llm_options;
 using K = cluster_options;
 
 std::vector<option> make_schema() {
@@ -742,6 +743,28 @@ std::vector<option> make_schema() {
       "Notifications the outbox holds at most; beyond it the oldest are "
       "dropped and counted.",
       100, 100'000'000),
+    // -- llm --
+    choice_option<&O::llm, &LM::provider>(
+      "llm.provider",
+      "Who writes incident summaries: empty for the built-in template, "
+      "openai for an OpenAI-compatible chat completions API, anthropic for "
+      "the Anthropic Messages API.",
+      llm_providers),
+    string_option<&O::llm, &LM::endpoint>(
+      "llm.endpoint", "Full URL of the chat completions or messages API.",
+      string_rule::any),
+    string_option<&O::llm, &LM::model>("llm.model", "Model name.",
+                                       string_rule::any),
+    string_option<&O::llm, &LM::api_key_file>(
+      "llm.api_key_file", "File holding the API key.", string_rule::any),
+    string_option<&O::llm, &LM::api_key_env>(
+      "llm.api_key_env", "Environment variable holding the API key.",
+      string_rule::any),
+    duration_option<&O::llm, &LM::timeout>(
+      "llm.timeout", "Timeout of one request; the template summary stays "
+      "when it passes.", second, 10 * minute),
+    unsigned_option<&O::llm, &LM::max_tokens>(
+      "llm.max_tokens", "Longest answer in tokens.", 16, 8192),
     // -- suppression --
     unsigned_option<&O::suppression, &SO::flap_max_opens>(
       "suppression.flap_max_opens",
@@ -801,7 +824,7 @@ constexpr section section_table[] = {
   {"remediation.limits",
    "The global safety envelope, checked right before every step."},
   {"notifiers", "Slack, PagerDuty, OpsGenie and webhook receivers."},
-  {"llm", "Optional language-model summaries of incidents.", false},
+  {"llm", "Optional language-model summaries of incidents."},
   {"suppression", "Silences, maintenance windows and flap damping."},
   {"security", "Tokens for the admin API and the ingest endpoints."},
   {"cluster", "Membership and sharding."},
@@ -812,6 +835,15 @@ bool is_wildcard(const std::string& host) {
 }
 
 constexpr cross_check cross_check_table[] = {
+  {"llm.provider", "llm.model",
+   [](const options& x) -> std::optional<std::string> {
+     const auto& l = x.llm;
+     if (l.provider.empty() || (!l.endpoint.empty() && !l.model.empty()))
+       return std::nullopt;
+     return "llm.provider " + l.provider + " needs llm.endpoint and "
+            + "llm.model";
+   },
+   "an endpoint and a model whenever llm.provider is set"},
   {"detection.iforest.trees", "detection.iforest.sample_size",
    [](const options& x) -> std::optional<std::string> {
      const auto& f = x.detection.iforest;

@@ -77,6 +77,8 @@ using correlator_actor = caf::typed_actor<
   caf::reacts_to<atom::action, action_view>,
   // The playbook engine adds a timeline line (escalation, verification).
   caf::reacts_to<atom::note, incident_note>,
+  // A summary written by a language model replaces the template one.
+  caf::reacts_to<atom::summary, uint64_t, std::string>,
   // Silences and maintenance windows in force.
   caf::replies_to<atom::silence, atom::get>::with<std::vector<silence_spec>>,
   // Adds (or replaces, same id) a silence; replies with it as stored.
@@ -110,6 +112,7 @@ using partition_actor = caf::typed_actor<
   // by partitions that do not hold the incident.
   caf::reacts_to<atom::action, action_view>,
   caf::reacts_to<atom::note, incident_note>,
+  caf::reacts_to<atom::summary, uint64_t, std::string>,
   // Housekeeping timer: ranking, persistence, auto-resolution.
   caf::reacts_to<atom::tick>>;
 
@@ -157,6 +160,13 @@ using notifier_actor = caf::typed_actor<
   caf::replies_to<atom::notify, incident_notice>::with<uint32_t>,
   // Delivery timer: due entries go out, failures back off.
   caf::reacts_to<atom::tick>>;
+
+/// The SUMMARIZER: writes incident summaries with a language model when
+/// one is configured (detached: the call blocks).
+using summarizer_actor = caf::typed_actor<
+  // (Re)write the summary of an incident; the result goes to the
+  // correlator, a failure leaves the template summary.
+  caf::reacts_to<atom::summary, uint64_t>>;
 
 /// The INGEST gateway: takes decoded items from the front door and routes
 /// each to its owner. Replies with a receipt, or with errc::overloaded /

@@ -15,6 +15,7 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<partition_actor>("vigil.partition_actor");
   cfg.add_message_type<playbook_actor>("vigil.playbook_actor");
   cfg.add_message_type<notifier_actor>("vigil.notifier_actor");
+  cfg.add_message_type<summarizer_actor>("vigil.summarizer_actor");
   cfg.add_message_type<ingest_actor>("vigil.ingest_actor");
   cfg.add_message_type<admin_actor>("vigil.admin_actor");
   cfg.add_error_category(caf::atom("vigil"), render_errc);

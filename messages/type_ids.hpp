@@ -86,6 +86,7 @@ CAF_ADD_ATOM(vigil, vigil::atom, done, "v_done")
 CAF_ADD_ATOM(vigil, vigil::atom, approval, "v_approval")
 CAF_ADD_ATOM(vigil, vigil::atom, notify, "v_notify")
 CAF_ADD_ATOM(vigil, vigil::atom, console, "v_console")
+CAF_ADD_ATOM(vigil, vigil::atom, summary, "v_summary")
 
 CAF_BEGIN_TYPE_ID_BLOCK(vigil, caf::first_custom_type_id)
 

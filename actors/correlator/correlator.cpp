@@ -451,6 +451,11 @@ partition(partition_actor::stateful_pointer<partition_state> self,
       if (st.book->add_note(n))
         persist(st);
     },
+    [self](atom::summary, uint64_t id, std::string& text) {
+      auto& st = self->state;
+      if (st.book->set_summary(id, std::move(text)))
+        persist(st);
+    },
     [self](atom::tick) {
       auto& st = self->state;
       if (st.cfg.playbook_key != caf::atom(""))
@@ -708,6 +713,10 @@ correlator(correlator_actor::stateful_pointer<correlator_state> self,
     [self](atom::note, const incident_note& n) {
       for (auto& p : self->state.partitions)
         self->send(p, atom::note_v, n);
+    },
+    [self](atom::summary, uint64_t id, const std::string& text) {
+      for (auto& p : self->state.partitions)
+        self->send(p, atom::summary_v, id, text);
     },
     [self](atom::incident, const incident_command& cmd) {
       return fan_out<incident_view, incident_view>(

@@ -61,8 +61,12 @@ std::string encode(const incident& inc) {
   r.set_confidence_reason(inc.root_cause.confidence_reason);
   r.set_ranked_at_ms(inc.root_cause.ranked_at_ms);
   r.set_baseline(inc.root_cause.baseline);
-  for (const auto& a : inc.actions)
-    storage::to_record({a, 0, 0}, *r.add_actions());
+  for (const auto& a : inc.actions) {
+    storage::stored_action x;
+    x.view = a;
+    storage::to_record(x, *r.add_actions());
+  }
+  r.set_summary(inc.summary);
   return r.SerializeAsString();
 }
 
@@ -126,6 +130,7 @@ bool decode(std::string_view bytes, incident& inc) {
   inc.root_cause.baseline = r.baseline();
   for (const auto& p : r.actions())
     inc.actions.push_back(storage::from_record(p).view);
+  inc.summary = r.summary();
   return true;
 }
 
@@ -167,7 +172,7 @@ incident_view to_view(const incident& inc, bool brief) {
   v.dropped_symptoms = inc.dropped_symptoms;
   v.dropped_timeline = inc.dropped_timeline;
   v.actions = inc.actions;
-  v.summary = template_summary(inc);
+  v.summary = inc.summary.empty() ? template_summary(inc) : inc.summary;
   if (!brief) {
     for (const auto& s : inc.symptoms)
       v.symptoms.push_back({s.service, s.metric, s.series, to_string(s.kind),

@@ -743,6 +743,15 @@ bool incident_book::record_action(const action_view& a, int64_t ts_ms) {
   return true;
 }
 
+bool incident_book::set_summary(uint64_t id, std::string text) {
+  auto it = incidents_.find(id);
+  if (it == incidents_.end())
+    return false;
+  it->second.summary = std::move(text);
+  dirty_.push_back(id);
+  return true;
+}
+
 bool incident_book::add_note(const incident_note& n) {
   auto it = incidents_.find(n.incident);
   if (it == incidents_.end())

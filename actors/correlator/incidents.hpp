@@ -131,6 +131,8 @@ struct incident {
   int64_t updated_ms = 0;
   /// Playbook steps run or refused for it, by first report.
   std::vector<action_view> actions;
+  /// A summary written by a language model (empty: the template's).
+  std::string summary;
 
   /// The services involved, sorted, each once.
   std::vector<std::string> services() const;
@@ -223,6 +225,9 @@ public:
   /// Adds a line from the playbook engine to the timeline; false for an
   /// unknown incident.
   bool add_note(const incident_note& n);
+
+  /// Keeps a model-written summary; false for an unknown incident.
+  bool set_summary(uint64_t id, std::string text);
 
   /// Advances event time: resolves incidents whose symptoms all recovered
   /// and that saw nothing for resolve_after. Returns the ids resolved.

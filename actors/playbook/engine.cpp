@@ -140,6 +140,18 @@ void announce(self_ptr self, uint64_t incident, const std::string& event,
           });
 }
 
+// Asks the summarizer (when a language model is configured) to write the
+// incident's summary.
+void summarize(self_ptr self, uint64_t incident) {
+  auto& st = self->state;
+  if (st.cfg.summarizer_key == caf::atom(""))
+    return;
+  auto s = caf::actor_cast<summarizer_actor>(
+    self->system().registry().get(st.cfg.summarizer_key));
+  if (s)
+    self->send(s, atom::summary_v, incident);
+}
+
 // Follows an incident's life for the receivers: opened when first seen
 // ranked (so the page names the likely cause and the right type; ranking
 // follows the opening within a rank interval), acknowledged and resolved
@@ -164,14 +176,17 @@ void track(self_ptr self, const incident_view& inc) {
     n.service = inc.root_cause.candidates.front().service;
   else if (!inc.services.empty() && n.service.empty())
     n.service = inc.services.front();
-  if (fresh)
+  if (fresh) {
     announce(self, inc.id, "opened",
              inc.title + ": " + std::to_string(inc.services.size())
                + " services affected");
+    summarize(self, inc.id);
+  }
   if (inc.status == "acknowledged" && before != "acknowledged")
     announce(self, inc.id, "acknowledged", inc_text(inc.id) + " acknowledged");
   if (inc.status == "resolved") {
     announce(self, inc.id, "resolved", inc_text(inc.id) + " resolved");
+    summarize(self, inc.id);
     st.announced.erase(inc.id);
   }
 }

@@ -51,6 +51,8 @@ struct engine_config {
   caf::atom_value correlator_key = caf::atom("");
   /// Where the notifier is registered; empty = no notifications.
   caf::atom_value notifier_key = caf::atom("");
+  /// Where the summarizer is registered; empty = template summaries only.
+  caf::atom_value summarizer_key = caf::atom("");
   executor_factory spawn_executor;
   /// Housekeeping period (wall clock): approvals, verification deadlines,
   /// waiting steps, the directory watch. Default: 1s.

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include <caf/actor_registry.hpp>
@@ -16,6 +17,8 @@
 #include "actors/detector/shard_actor.hpp"
 #include "actors/executor/executor.hpp"
 #include "actors/ingest/gateway.hpp"
+#include "actors/llm/client.hpp"
+#include "actors/llm/summarizer.hpp"
 #include "actors/notifier/notifier.hpp"
 #include "actors/playbook/engine.hpp"
 #include "actors/rca/rca.hpp"
@@ -244,6 +247,19 @@ caf::error node::init() {
   nc.store = store_;
   nc.metrics = metrics;
   nc.node = id_;
+  std::optional<llm::summarizer_config> sc;
+  if (!o.llm.provider.empty()) {
+    auto key = llm::api_key(o.llm);
+    if (!key)
+      return key.error();
+    sc.emplace();
+    sc->opts = o.llm;
+    sc->key = std::move(*key);
+    sc->correlator_key = keys::correlator;
+    sc->rca_key = keys::rca;
+    sc->metrics = metrics;
+    pc.summarizer_key = keys::summarizer;
+  }
   pc.spawn_executor = [stop = stopping_](caf::local_actor* self,
                                          action_job job,
                                          playbook_actor engine) {
@@ -270,6 +286,14 @@ caf::error node::init() {
                              return caf::actor_cast<caf::actor>(
                                self->spawn(playbooks::engine, pc));
                            }});
+  if (sc)
+    // Detached: a model call blocks.
+    tree.children.push_back({"summarizer", "summarizer", keys::summarizer,
+                             [sc = *sc](caf::local_actor* self) {
+                               return caf::actor_cast<caf::actor>(
+                                 self->spawn<caf::detached>(llm::summarizer,
+                                                            sc));
+                             }});
   // Detached: deliveries block on HTTP.
   tree.children.push_back({"notifier", "notifier", keys::notifier,
                            [nc](caf::local_actor* self) {

@@ -119,6 +119,7 @@ inline const caf::atom_value ingest = caf::atom("ingest");
 inline const caf::atom_value admin = caf::atom("admin");
 inline const caf::atom_value playbook = caf::atom("playbook");
 inline const caf::atom_value notifier = caf::atom("notifier");
+inline const caf::atom_value summarizer = caf::atom("summarizer");
 } // namespace keys
 
 } // namespace vigil::node

@@ -574,4 +574,59 @@ TEST_F(loop_fixture, kill_9_while_the_receivers_are_down_loses_no_notification) 
   EXPECT_TRUE(rx.problems().empty()) << rx.problems().front();
 }
 
+TEST_F(loop_fixture, a_configured_model_writes_the_summary_from_the_evidence) {
+  // A local stand-in for an OpenAI-compatible API that checks the request.
+  std::mutex mtx;
+  std::vector<std::string> problems;
+  int calls = 0;
+  http::router r;
+  http::route_options ro;
+  ro.endpoint = "llm";
+  ro.who = http::access::open;
+  r.add(http::verb::post, "/v1/chat/completions", ro,
+        [&](http::request& req, http::responder respond) {
+          std::lock_guard<std::mutex> guard{mtx};
+          ++calls;
+          auto j = json::parse(req.body, nullptr, false);
+          if (std::string{req.headers["Authorization"]} != "Bearer sk-test"
+              || j.is_discarded() || j["model"] != "test-model"
+              || j["messages"].size() != 2
+              || j["messages"][1]["content"].get<std::string>().find(
+                   "orders-db")
+                   == std::string::npos)
+            problems.push_back(req.body);
+          http::response res;
+          res.body = R"({"choices":[{"message":{"role":"assistant",)"
+                     R"("content":"The orders-db pool is exhausted."}}]})";
+          respond(std::move(res));
+        });
+  http::server_options so;
+  so.threads = 1;
+  auto srv = std::move(*http::server::start(so, std::move(r)));
+  setenv("VIGIL_TEST_LLM_KEY", "sk-test", 1);
+  auto cfg = "llm:\n  provider: openai\n  endpoint: http://127.0.0.1:"
+             + std::to_string(srv->port())
+             + "/v1/chat/completions\n  model: test-model\n"
+               "  api_key_env: VIGIL_TEST_LLM_KEY\n";
+  test::vigild node{dir.str() + "/data", {}, cfg};
+  ASSERT_TRUE(node.ready()) << node.proc().stderr_text();
+  ASSERT_TRUE(node.post("/api/v1/topology", topology_body().dump(),
+                        "application/json"));
+  int total = history_steps + fault_steps;
+  auto t0 = wall_ms() / 1000 - total * step_s;
+  post_steps(node, t0, 0, total, history_steps, total + 1000);
+  json inc;
+  ASSERT_TRUE(test::wait_until(
+    [&] {
+      inc = incident_of(node);
+      return !inc.is_null()
+             && inc["summary"] == "The orders-db pool is exhausted.";
+    },
+    30s))
+    << inc.dump(1) << node.proc().stderr_text();
+  std::lock_guard<std::mutex> guard{mtx};
+  EXPECT_GE(calls, 1);
+  EXPECT_TRUE(problems.empty()) << problems.front();
+}
+
 } // namespace

@@ -361,16 +361,8 @@ TEST(config_loader, a_key_unlike_every_valid_key_gets_no_suggestion) {
   EXPECT_EQ(e.message, "unknown key");
 }
 
-TEST(config_loader, a_key_in_a_section_without_options_is_an_error) {
-  auto e = only_error("llm:\n  window: 5m\n");
-  EXPECT_EQ(e.line, 2);
-  EXPECT_EQ(e.column, 3);
-  EXPECT_EQ(e.key, "llm.window");
-  EXPECT_TRUE(contains(e.message,
-                       "the llm section has no options in this "
-                       "version"));
-  EXPECT_EQ(e.legal, "{}");
-  e = only_error("llm: [gpt]\n");
+TEST(config_loader, a_section_must_be_a_map) {
+  auto e = only_error("llm: [gpt]\n");
   EXPECT_EQ(e.key, "llm");
   EXPECT_TRUE(contains(e.message, "expected a map of options, got a list"));
 }
@@ -587,7 +579,6 @@ TEST(config_loader, to_yaml_round_trips_non_default_values) {
   // No comment lines; every section present, the empty ones as {}.
   EXPECT_FALSE(contains(text, "\n#"));
   EXPECT_FALSE(contains(text, "  # "));
-  EXPECT_TRUE(contains(text, "llm: {}\n"));
   EXPECT_TRUE(contains(text, "  supervision:\n    max_restarts: 5\n"));
 }
 
@@ -624,6 +615,17 @@ TEST(config_loader, remediation_autonomy_caps_and_limits_are_checked) {
   EXPECT_EQ(cap->level, 2u);
   EXPECT_FALSE(parse_autonomy_cap("=2"));
   EXPECT_FALSE(parse_autonomy_cap("a b=2"));
+}
+
+TEST(config_loader, an_llm_provider_needs_an_endpoint_and_a_model) {
+  auto r = load("llm:\n  provider: openai\n");
+  ASSERT_EQ(r.errors.size(), 1u) << r.message();
+  EXPECT_TRUE(contains(r.errors[0].message, "needs llm.endpoint and llm.model"))
+    << r.message();
+  EXPECT_FALSE(load("llm:\n  provider: gemini\n").ok());
+  auto ok = load("llm:\n  provider: anthropic\n  endpoint: "
+                 "https://api.anthropic.com/v1/messages\n  model: m\n");
+  EXPECT_TRUE(ok.ok()) << ok.message();
 }
 
 TEST(config_loader, classification_rules_and_static_edges_are_checked) {
