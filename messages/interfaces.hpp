@@ -147,6 +147,9 @@ using playbook_actor = caf::typed_actor<
   // (running after an approval). errc::not_found for an unknown or decided
   // one, malformed for a self-approval, unavailable once expired.
   caf::replies_to<atom::approval, approval_decision>::with<action_view>,
+  // Throws the kill switch (true) or releases it (false), by a named
+  // person; replies with the switch's state. Audited.
+  caf::replies_to<atom::configure, bool, std::string>::with<bool>,
   // Every action the engine knows of, newest first, at most N.
   caf::replies_to<atom::action, atom::get, uint32_t>::with<
     std::vector<action_view>>,

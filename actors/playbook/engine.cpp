@@ -946,6 +946,18 @@ engine(playbook_actor::stateful_pointer<engine_state> self,
       return out;
     },
     [self](atom::reload) { return reload(self, "api"); },
+    [self](atom::configure, bool on, const std::string& by) {
+      auto& st = self->state;
+      st.envelope->set_kill_switch(on);
+      action_view a;
+      a.by = by;
+      a.status = on ? "on" : "off";
+      audit(self, "kill_switch", a,
+            on ? "every action is refused until released"
+               : "actions allowed again within the limits");
+      spdlog::warn("kill switch {} by {}", on ? "thrown" : "released", by);
+      return st.envelope->kill_switch();
+    },
     [self](atom::approval) {
       std::vector<action_view> out;
       for (const auto& [id, x] : self->state.approvals.pending())

@@ -860,6 +860,27 @@ public:
       atom::query_v, q);
   }
 
+  void kill_switch(request& req, responder respond) {
+    json j = json::parse(req.body, nullptr, false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("on")
+        || !j["on"].is_boolean() || !j.contains("by") || !j["by"].is_string()
+        || j["by"].get<std::string>().empty())
+      return fail("kill_switch",
+                  codec::malformed("expected {\"on\": true|false, "
+                                   "\"by\": \"name\"}",
+                                   "body"),
+                  respond);
+    ask<bool>(
+      n_.system(), n_.playbooks(),
+      [respond](bool on) mutable {
+        respond(json_response(200, json{{"kill_switch", on}}));
+      },
+      [this, respond](const caf::error& err) mutable {
+        fail("kill_switch", err, respond);
+      },
+      atom::configure_v, j["on"].get<bool>(), j["by"].get<std::string>());
+  }
+
   void approvals(request&, responder respond) {
     ask<std::vector<action_view>>(
       n_.system(), n_.playbooks(),
@@ -1074,6 +1095,8 @@ http::router http_api::make_router(node& n) {
   route(verb::post, "/api/v1/playbooks/reload", "playbooks_reload",
         access::admin, 0, &api::playbooks_reload);
   route(verb::get, "/api/v1/stats", "stats", access::admin, 0, &api::stats);
+  route(verb::post, "/api/v1/remediation/kill-switch", "kill_switch",
+        access::admin, 4096, &api::kill_switch);
   route(verb::get, "/api/v1/approvals", "approvals", access::admin, 0,
         &api::approvals);
   route(verb::post, "/api/v1/approvals/{id}/approve", "approval_approve",

@@ -44,13 +44,13 @@ const char* usage_text
     "  approve ID [--comment T], deny ID [--comment T], silences,\n"
     "  silence add MATCHER... --for DURATION --comment T, silence expire ID,\n"
     "  playbooks, playbooks reload, playbooks validate DIR, topology,\n"
-    "  audit [--tail N], audit verify, stats\n";
+    "  audit [--tail N], audit verify, stats, kill-switch on|off\n";
 
 const std::vector<std::string> command_words
   = {"status",    "nodes",   "shards",   "anomalies", "incidents",
      "incident",  "ack",     "resolve",  "approvals", "approve",
      "deny",      "silences", "silence", "playbooks", "topology",
-     "audit",     "stats",   "help",     "quit"};
+     "audit",     "stats",   "kill-switch", "help",  "quit"};
 
 struct session {
   caf::actor_system* sys = nullptr;
@@ -344,6 +344,14 @@ int run(session& s, std::vector<std::string> args) {
       std::cerr << usage_text;
       return exit_usage;
     }
+  } else if (cmd == "kill-switch") {
+    if (args.size() != 1 || (args[0] != "on" && args[0] != "off")) {
+      std::cerr << "vigil: kill-switch on|off\n";
+      return exit_usage;
+    }
+    method = "POST";
+    target = "/api/v1/remediation/kill-switch";
+    body = {{"on", args[0] == "on"}, {"by", user_name()}};
   } else if (cmd == "stats") {
     if (!need(0))
       return exit_usage;

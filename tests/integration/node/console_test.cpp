@@ -79,6 +79,16 @@ TEST_F(console, commands_answer_what_the_admin_api_answers) {
   EXPECT_NE(listed.find(id), std::string::npos) << listed;
   r = vigil_cli(base + " silence expire " + id);
   EXPECT_EQ(r.exit_code, 0);
+  // The kill switch: thrown and released from the console, audited.
+  r = vigil_cli(base + " --json kill-switch on");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(json::parse(r.out)["kill_switch"], true);
+  r = vigil_cli(base + " --json kill-switch off");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(json::parse(r.out)["kill_switch"], false);
+  EXPECT_EQ(vigil_cli(base + " kill-switch maybe").exit_code, 2);
+  auto audit = node->get("/api/v1/audit?limit=50")->body;
+  EXPECT_NE(audit.find("\"kill_switch\""), std::string::npos) << audit;
   r = vigil_cli(base + " --json audit verify");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_TRUE(json::parse(r.out)["ok"].get<bool>());
