@@ -541,6 +541,10 @@ struct notifier_options {
   /// Notifications the outbox holds at most; beyond it the oldest
   /// undelivered ones are dropped (counted). Default: 100000.
   uint32_t max_outbox = 100'000;
+  /// A chat receiver (webhook, slack) with more than this many
+  /// notifications waiting gets action and escalation notices folded into
+  /// digests of up to 100; 0 = never. Default: 20.
+  uint32_t digest_after = 20;
   friend bool operator==(const notifier_options&, const notifier_options&)
     = default;
 };

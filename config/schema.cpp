@@ -738,6 +738,12 @@ std::vector<option> make_schema() {
       1'000'000),
     duration_option<&O::notifiers, &NT::timeout>(
       "notifiers.timeout", "Timeout of one delivery.", 100, 10 * minute),
+    unsigned_option<&O::notifiers, &NT::digest_after>(
+      "notifiers.digest_after",
+      "A webhook or Slack receiver with more notifications than this "
+      "waiting gets action and escalation notices folded into digests of "
+      "up to 100; 0 means never.",
+      0, 1'000'000),
     unsigned_option<&O::notifiers, &NT::max_outbox>(
       "notifiers.max_outbox",
       "Notifications the outbox holds at most; beyond it the oldest are "

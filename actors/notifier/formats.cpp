@@ -193,6 +193,8 @@ std::string_view to_string(event_kind x) {
       return "acknowledged";
     case event_kind::resolved:
       return "resolved";
+    case event_kind::digest:
+      return "digest";
   }
   return "unknown";
 }
@@ -393,6 +395,7 @@ http_request pagerduty_request(const notification& n, std::string_view url,
       action = "resolve";
       break;
     case event_kind::action:
+    case event_kind::digest:
       return {}; // an empty URL: nothing to send
   }
   json body{
@@ -431,7 +434,7 @@ http_request pagerduty_request(const notification& n, std::string_view url,
 
 http_request opsgenie_request(const notification& n, std::string_view url,
                               std::string_view api_key) {
-  if (n.event == event_kind::action)
+  if (n.event == event_kind::action || n.event == event_kind::digest)
     return {}; // an empty URL: nothing to send
   auto base
     = without_trailing_slashes(url.empty() ? opsgenie_default_url : url);
@@ -493,6 +496,7 @@ http_request opsgenie_request(const notification& n, std::string_view url,
       break;
     }
     case event_kind::action:
+    case event_kind::digest:
       break; // handled above
   }
   req.headers.push_back(json_content_type);

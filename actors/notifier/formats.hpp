@@ -33,9 +33,12 @@ enum class event_kind : uint8_t {
   acknowledged,
   /// Resolved (PagerDuty resolve, OpsGenie close).
   resolved,
+  /// Many action and escalation notices folded into one during a storm
+  /// (chat receivers only; pagers deduplicate by key instead).
+  digest,
 };
 
-/// "opened", "escalated", "action", "acknowledged", "resolved".
+/// "opened", "escalated", "action", "acknowledged", "resolved", "digest".
 std::string_view to_string(event_kind x);
 
 /// One notification about one incident, before it is shaped for a

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <optional>
+#include <set>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -106,6 +107,11 @@ http_request request_for(const receiver& r, const notification& n) {
   return {};
 }
 
+bool foldable(const outbox_entry& e) {
+  return e.note.event == event_kind::action
+         || e.note.event == event_kind::escalated;
+}
+
 void deliver(notifier_state& st) {
   auto now = wall_ms();
   const auto& o = st.cfg.opts;
@@ -131,7 +137,20 @@ void deliver(notifier_state& st) {
         st.box->remove(e->seq);
         continue;
       }
-      auto req = request_for(lr.r, e->note);
+      // A storm at a chat receiver: fold the run of action and escalation
+      // notices at the head into one digest (pagers dedup by key).
+      std::vector<outbox_entry*> run;
+      bool chat = lr.r.kind == receiver_kind::webhook
+                  || lr.r.kind == receiver_kind::slack;
+      if (chat && o.digest_after > 0
+          && st.box->pending(lr.r.rule.name) > o.digest_after && foldable(*e))
+        run = st.box->run_from_head(lr.r.rule.name, now, 100, foldable);
+      std::optional<notification> digest;
+      if (run.size() >= 2)
+        digest = make_digest({run.begin(), run.end()}, st.cfg.node);
+      else
+        run.clear();
+      auto req = request_for(lr.r, digest ? *digest : e->note);
       if (req.url.empty()) {
         // Nothing this receiver wants to hear (e.g. a step for a pager).
         st.box->remove(e->seq);
@@ -142,9 +161,20 @@ void deliver(notifier_state& st) {
       lr.tokens -= 1;
       auto res = perform(static_cast<CURL*>(lr.curl), req, o.timeout.count());
       if (res.ok) {
-        if (st.sent)
+        if (st.sent) {
           st.sent->with({label, "delivered"}).inc();
-        st.box->remove(e->seq);
+          if (!run.empty())
+            st.sent->with({label, "digested"}).inc(run.size());
+        }
+        if (run.empty()) {
+          st.box->remove(e->seq);
+        } else {
+          std::vector<uint64_t> seqs;
+          for (auto* x : run)
+            seqs.push_back(x->seq);
+          for (auto seq : seqs)
+            st.box->remove(seq);
+        }
         continue;
       }
       if (!res.retry) {
@@ -245,6 +275,37 @@ bool routes_to(const receiver& r, const notification& n) {
                       }))
     return false;
   return true;
+}
+
+notification make_digest(const std::vector<const outbox_entry*>& xs,
+                         const std::string& source) {
+  notification d;
+  d.event = event_kind::digest;
+  d.dedup_key = "vigil-digest";
+  d.source = source;
+  d.severity = 1;
+  std::set<uint64_t> incidents;
+  for (const auto* x : xs) {
+    d.severity = std::max(d.severity, x->note.severity);
+    d.ts_ms = std::max(d.ts_ms, x->note.ts_ms);
+    incidents.insert(x->note.incident);
+    auto line = x->note.incident_id + " " + std::string{to_string(x->note.event)}
+                + ": " + x->note.text;
+    if (line.size() > 200)
+      line = truncate_utf8(line, 200);
+    d.text += line + "\n";
+  }
+  if (incidents.size() == 1) {
+    d.incident = xs.front()->note.incident;
+    d.incident_id = xs.front()->note.incident_id;
+    d.service = xs.front()->note.service;
+    d.type = xs.front()->note.type;
+  }
+  d.title = std::to_string(xs.size()) + " notifications about "
+            + std::to_string(incidents.size())
+            + (incidents.size() == 1 ? " incident" : " incidents")
+            + " (storm digest)";
+  return d;
 }
 
 int64_t backoff_ms(uint32_t attempts, int64_t initial_ms, int64_t max_ms) {

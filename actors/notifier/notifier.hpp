@@ -40,6 +40,11 @@ make_receivers(const notifier_options& opts);
 /// Whether `r` wants `n` (severity, service globs, event kinds).
 bool routes_to(const receiver& r, const notification& n);
 
+/// One notification standing for `xs` (action and escalation notices of
+/// a storm): severity the highest, a line per notice (at most 100).
+notification make_digest(const std::vector<const outbox_entry*>& xs,
+                         const std::string& source);
+
 /// Delay before attempt `attempts + 1`: initial * 2^attempts, capped.
 int64_t backoff_ms(uint32_t attempts, int64_t initial_ms, int64_t max_ms);
 

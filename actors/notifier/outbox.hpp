@@ -50,6 +50,25 @@ public:
   /// The oldest entry of `receiver`, or null.
   outbox_entry* head(const std::string& receiver);
 
+  /// The oldest entries of `receiver`, in order, while they are due at
+  /// `now_ms` and `pred` holds, at most `max`.
+  template <class Pred>
+  std::vector<outbox_entry*> run_from_head(const std::string& receiver,
+                                           int64_t now_ms, size_t max,
+                                           Pred pred) {
+    std::vector<outbox_entry*> out;
+    auto it = by_receiver_.find(receiver);
+    if (it == by_receiver_.end())
+      return out;
+    for (auto seq : it->second) {
+      auto& e = entries_.at(seq);
+      if (out.size() >= max || e.next_ms > now_ms || !pred(e))
+        break;
+      out.push_back(&e);
+    }
+    return out;
+  }
+
   /// Removes a delivered (or given-up) entry.
   void remove(uint64_t seq);
 
