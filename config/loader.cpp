@@ -11,6 +11,7 @@
 #include "config/schema.hpp"
 #include "config/source.hpp"
 #include "config/suggest.hpp"
+#include "config/yaml_support.hpp"
 #include "messages/errc.hpp"
 
 namespace vigil {
@@ -18,30 +19,6 @@ namespace vigil {
 namespace config {
 
 namespace {
-
-position position_of(const YAML::Mark& mark) {
-  // yaml-cpp counts from 0 and uses -1 for "no position".
-  if (mark.line < 0 || mark.column < 0)
-    return {};
-  return {mark.line + 1, mark.column + 1};
-}
-
-position position_of(const YAML::Node& node) {
-  return position_of(node.Mark());
-}
-
-std::string_view node_kind(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Sequence:
-      return "a list";
-    case YAML::NodeType::Map:
-      return "a map";
-    case YAML::NodeType::Scalar:
-      return "a single value";
-    default:
-      return "nothing";
-  }
-}
 
 // The names valid directly inside the map at `prefix` ("" = top level).
 std::string names_in(std::string_view prefix) {
@@ -56,19 +33,6 @@ std::string names_in(std::string_view prefix) {
   return out;
 }
 
-// Adds a hint to yaml-cpp's terse messages when the cause is a common one.
-std::string syntax_hint(std::string_view yaml, int line) {
-  if (line < 1)
-    return {};
-  std::istringstream in{std::string{yaml}};
-  std::string text;
-  for (int i = 0; i < line && std::getline(in, text); ++i)
-    ; // skip to the line
-  auto indent = text.substr(0, text.find_first_not_of(" \t"));
-  if (indent.find('\t') != std::string::npos)
-    return "; tabs are not allowed for indentation, use spaces";
-  return {};
-}
 
 class reader {
 public:

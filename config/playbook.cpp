@@ -15,6 +15,7 @@
 #include "config/source.hpp"
 #include "config/suggest.hpp"
 #include "config/units.hpp"
+#include "config/yaml_support.hpp"
 #include "messages/errc.hpp"
 
 namespace vigil {
@@ -328,34 +329,10 @@ bool has_control(std::string_view x) {
 // -- reading YAML -------------------------------------------------------------
 
 /// A 1-based place in a file; 0 when unknown.
-struct where {
-  int line = 0;
-  int column = 0;
-};
-
-where where_of(const YAML::Mark& mark) {
-  // yaml-cpp counts from 0 and uses -1 for "no position".
-  if (mark.line < 0 || mark.column < 0)
-    return {};
-  return {mark.line + 1, mark.column + 1};
-}
-
-where where_of(const YAML::Node& node) {
-  return where_of(node.Mark());
-}
-
-std::string_view node_kind(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Sequence:
-      return "a list";
-    case YAML::NodeType::Map:
-      return "a map";
-    case YAML::NodeType::Scalar:
-      return "a single value";
-    default:
-      return "nothing";
-  }
-}
+using where = config::position;
+using config::node_kind;
+using config::position_of;
+using config::syntax_hint;
 
 /// One key of a map with its value.
 struct entry {
@@ -364,7 +341,7 @@ struct entry {
   where key_at;
   /// Where to point for the value: the key's place when the value is
   /// missing (yaml-cpp gives a null the place of the next token).
-  where value_at() const { return value.IsNull() ? key_at : where_of(value); }
+  where value_at() const { return value.IsNull() ? key_at : position_of(value); }
 };
 
 /// The accepted keys of one map, in file order.
@@ -395,7 +372,7 @@ public:
 
   void read(const YAML::Node& root, playbook& p, where& name_at) {
     auto top = keys(root, "", top_keys, "the keys", section_keys);
-    auto root_at = where_of(root);
+    auto root_at = position_of(root);
     if (auto e = top.find("name")) {
       if (auto x = literal(*e, "name", name_legal)) {
         if (is_playbook_name(*x)) {
@@ -479,7 +456,7 @@ private:
     for (auto it = map.begin(); it != map.end(); ++it) {
       YAML::Node k = it->first; // it-> returns a temporary proxy
       YAML::Node v = it->second;
-      auto at = where_of(k);
+      auto at = position_of(k);
       if (!k.IsScalar()) {
         error(at, path, cat("keys must be plain names, got ", node_kind(k)),
               legal);
@@ -667,7 +644,7 @@ private:
     for (const auto& item : e.value) {
       auto item_key = cat(key, "[", std::to_string(index++), "]");
       // yaml-cpp gives an empty item the next token's place.
-      auto at = item.IsNull() ? e.value_at() : where_of(item);
+      auto at = item.IsNull() ? e.value_at() : position_of(item);
       if (!item.IsScalar()) {
         error(at, item_key,
               cat("list items must be single values, got ", node_kind(item)),
@@ -700,7 +677,7 @@ private:
     for (auto it = e.value.begin(); it != e.value.end(); ++it) {
       YAML::Node k = it->first;
       YAML::Node v = it->second;
-      auto at = where_of(k);
+      auto at = position_of(k);
       if (!k.IsScalar()) {
         error(at, key, cat("keys must be single values, got ", node_kind(k)),
               legal);
@@ -875,7 +852,7 @@ private:
     size_t index = 0;
     for (const auto& node : e->value) {
       auto key = cat("steps[", std::to_string(index++), "]");
-      auto at = node.IsNull() ? e->value_at() : where_of(node);
+      auto at = node.IsNull() ? e->value_at() : position_of(node);
       if (!node.IsMap()) {
         error(at, key,
               cat("expected a map with name, action and with, got ",
@@ -1199,7 +1176,7 @@ private:
       auto item_key = cat(key, "[", std::to_string(index), "]");
       auto first = index++ == 0;
       // yaml-cpp gives an empty item the next token's place.
-      auto at = item.IsNull() ? e.value_at() : where_of(item);
+      auto at = item.IsNull() ? e.value_at() : position_of(item);
       if (!item.IsScalar()) {
         error(at, item_key,
               cat("list items must be single values, got ", node_kind(item)),
@@ -1243,19 +1220,6 @@ private:
   std::vector<config_error>& errors_;
 };
 
-// Adds a hint to yaml-cpp's terse messages when the cause is a common one.
-std::string syntax_hint(std::string_view yaml, int line) {
-  if (line < 1)
-    return {};
-  std::istringstream in{std::string{yaml}};
-  std::string text;
-  for (int i = 0; i < line && std::getline(in, text); ++i)
-    ; // skip to the line
-  auto indent = text.substr(0, text.find_first_not_of(" \t"));
-  if (indent.find('\t') != std::string::npos)
-    return "; tabs are not allowed for indentation, use spaces";
-  return {};
-}
 
 /// One file read: the playbook (only usable without errors), where its
 /// name is (line 0 when it has none) and every problem.
@@ -1277,7 +1241,7 @@ parsed_file parse_file(std::string_view yaml, const std::string& file) {
       out.errors.push_back(
         config_error{file, 0, 0, {}, "holds no playbook", std::string{shape}});
     } else if (docs.size() > 1) {
-      auto at = where_of(docs[1]);
+      auto at = position_of(docs[1]);
       out.errors.push_back(
         config_error{file,
                      at.line,
@@ -1287,7 +1251,7 @@ parsed_file parse_file(std::string_view yaml, const std::string& file) {
                          " YAML documents; a playbook file holds one"),
                      "one YAML document (no second ---)"});
     } else if (!docs.front().IsMap()) {
-      auto at = where_of(docs.front());
+      auto at = position_of(docs.front());
       out.errors.push_back(config_error{
         file,
         at.line,
@@ -1299,7 +1263,7 @@ parsed_file parse_file(std::string_view yaml, const std::string& file) {
       reader{file, out.errors}.read(docs.front(), out.book, out.name_at);
     }
   } catch (const YAML::Exception& e) {
-    auto at = where_of(e.mark);
+    auto at = position_of(e.mark);
     out.errors.push_back(config_error{
       file,
       at.line,

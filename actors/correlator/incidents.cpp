@@ -1,4 +1,5 @@
 #include "actors/correlator/incidents.hpp"
+#include "messages/labels.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -728,11 +729,8 @@ bool incident_book::record_action(const action_view& a, int64_t ts_ms) {
     e.ts_ms = ts_ms;
     e.kind = "action";
     e.service = a.service;
-    char id[32];
-    std::snprintf(id, sizeof id, "ACT-%06llu ",
-                  static_cast<unsigned long long>(a.id));
-    e.text = id + a.playbook + "/" + a.step + " (" + a.action
-             + "): " + a.status;
+    e.text = action_label(a.id) + " " + a.playbook + "/" + a.step + " ("
+             + a.action + "): " + a.status;
     if (!a.reason.empty()) {
       e.text += " - ";
       e.text += a.reason;

@@ -1,4 +1,5 @@
 #include "actors/correlator/summary.hpp"
+#include "messages/labels.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -6,13 +7,6 @@
 namespace vigil::correlator {
 
 namespace {
-
-std::string inc_id(uint64_t id) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "INC-%06llu",
-                static_cast<unsigned long long>(id));
-  return buf;
-}
 
 std::string list(const std::vector<std::string>& xs, size_t max) {
   std::string out;
@@ -30,7 +24,7 @@ std::string list(const std::vector<std::string>& xs, size_t max) {
 
 std::string template_summary(const incident& inc) {
   auto services = inc.services();
-  std::string s = inc_id(inc.id) + ": " + inc.type + ", severity "
+  std::string s = incident_label(inc.id) + ": " + inc.type + ", severity "
                   + std::to_string(static_cast<int>(inc.severity)) + " ("
                   + to_string(inc.severity) + "), " + std::to_string(services.size())
                   + (services.size() == 1 ? " service" : " services")

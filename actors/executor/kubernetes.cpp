@@ -640,19 +640,32 @@ kube_result scale(api_client& api, const target& t, const param_map& p,
   return succeeded(std::move(out));
 }
 
-kube_result rollout_restart(api_client& api, const target& t) {
+// Reads the deployment of `t`; fills `fail` (and returns nothing) when it
+// cannot be read or is paused: a paused deployment takes a new template
+// but rolls nothing out, so `doing` it would silently do nothing.
+std::optional<json> unpaused_deployment(api_client& api, const target& t,
+                                        const std::string& doing,
+                                        kube_result& fail) {
   api_request get;
   get.verb = "GET";
   get.path = deployment_path(t.ns, t.name);
   get.what = t.what;
-  kube_result fail;
   auto d = api.send(get, fail);
   if (!d)
-    return fail;
-  // A paused deployment takes the new template but rolls nothing out.
+    return std::nullopt;
   if (auto paused = path_of(*d, {"spec", "paused"});
-      paused && paused->is_boolean() && paused->get<bool>())
-    return refused(t.what + " is paused; resume it before restarting it");
+      paused && paused->is_boolean() && paused->get<bool>()) {
+    fail = refused(t.what + " is paused; resume it before " + doing);
+    return std::nullopt;
+  }
+  return d;
+}
+
+kube_result rollout_restart(api_client& api, const target& t) {
+  kube_result fail;
+  auto d = unpaused_deployment(api, t, "restarting it", fail);
+  if (!d)
+    return fail;
   auto now = rfc3339_now();
   json body
     = {{"spec",
@@ -661,7 +674,7 @@ kube_result rollout_restart(api_client& api, const target& t) {
             {{"annotations", {{std::string{restarted_at_key}, now}}}}}}}}}};
   api_request patch;
   patch.verb = "PATCH";
-  patch.path = get.path;
+  patch.path = deployment_path(t.ns, t.name);
   patch.content_type = "application/strategic-merge-patch+json";
   patch.body = body.dump();
   patch.what = t.what;
@@ -710,17 +723,10 @@ kube_result rollback(api_client& api, const target& t, const param_map& p) {
       return refused("revision '" + *r + "' is not a revision number");
     to = *v;
   }
-  api_request get;
-  get.verb = "GET";
-  get.path = deployment_path(t.ns, t.name);
-  get.what = t.what;
   kube_result fail;
-  auto d = api.send(get, fail);
+  auto d = unpaused_deployment(api, t, "rolling it back", fail);
   if (!d)
     return fail;
-  if (auto paused = path_of(*d, {"spec", "paused"});
-      paused && paused->is_boolean() && paused->get<bool>())
-    return refused(t.what + " is paused; resume it before rolling it back");
   auto uid = string_at(*d, {"metadata", "uid"});
   auto sel = path_of(*d, {"spec", "selector"});
   auto selector = sel ? selector_text(*sel) : std::string{};
@@ -796,7 +802,7 @@ kube_result rollback(api_client& api, const target& t, const param_map& p) {
       {"value", annotations}}});
   api_request patch;
   patch.verb = "PATCH";
-  patch.path = get.path;
+  patch.path = deployment_path(t.ns, t.name);
   patch.content_type = "application/json-patch+json";
   patch.body = body.dump();
   patch.what = t.what;

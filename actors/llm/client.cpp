@@ -1,4 +1,5 @@
 #include "actors/llm/client.hpp"
+#include "messages/labels.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -31,13 +32,6 @@ std::string trim(std::string s) {
   return s.substr(i);
 }
 
-std::string inc_id(uint64_t id) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "INC-%06llu",
-                static_cast<unsigned long long>(id));
-  return buf;
-}
-
 size_t collect(char* data, size_t size, size_t n, void* user) {
   auto* s = static_cast<std::string*>(user);
   auto len = size * n;
@@ -60,7 +54,7 @@ prompt make_prompt(const incident_view& inc,
       "the likely cause and why, what was already done, what to check "
       "next.";
   std::ostringstream u;
-  u << "Incident " << inc_id(inc.id) << ": " << inc.title << "\n"
+  u << "Incident " << incident_label(inc.id) << ": " << inc.title << "\n"
     << "Type: " << inc.type << "; severity " << inc.severity
     << " of 5; status " << inc.status << "\n"
     << "Services affected: ";

@@ -1,4 +1,5 @@
 #include "actors/notifier/notifier.hpp"
+#include "messages/labels.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -28,13 +29,6 @@ std::string trim(std::string s) {
   s.erase(s.begin(), std::find_if(s.begin(), s.end(), not_space));
   s.erase(std::find_if(s.rbegin(), s.rend(), not_space).base(), s.end());
   return s;
-}
-
-std::string incident_text(uint64_t id) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "INC-%06llu",
-                static_cast<unsigned long long>(id));
-  return buf;
 }
 
 std::optional<event_kind> event_named(std::string_view name) {
@@ -364,7 +358,7 @@ notifier(notifier_actor::stateful_pointer<notifier_state> self,
                                  + "'");
       n.event = *ev;
       n.incident = x.incident;
-      n.incident_id = incident_text(x.incident);
+      n.incident_id = incident_label(x.incident);
       n.dedup_key = "vigil-" + n.incident_id;
       n.severity = x.severity;
       n.status = x.status;

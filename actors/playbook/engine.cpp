@@ -1,4 +1,5 @@
 #include "actors/playbook/engine.hpp"
+#include "messages/labels.hpp"
 
 #include <sys/inotify.h>
 #include <unistd.h>
@@ -27,20 +28,6 @@ constexpr auto ask_timeout = std::chrono::seconds{10};
 // so an editor's write-rename-delete dance is one reload.
 constexpr int64_t watch_settle_ms = 500;
 const char* meta_next_action = "actions.next_id";
-
-std::string act_text(uint64_t id) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "ACT-%06llu",
-                static_cast<unsigned long long>(id));
-  return buf;
-}
-
-std::string inc_text(uint64_t id) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "INC-%06llu",
-                static_cast<unsigned long long>(id));
-  return buf;
-}
 
 correlator_actor correlator(self_ptr self) {
   return caf::actor_cast<correlator_actor>(
@@ -93,7 +80,7 @@ void remember(self_ptr self, const action_view& a) {
     self->send(c, atom::action_v, a);
   if (a.status != "running")
     announce(self, a.incident, "action",
-             act_text(a.id) + " " + a.playbook + "/" + a.step + " ("
+             action_label(a.id) + " " + a.playbook + "/" + a.step + " ("
                + a.action + "): " + a.status
                + (a.reason.empty() ? "" : " - " + a.reason));
 }
@@ -128,7 +115,7 @@ void announce(self_ptr self, uint64_t incident, const std::string& event,
   auto notifier = caf::actor_cast<notifier_actor>(
     self->system().registry().get(st.cfg.notifier_key));
   if (!notifier) {
-    spdlog::error("{}: no notifier to announce '{}'", inc_text(incident),
+    spdlog::error("{}: no notifier to announce '{}'", incident_label(incident),
                   event);
     return;
   }
@@ -136,7 +123,7 @@ void announce(self_ptr self, uint64_t incident, const std::string& event,
     .then([](uint32_t) {},
           [incident, event](const caf::error& err) {
             spdlog::error("{}: notification '{}' not stored: {}",
-                          inc_text(incident), event, render(err));
+                          incident_label(incident), event, render(err));
           });
 }
 
@@ -183,9 +170,9 @@ void track(self_ptr self, const incident_view& inc) {
     summarize(self, inc.id);
   }
   if (inc.status == "acknowledged" && before != "acknowledged")
-    announce(self, inc.id, "acknowledged", inc_text(inc.id) + " acknowledged");
+    announce(self, inc.id, "acknowledged", incident_label(inc.id) + " acknowledged");
   if (inc.status == "resolved") {
-    announce(self, inc.id, "resolved", inc_text(inc.id) + " resolved");
+    announce(self, inc.id, "resolved", incident_label(inc.id) + " resolved");
     summarize(self, inc.id);
     st.announced.erase(inc.id);
   }
@@ -205,7 +192,7 @@ void escalate(self_ptr self, uint64_t incident, const std::string& service,
   note(self, incident, service, "escalated to a human: " + why,
        "notification");
   announce(self, incident, "escalated", why);
-  spdlog::warn("{} escalated to a human: {}", inc_text(incident), why);
+  spdlog::warn("{} escalated to a human: {}", incident_label(incident), why);
 }
 
 uint64_t next_action_id(self_ptr self) {
@@ -358,7 +345,7 @@ bool store_pending(self_ptr self, const storage::stored_action& x) {
                                    storage::big_endian_key(x.view.id),
                                    encode(x), true)) {
     spdlog::error("playbook engine: cannot store approval {}: {}",
-                  act_text(x.view.id), render(err));
+                  action_label(x.view.id), render(err));
     return false;
   }
   return true;
@@ -370,7 +357,7 @@ void drop_pending(self_ptr self, uint64_t id) {
     if (auto err = st.cfg.store->erase(storage::column::approvals,
                                        storage::big_endian_key(id), true))
       spdlog::error("playbook engine: cannot remove approval {}: {}",
-                    act_text(id), render(err));
+                    action_label(id), render(err));
 }
 
 // Runs the next step of `run`, or starts verification after the last.
@@ -443,7 +430,7 @@ void advance(self_ptr self, run_state& run) {
         remember(self, a);
         run.current = a.id;
         escalate(self, run.incident, run.service, "approval",
-                 act_text(a.id) + " (" + a.action + " " + a.step
+                 action_label(a.id) + " (" + a.action + " " + a.step
                    + ") needs approval");
         return;
       }
@@ -596,7 +583,7 @@ void verified(self_ptr self, run_state& run) {
       .then([](const incident_view&) {},
             [id, to](const caf::error& err) {
               // A person may have moved it already; that is fine.
-              spdlog::info("{}: not marked {}: {}", inc_text(id), to,
+              spdlog::info("{}: not marked {}: {}", incident_label(id), to,
                            render(err));
             });
   }
@@ -685,7 +672,7 @@ caf::result<action_view> decide(self_ptr self, const approval_decision& d) {
   auto a = x->view;
   if (!d.approve) {
     end_unapproved(self, a, "denied",
-                   act_text(a.id) + " denied by " + d.by
+                   action_label(a.id) + " denied by " + d.by
                      + (d.comment.empty() ? "" : ": " + d.comment));
     return a;
   }
@@ -702,7 +689,7 @@ caf::result<action_view> decide(self_ptr self, const approval_decision& d) {
       a.status = "expired";
       a.reason = "playbook " + a.playbook + " changed since the request";
       end_unapproved(self, a, "approval_expired",
-                     act_text(a.id) + ": " + a.reason + "; ask again");
+                     action_label(a.id) + ": " + a.reason + "; ask again");
       return a;
     }
     run_state run;
@@ -730,7 +717,7 @@ void expire_approvals(self_ptr self) {
   for (auto& x : st.approvals.expire(wall_ms())) {
     drop_pending(self, x.view.id);
     end_unapproved(self, x.view, "approval_expired",
-                   act_text(x.view.id)
+                   action_label(x.view.id)
                      + ": nobody approved it in time; a human must decide "
                        "what to do");
   }
@@ -826,7 +813,7 @@ reload_report diff_sets(const std::vector<playbook>& before,
 std::map<std::string, std::string> run_variables(const incident_view& inc,
                                                  const std::string& service) {
   return {{"service", service},
-          {"incident.id", inc_text(inc.id)},
+          {"incident.id", incident_label(inc.id)},
           {"incident.type", inc.type},
           {"incident.severity", std::to_string(inc.severity)},
           {"incident.title", inc.title},
@@ -933,7 +920,7 @@ engine(playbook_actor::stateful_pointer<engine_state> self,
           advance(self, run);
         else
           on_failure(self, run,
-                     act_text(a.id) + " " + a.step + " " + a.status
+                     action_label(a.id) + " " + a.step + " " + a.status
                        + (a.reason.empty() ? "" : ": " + a.reason));
       }
       resume_waiting(self);

@@ -35,52 +35,6 @@ void put_bytes(std::string& out, std::string_view x) {
   out.append(x);
 }
 
-std::string encode_record(const audit_entry& x) {
-  pb::audit_record r;
-  r.set_seq(x.seq);
-  r.set_ts_ms(x.ts_ms);
-  r.set_kind(x.kind);
-  r.set_actor(x.actor);
-  r.set_incident_id(x.incident_id);
-  r.set_action_id(x.action_id);
-  r.set_playbook(x.playbook);
-  r.set_playbook_version(x.playbook_version);
-  r.set_step(x.step);
-  r.set_service(x.service);
-  r.set_action(x.action);
-  r.set_status(x.status);
-  r.set_detail(x.detail);
-  r.set_prev_hash(x.prev_hash);
-  r.set_hash(x.hash);
-  return r.SerializeAsString();
-}
-
-// False when `bytes` is not a protobuf audit_record or its hashes do not
-// have the size of a SHA-256 (protobuf accepts a lot of random input).
-bool decode_record(std::string_view bytes, audit_entry& x) {
-  pb::audit_record r;
-  if (!r.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
-    return false;
-  if (r.prev_hash().size() != hash_size || r.hash().size() != hash_size)
-    return false;
-  x.seq = r.seq();
-  x.ts_ms = r.ts_ms();
-  x.kind = r.kind();
-  x.actor = r.actor();
-  x.incident_id = r.incident_id();
-  x.action_id = r.action_id();
-  x.playbook = r.playbook();
-  x.playbook_version = r.playbook_version();
-  x.step = r.step();
-  x.service = r.service();
-  x.action = r.action();
-  x.status = r.status();
-  x.detail = r.detail();
-  x.prev_hash = r.prev_hash();
-  x.hash = r.hash();
-  return true;
-}
-
 /// The head as kept in `column::meta`.
 struct stored_head {
   uint64_t seq = 0;
@@ -124,6 +78,53 @@ std::string range_text(uint64_t from, uint64_t to) {
 
 } // namespace
 
+std::string encode_audit_record(const audit_entry& x) {
+  pb::audit_record r;
+  r.set_seq(x.seq);
+  r.set_ts_ms(x.ts_ms);
+  r.set_kind(x.kind);
+  r.set_actor(x.actor);
+  r.set_incident_id(x.incident_id);
+  r.set_action_id(x.action_id);
+  r.set_playbook(x.playbook);
+  r.set_playbook_version(x.playbook_version);
+  r.set_step(x.step);
+  r.set_service(x.service);
+  r.set_action(x.action);
+  r.set_status(x.status);
+  r.set_detail(x.detail);
+  r.set_prev_hash(x.prev_hash);
+  r.set_hash(x.hash);
+  return r.SerializeAsString();
+}
+
+// False when `bytes` is not a protobuf audit_record or its hashes do not
+// have the size of a SHA-256 (protobuf accepts a lot of random input).
+bool decode_audit_record(std::string_view bytes, audit_entry& x) {
+  pb::audit_record r;
+  if (!r.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
+    return false;
+  if (r.prev_hash().size() != hash_size || r.hash().size() != hash_size)
+    return false;
+  x.seq = r.seq();
+  x.ts_ms = r.ts_ms();
+  x.kind = r.kind();
+  x.actor = r.actor();
+  x.incident_id = r.incident_id();
+  x.action_id = r.action_id();
+  x.playbook = r.playbook();
+  x.playbook_version = r.playbook_version();
+  x.step = r.step();
+  x.service = r.service();
+  x.action = r.action();
+  x.status = r.status();
+  x.detail = r.detail();
+  x.prev_hash = r.prev_hash();
+  x.hash = r.hash();
+  return true;
+}
+
+
 caf::expected<std::unique_ptr<audit_log>> audit_log::open(store& db) {
   std::unique_ptr<audit_log> log{new audit_log(db)};
   log->head_hash_.assign(hash_size, '\0');
@@ -144,7 +145,7 @@ caf::expected<std::unique_ptr<audit_log>> audit_log::open(store& db) {
   if (newest) {
     auto key_seq = from_big_endian_key(newest->first);
     audit_entry x;
-    if (decode_record(newest->second, x) && x.seq == key_seq) {
+    if (decode_audit_record(newest->second, x) && x.seq == key_seq) {
       log->head_seq_ = x.seq;
       log->head_hash_ = std::move(x.hash);
     } else {
@@ -175,7 +176,7 @@ caf::expected<audit_entry> audit_log::append(audit_entry x) {
   // Record and head in one atomic batch: after a crash either both are there
   // or neither, so the stored head never disagrees with an intact chain.
   write_batch batch;
-  batch.put(column::audit, big_endian_key(x.seq), encode_record(x));
+  batch.put(column::audit, big_endian_key(x.seq), encode_audit_record(x));
   batch.put(column::meta, audit_head_key, encode_head(x.seq, x.hash));
   if (auto err = db_.write(batch, true))
     return err;
@@ -204,7 +205,7 @@ caf::expected<std::vector<audit_entry>> audit_log::read(uint64_t since_seq,
     if (!*value)
       continue;
     audit_entry x;
-    if (!decode_record(**value, x))
+    if (!decode_audit_record(**value, x))
       return caf::make_error(errc::malformed, "audit record "
                                                 + std::to_string(seq)
                                                 + " cannot be decoded");
@@ -255,7 +256,7 @@ audit_verdict audit_log::verify() const {
       auto seq = from_big_endian_key(key);
       last_seq = seq;
       audit_entry x;
-      bool decoded = decode_record(value, x);
+      bool decoded = decode_audit_record(value, x);
       last_hash = decoded ? x.hash : std::string{};
       // After the first break keep counting, but every later check would
       // only echo it.

@@ -118,6 +118,13 @@ private:
 /// (32 raw bytes).
 std::string audit_hash(const audit_entry& x);
 
+/// The stored form of `x` (proto audit_record).
+std::string encode_audit_record(const audit_entry& x);
+
+/// Reads a stored record; false when `bytes` is not one or its hashes are
+/// not SHA-256 sized.
+bool decode_audit_record(std::string_view bytes, audit_entry& x);
+
 /// Lower-case hex of `bytes`.
 std::string to_hex(std::string_view bytes);
 

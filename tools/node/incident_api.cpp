@@ -1,4 +1,5 @@
 #include "tools/node/incident_api.hpp"
+#include "messages/labels.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -95,10 +96,7 @@ std::optional<uint64_t> parse_prefixed_id(std::string_view text,
 } // namespace
 
 std::string incident_id_text(uint64_t id) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "INC-%06llu",
-                static_cast<unsigned long long>(id));
-  return buf;
+  return incident_label(id);
 }
 
 std::optional<uint64_t> parse_incident_id(std::string_view text) {
@@ -106,10 +104,7 @@ std::optional<uint64_t> parse_incident_id(std::string_view text) {
 }
 
 std::string action_id_text(uint64_t id) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "ACT-%06llu",
-                static_cast<unsigned long long>(id));
-  return buf;
+  return action_label(id);
 }
 
 std::optional<uint64_t> parse_action_id(std::string_view text) {

@@ -6,7 +6,6 @@
 #include <gtest/gtest.h>
 
 #include "messages/errc.hpp"
-#include "messages/proto/store.pb.h"
 #include "runtime/storage/audit_log.hpp"
 #include "runtime/storage/store.hpp"
 #include "tests/support/support.hpp"
@@ -76,50 +75,10 @@ std::string raw_record(store& db, uint64_t seq) {
   return **v;
 }
 
-vigil::store::audit_record parse(const std::string& bytes) {
-  vigil::store::audit_record r;
-  EXPECT_TRUE(r.ParseFromString(bytes));
-  return r;
-}
-
-audit_entry to_entry(const vigil::store::audit_record& r) {
+audit_entry parse(const std::string& bytes) {
   audit_entry x;
-  x.seq = r.seq();
-  x.ts_ms = r.ts_ms();
-  x.kind = r.kind();
-  x.actor = r.actor();
-  x.incident_id = r.incident_id();
-  x.action_id = r.action_id();
-  x.playbook = r.playbook();
-  x.playbook_version = r.playbook_version();
-  x.step = r.step();
-  x.service = r.service();
-  x.action = r.action();
-  x.status = r.status();
-  x.detail = r.detail();
-  x.prev_hash = r.prev_hash();
-  x.hash = r.hash();
+  EXPECT_TRUE(decode_audit_record(bytes, x));
   return x;
-}
-
-vigil::store::audit_record to_record(const audit_entry& x) {
-  vigil::store::audit_record r;
-  r.set_seq(x.seq);
-  r.set_ts_ms(x.ts_ms);
-  r.set_kind(x.kind);
-  r.set_actor(x.actor);
-  r.set_incident_id(x.incident_id);
-  r.set_action_id(x.action_id);
-  r.set_playbook(x.playbook);
-  r.set_playbook_version(x.playbook_version);
-  r.set_step(x.step);
-  r.set_service(x.service);
-  r.set_action(x.action);
-  r.set_status(x.status);
-  r.set_detail(x.detail);
-  r.set_prev_hash(x.prev_hash);
-  r.set_hash(x.hash);
-  return r;
 }
 
 // A store with a chain of `n` records, opened afresh per test.
@@ -295,9 +254,9 @@ TEST(audit_log, a_changed_field_breaks_the_chain_at_that_record) {
   chain c{10};
   ASSERT_TRUE(c.log);
   auto r = parse(raw_record(*c.db, 5));
-  r.set_status("succeeded_honestly");
+  r.status = "succeeded_honestly";
   ASSERT_FALSE(
-    c.db->put(column::audit, big_endian_key(5), r.SerializeAsString()));
+    c.db->put(column::audit, big_endian_key(5), encode_audit_record(r)));
   auto v = c.log->verify();
   EXPECT_FALSE(v.ok);
   EXPECT_EQ(v.broken_at, 5u);
@@ -309,10 +268,10 @@ TEST(audit_log, a_changed_record_with_a_fresh_hash_breaks_the_next_link) {
   chain c{10};
   ASSERT_TRUE(c.log);
   auto r = parse(raw_record(*c.db, 5));
-  r.set_status("succeeded_honestly");
-  r.set_hash(audit_hash(to_entry(r)));
+  r.status = "succeeded_honestly";
+  r.hash = audit_hash(r);
   ASSERT_FALSE(
-    c.db->put(column::audit, big_endian_key(5), r.SerializeAsString()));
+    c.db->put(column::audit, big_endian_key(5), encode_audit_record(r)));
   auto v = c.log->verify();
   EXPECT_FALSE(v.ok);
   EXPECT_EQ(v.broken_at, 6u);
@@ -359,12 +318,12 @@ TEST(audit_log, swapped_records_with_rewritten_seq_are_reported) {
   ASSERT_TRUE(c.log);
   auto a = parse(raw_record(*c.db, 6));
   auto b = parse(raw_record(*c.db, 7));
-  a.set_seq(7);
-  b.set_seq(6);
+  a.seq = 7;
+  b.seq = 6;
   ASSERT_FALSE(
-    c.db->put(column::audit, big_endian_key(6), b.SerializeAsString()));
+    c.db->put(column::audit, big_endian_key(6), encode_audit_record(b)));
   ASSERT_FALSE(
-    c.db->put(column::audit, big_endian_key(7), a.SerializeAsString()));
+    c.db->put(column::audit, big_endian_key(7), encode_audit_record(a)));
   auto v = c.log->verify();
   EXPECT_FALSE(v.ok);
   EXPECT_EQ(v.broken_at, 6u);
@@ -396,10 +355,10 @@ TEST(audit_log, a_replaced_last_record_is_caught_by_the_stored_head) {
   chain c{10};
   ASSERT_TRUE(c.log);
   auto r = parse(raw_record(*c.db, 10));
-  r.set_status("never_ran");
-  r.set_hash(audit_hash(to_entry(r)));
+  r.status = "never_ran";
+  r.hash = audit_hash(r);
   ASSERT_FALSE(
-    c.db->put(column::audit, big_endian_key(10), r.SerializeAsString()));
+    c.db->put(column::audit, big_endian_key(10), encode_audit_record(r)));
   auto v = c.log->verify();
   EXPECT_FALSE(v.ok);
   EXPECT_EQ(v.broken_at, 10u);
@@ -409,15 +368,15 @@ TEST(audit_log, a_replaced_last_record_is_caught_by_the_stored_head) {
 TEST(audit_log, a_record_added_beyond_the_stored_head_is_reported) {
   chain c{5};
   ASSERT_TRUE(c.log);
-  auto last = to_entry(parse(raw_record(*c.db, 5)));
+  auto last = parse(raw_record(*c.db, 5));
   auto forged = make_entry(6);
   forged.seq = 6;
   forged.ts_ms = last.ts_ms;
   forged.prev_hash = last.hash;
   forged.hash = audit_hash(forged);
-  auto r = to_record(forged);
+  auto r = forged;
   ASSERT_FALSE(
-    c.db->put(column::audit, big_endian_key(6), r.SerializeAsString()));
+    c.db->put(column::audit, big_endian_key(6), encode_audit_record(r)));
   auto v = c.log->verify();
   EXPECT_FALSE(v.ok);
   EXPECT_EQ(v.broken_at, 6u);
@@ -449,7 +408,7 @@ TEST(audit_log, garbage_bytes_are_reported) {
 TEST(audit_log, an_undecodable_newest_record_still_opens_and_is_reported) {
   chain c{4};
   ASSERT_TRUE(c.log);
-  auto head_hash = to_entry(parse(raw_record(*c.db, 4))).hash;
+  auto head_hash = parse(raw_record(*c.db, 4)).hash;
   ASSERT_FALSE(c.db->put(column::audit, big_endian_key(4), "garbage"));
   auto log = open_log(*c.db);
   ASSERT_TRUE(log);
