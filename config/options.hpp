@@ -328,6 +328,15 @@ struct detection_options {
   uint32_t warmup_samples = 30;
   /// Consecutive normal samples that end an anomalous stretch. Default: 5.
   uint32_t recovery_samples = 5;
+  /// A stretch lasts while its values stay outside the band the detectors
+  /// expected at its onset, even once they have adapted to the new level,
+  /// for at most this long (event time); then the new level is accepted as
+  /// normal. 0 = recovery follows the detectors alone. Default: 1h.
+  duration hold_max{3600000};
+  /// An anomaly that lasts this many samples is re-announced once
+  /// (phase ongoing) then: a persisting anomaly, not a blip. 0 = only at
+  /// the re-emit interval. Default: 3.
+  uint32_t confirm_samples = 3;
   /// An ongoing anomaly is re-announced at most this often (event time).
   /// Default: 5m.
   duration reemit_interval{300000};
@@ -379,6 +388,13 @@ struct correlation_options {
   uint32_t open_min_services = 2;
   /// Default: 2m.
   duration open_wait{120'000};
+  /// Only persisting evidence opens an incident and keeps it taking new
+  /// symptoms: an anomaly its detector re-announced (detection.
+  /// confirm_samples), an alert, a log error spike, a forecast. Blips join
+  /// an open incident but neither open nor extend one, so the noise of a
+  /// large estate does not hold an incident open for the next fault.
+  /// Replaces open_min_services when on. Default: true.
+  bool persisting_only = true;
   /// Group by topology adjacency inside a domain: a service with known
   /// neighbours joins an incident only through itself or a neighbour with
   /// a recent symptom. Default: false (it splits faults whose symptoms
@@ -441,6 +457,9 @@ struct rca_options {
   duration change_lookback{1'800'000};
   /// Candidates listed per incident. Default: 10.
   uint32_t max_candidates = 10;
+  /// When some services of an incident have persisting anomalies, rank
+  /// only those (blips ride along in long incidents). Default: true.
+  bool persisting_only = true;
   friend bool operator==(const rca_options&, const rca_options&) = default;
 };
 

@@ -301,6 +301,17 @@ std::vector<option> make_schema() {
     unsigned_option<&O::detection, &D::recovery_samples>(
       "detection.recovery_samples",
       "Consecutive normal samples that end an anomalous stretch.", 1, 100'000),
+    duration_option<&O::detection, &D::hold_max>(
+      "detection.hold_max",
+      "A stretch lasts while its values stay outside the band expected at "
+      "its onset, even after the detectors adapted, for at most this long "
+      "(event time; 0 = recovery follows the detectors alone).",
+      0, 30 * day),
+    unsigned_option<&O::detection, &D::confirm_samples>(
+      "detection.confirm_samples",
+      "An anomaly lasting this many samples is re-announced once (phase "
+      "ongoing) as a persisting anomaly (0 = only at the re-emit interval).",
+      0, 100'000),
     duration_option<&O::detection, &D::reemit_interval>(
       "detection.reemit_interval",
       "An ongoing anomaly is re-announced at most this often, in event "
@@ -564,6 +575,12 @@ std::vector<option> make_schema() {
       "correlation.open_wait",
       "How long anomalies wait for corroboration by other services.", second,
       hour),
+    bool_option<&O::correlation, &CO::persisting_only>(
+      "correlation.persisting_only",
+      "Only persisting evidence (an anomaly re-announced by its detector, an "
+      "alert, a log error spike, a forecast) opens an incident and keeps it "
+      "taking new symptoms; blips only join open incidents (replaces "
+      "open_min_services when on)."),
     bool_option<&O::correlation, &CO::adjacency>(
       "correlation.adjacency",
       "Inside a domain, a service with known neighbours joins an incident "
@@ -634,6 +651,11 @@ std::vector<option> make_schema() {
     unsigned_option<&O::rca, &RO::max_candidates>(
       "rca.max_candidates", "Root-cause candidates listed per incident.", 1,
       100),
+    bool_option<&O::rca, &RO::persisting_only>(
+      "rca.persisting_only",
+      "When some services of an incident have persisting anomalies (not "
+      "blips), rank only those, from the onset of their first persisting "
+      "anomaly."),
     // -- remediation --
     bool_option<&O::remediation, &RM::enabled>(
       "remediation.enabled",

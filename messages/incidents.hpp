@@ -28,12 +28,16 @@ struct rca_evidence {
   std::vector<std::string> kinds;
   /// Largest detector deviation (standard deviations).
   double max_deviation = 0;
+  /// Onset of its first anomaly that persisted rather than blipped
+  /// (0 = only blips so far).
+  int64_t sustained_onset_ms = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, rca_evidence& x) {
   return f(caf::meta::type_name("vigil.rca_evidence"), x.service, x.onset_ms,
-           x.max_score, x.anomaly_count, x.kinds, x.max_deviation);
+           x.max_score, x.anomaly_count, x.kinds, x.max_deviation,
+           x.sustained_onset_ms);
 }
 
 /// Asks the RCA actor to rank the anomalous services of one incident.

@@ -29,6 +29,7 @@ incident_options book_options(const correlator_config& cfg) {
   o.max_span_ms = cfg.correlation.max_span.count();
   o.open_min_services = cfg.correlation.open_min_services;
   o.open_wait_ms = cfg.correlation.open_wait.count();
+  o.persisting_only = cfg.correlation.persisting_only;
   o.adjacency = cfg.correlation.adjacency;
   o.resolve_after_ms = cfg.correlation.resolve_after.count();
   o.classification = cfg.correlation.classification;
@@ -113,6 +114,11 @@ rca_request request_for(const incident& inc, const incident_book& book,
     e.onset_ms = std::min(e.onset_ms, since);
     e.max_score = std::max(e.max_score, s.max_score);
     e.max_deviation = std::max(e.max_deviation, s.max_deviation);
+    if (s.sustained_since_ms > 0)
+      e.sustained_onset_ms = e.sustained_onset_ms == 0
+                               ? s.sustained_since_ms
+                               : std::min(e.sustained_onset_ms,
+                                          s.sustained_since_ms);
     e.anomaly_count += s.events;
     std::string kind = s.kind == anomaly_kind::metric ? s.metric
                                                       : to_string(s.kind);

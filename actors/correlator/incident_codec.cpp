@@ -19,6 +19,7 @@ std::string encode(const incident& inc) {
   r.set_severity(static_cast<uint32_t>(inc.severity));
   r.set_opened_ms(inc.opened_ms);
   r.set_last_evidence_ms(inc.last_evidence_ms);
+  r.set_last_persisting_ms(inc.last_persisting_ms);
   r.set_resolved_ms(inc.resolved_ms);
   r.set_updated_ms(inc.updated_ms);
   r.set_merged_into(inc.merged_into);
@@ -35,6 +36,7 @@ std::string encode(const incident& inc) {
     p->set_recovered(s.recovered);
     p->set_active_since_ms(s.active_since_ms);
     p->set_max_deviation(s.max_deviation);
+    p->set_sustained_since_ms(s.sustained_since_ms);
     p->set_series(s.series);
     for (const auto& d : s.detectors)
       p->add_detectors(d);
@@ -86,6 +88,7 @@ bool decode(std::string_view bytes, incident& inc) {
   inc.severity = static_cast<incident_severity>(r.severity());
   inc.opened_ms = r.opened_ms();
   inc.last_evidence_ms = r.last_evidence_ms();
+  inc.last_persisting_ms = r.last_persisting_ms();
   inc.resolved_ms = r.resolved_ms();
   inc.updated_ms = r.updated_ms();
   inc.merged_into = r.merged_into();
@@ -104,6 +107,7 @@ bool decode(std::string_view bytes, incident& inc) {
     s.recovered = p.recovered();
     s.active_since_ms = p.active_since_ms();
     s.max_deviation = p.max_deviation();
+    s.sustained_since_ms = p.sustained_since_ms();
     s.series = p.series();
     s.detectors.assign(p.detectors().begin(), p.detectors().end());
     inc.symptoms.push_back(std::move(s));

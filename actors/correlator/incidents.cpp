@@ -110,6 +110,22 @@ bool near(const incident& a, int64_t from_ms, int64_t to_ms,
          && a.opened_ms <= to_ms + window_ms;
 }
 
+/// Evidence that lasts: an anomaly its detector re-announced, an alert, a
+/// log error spike, a forecast. A lone onset may be a blip.
+bool persisting(const anomaly_event& ev) {
+  return ev.phase == anomaly_phase::ongoing || ev.kind == anomaly_kind::alert
+         || ev.kind == anomaly_kind::log_error_spike
+         || ev.kind == anomaly_kind::predictive;
+}
+
+/// When the anomaly behind `ev` began: a re-announcement dates back to
+/// the onset of its stretch.
+int64_t start_of(const anomaly_event& ev) {
+  return ev.phase == anomaly_phase::ongoing && ev.onset_ts_ms > 0
+           ? std::min(ev.onset_ts_ms, ev.ts_ms)
+           : ev.ts_ms;
+}
+
 } // namespace
 
 const char* to_string(incident_status x) {
@@ -199,9 +215,13 @@ incident* incident_book::open_in(const std::string& domain, int64_t ts_ms,
       continue;
     if (check_links && !linked(inc, service, ts_ms))
       continue;
-    // Within the window after its newest symptom, or a late symptom that
-    // belongs to its time span.
-    if (near(inc, ts_ms, ts_ms, opts_.group_window_ms)
+    // Within the window after its newest symptom (persisting one, when
+    // only those count), or a late symptom that belongs to its time span.
+    auto newest = opts_.persisting_only && inc.last_persisting_ms > 0
+                    ? inc.last_persisting_ms
+                    : inc.last_evidence_ms;
+    if (ts_ms <= newest + opts_.group_window_ms
+        && inc.opened_ms <= ts_ms + opts_.group_window_ms
         && (!best || inc.last_evidence_ms > best->last_evidence_ms))
       best = &inc;
   }
@@ -274,6 +294,12 @@ fold_result incident_book::fold(const anomaly_event& ev,
     r.weak = true;
     return r;
   }
+  bool lasting = persisting(ev);
+  if (!inc && opts_.persisting_only && !lasting && !corroborated_) {
+    // A blip joins an open incident, never opens one.
+    r.weak = true;
+    return r;
+  }
   if (!inc) {
     if (suppressed) {
       r.suppressed = true;
@@ -283,7 +309,8 @@ fold_result incident_book::fold(const anomaly_event& ev,
       r.damped = true;
       return r;
     }
-    if (!corroborated_ && opts_.open_min_services > 1
+    if (!corroborated_ && !opts_.persisting_only
+        && opts_.open_min_services > 1
         && ev.kind != anomaly_kind::alert
         && ev.phase == anomaly_phase::onset) {
       auto& q = pending_[domain];
@@ -345,7 +372,7 @@ fold_result incident_book::fold(const anomaly_event& ev,
     incident fresh;
     fresh.id = next_id_fn_ ? next_id_fn_() : next_id_++;
     fresh.domain = domain;
-    fresh.opened_ms = ev.ts_ms;
+    fresh.opened_ms = start_of(ev);
     fresh.last_evidence_ms = ev.ts_ms;
     fresh.updated_ms = ev.ts_ms;
     inc = &incidents_.emplace(fresh.id, std::move(fresh)).first->second;
@@ -378,7 +405,7 @@ fold_result incident_book::fold(const anomaly_event& ev,
                    ? ev.template_text
                    : ev.series;
       s.kind = ev.kind;
-      s.first_ms = ev.ts_ms;
+      s.first_ms = start_of(ev);
       inc->symptoms.push_back(std::move(s));
       it = inc->symptoms.end() - 1;
       r.new_symptom = true;
@@ -389,7 +416,7 @@ fold_result incident_book::fold(const anomaly_event& ev,
   }
   if (it != inc->symptoms.end()) {
     it->last_ms = std::max(it->last_ms, ev.ts_ms);
-    it->first_ms = std::min(it->first_ms, ev.ts_ms);
+    it->first_ms = std::min(it->first_ms, start_of(ev));
     if (ev.score >= it->max_score || it->detectors.empty()) {
       it->detectors.clear();
       for (const auto& v : ev.votes)
@@ -406,6 +433,9 @@ fold_result incident_book::fold(const anomaly_event& ev,
                                                           ev.ts_ms)
                                                : ev.ts_ms;
     it->recovered = false;
+    if (ev.phase == anomaly_phase::ongoing && it->sustained_since_ms == 0)
+      it->sustained_since_ms = ev.onset_ts_ms > 0 ? ev.onset_ts_ms
+                                                  : it->active_since_ms;
   }
   if (!known_service && it != inc->symptoms.end()) {
     r.new_service = true;
@@ -425,8 +455,10 @@ fold_result incident_book::fold(const anomaly_event& ev,
           note(*inc, change_entry(c));
       }
   }
-  inc->opened_ms = std::min(inc->opened_ms, ev.ts_ms);
+  inc->opened_ms = std::min(inc->opened_ms, start_of(ev));
   inc->last_evidence_ms = std::max(inc->last_evidence_ms, ev.ts_ms);
+  if (lasting)
+    inc->last_persisting_ms = std::max(inc->last_persisting_ms, ev.ts_ms);
   inc->updated_ms = std::max(inc->updated_ms, ev.ts_ms);
   if (r.new_symptom || r.opened) {
     classify(*inc);

@@ -60,6 +60,11 @@ struct incident_options {
   uint32_t open_min_services = 1;
   /// Default: 2 min.
   int64_t open_wait_ms = 2 * 60'000;
+  /// Only persisting evidence (an ongoing anomaly, an alert, a log error
+  /// spike, a forecast) opens an incident and extends its group window;
+  /// blips join open incidents only. Replaces open_min_services when on.
+  /// Default: false.
+  bool persisting_only = false;
   /// Topology adjacency: a service with known neighbours joins an open
   /// incident only when it or a direct neighbour is already in it with a
   /// recent symptom (within group_window), and held onsets corroborate
@@ -102,6 +107,9 @@ struct symptom {
   int64_t active_since_ms = 0;
   /// Largest |deviation| any detector measured (standard deviations).
   double max_deviation = 0;
+  /// Onset of its first anomalous stretch that persisted (its detector
+  /// re-announced it: phase ongoing); 0 while it has only been blips.
+  int64_t sustained_since_ms = 0;
   std::string series;
   /// Detectors that voted on the strongest event.
   std::vector<std::string> detectors;
@@ -115,6 +123,9 @@ struct incident {
   incident_severity severity = incident_severity::warning;
   int64_t opened_ms = 0;
   int64_t last_evidence_ms = 0;
+  /// Newest persisting evidence (see incident_options::persisting_only);
+  /// 0 when unknown (then last_evidence_ms stands in).
+  int64_t last_persisting_ms = 0;
   int64_t resolved_ms = 0;
   /// Symptoms by fingerprint, in first-seen order.
   std::vector<symptom> symptoms;

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "messages/errc.hpp"
 #include "messages/proto/store.pb.h"
@@ -231,6 +232,26 @@ void series_table::ingest(const sample_batch& batch,
   }
 }
 
+void series_table::set_hold(header& e, const ensemble_result& r,
+                            double x) {
+  // The stretch lasts while the values stay on the onset's side of the
+  // band and at least halfway from its centre to the onset value: a blip
+  // of a series whose band is nearly empty (mostly zeros) ends with the
+  // blip, a shift lasts as long as the shift.
+  constexpr double inf = std::numeric_limits<double>::infinity();
+  e.hold_lo = e.hold_hi = std::numeric_limits<double>::quiet_NaN();
+  if (std::isnan(r.expected_lo) || std::isnan(r.expected_hi))
+    return;
+  double centre = 0.5 * (r.expected_lo + r.expected_hi);
+  if (x > r.expected_hi) {
+    e.hold_lo = -inf;
+    e.hold_hi = std::max(r.expected_hi, centre + 0.5 * (x - centre));
+  } else if (x < r.expected_lo) {
+    e.hold_lo = std::min(r.expected_lo, centre - 0.5 * (centre - x));
+    e.hold_hi = inf;
+  }
+}
+
 double series_table::judge(uint32_t index, const sample_batch& batch,
                            const sample& s, double x,
                            std::vector<anomaly_event>& out) {
@@ -240,16 +261,36 @@ double series_table::judge(uint32_t index, const sample_batch& batch,
   auto& e = at(index);
   ++e.samples;
   ++stats_.samples;
-  if (r.anomalous) {
+  bool in_stretch = e.flags & series_flags::anomalous;
+  // Inside a stretch, the band expected at its onset judges (for at most
+  // hold_max): the stretch outlives the detectors' adaptation to a lasting
+  // shift, and the way back into that band is recovery, not a new anomaly
+  // of the adapted detectors.
+  bool banded = in_stretch && opts_.hold_max.count() > 0
+                && s.ts_ms - e.onset_ts_ms < opts_.hold_max.count()
+                && !std::isnan(e.hold_lo) && !std::isnan(e.hold_hi);
+  bool anomalous = banded ? x < e.hold_lo || x > e.hold_hi : r.anomalous;
+  if (anomalous) {
+    // A stretch not yet confirmed as persisting that resumes after normal
+    // samples starts its run again (its onset moves with it): a blip just
+    // before a fault must not date the fault.
+    if (in_stretch && e.normal_run > 0 && e.run < opts_.confirm_samples) {
+      e.run = 0;
+      e.onset_ts_ms = s.ts_ms;
+    }
     e.normal_run = 0;
-    if (!(e.flags & series_flags::anomalous)) {
+    if (!in_stretch) {
       e.flags |= series_flags::anomalous;
       e.onset_ts_ms = s.ts_ms;
       e.last_emit_ts_ms = s.ts_ms;
+      set_hold(e, r, x);
+      e.run = 1;
       ++stats_.anomalies;
       out.push_back(
         make_event(index, r, anomaly_phase::onset, s.ts_ms, x, batch));
-    } else if (s.ts_ms - e.last_emit_ts_ms >= opts_.reemit_interval.count()) {
+    } else if (++e.run == opts_.confirm_samples
+               || s.ts_ms - e.last_emit_ts_ms
+                    >= opts_.reemit_interval.count()) {
       e.last_emit_ts_ms = s.ts_ms;
       ++stats_.anomalies;
       out.push_back(
@@ -353,6 +394,9 @@ std::string series_table::snapshot(int64_t taken_at_ms) const {
     s->set_onset_ts_ms(e.onset_ts_ms);
     s->set_last_emit_ts_ms(e.last_emit_ts_ms);
     s->set_normal_run(e.normal_run);
+    s->set_hold_lo(e.hold_lo);
+    s->set_hold_hi(e.hold_hi);
+    s->set_run(e.run);
   }
   return snap.SerializeAsString();
 }
@@ -383,6 +427,11 @@ caf::expected<restore_info> series_table::restore(std::string_view bytes) {
     e.onset_ts_ms = s.onset_ts_ms();
     e.last_emit_ts_ms = s.last_emit_ts_ms();
     e.normal_run = s.normal_run();
+    // Snapshots from before the hold existed carry no band (0, 0): none.
+    bool banded = s.hold_lo() != 0 || s.hold_hi() != 0;
+    e.hold_lo = banded ? s.hold_lo() : std::numeric_limits<double>::quiet_NaN();
+    e.hold_hi = banded ? s.hold_hi() : std::numeric_limits<double>::quiet_NaN();
+    e.run = s.run();
     if (same_layout && s.detectors().size() == ensemble_->state_size()) {
       std::memcpy(state_of(index), s.detectors().data(),
                   s.detectors().size());

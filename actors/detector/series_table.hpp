@@ -119,6 +119,16 @@ private:
     int64_t last_emit_ts_ms;
     uint32_t flags;
     uint32_t normal_run;
+    // The range of normal values while in a stretch, set at its onset from
+    // the band the ensemble expected and the onset value (NaN when none,
+    // infinite on the side away from the onset): values outside it keep
+    // the stretch open even after the detectors adapted to them (a lasting
+    // level shift stays an anomaly until it ends or hold_max passes).
+    double hold_lo;
+    double hold_hi;
+    // Anomalous or held samples in the current stretch.
+    uint32_t run;
+    uint32_t reserved;
     // Length of the series text: a cheap second key, so a 64-bit hash
     // collision between texts of different lengths is caught without
     // touching the text.
@@ -160,6 +170,7 @@ private:
   header* find_or_create(const sample& s, std::string_view text);
   double judge(uint32_t index, const sample_batch& batch, const sample& s,
                double x, std::vector<anomaly_event>& out);
+  static void set_hold(header& e, const ensemble_result& r, double x);
   anomaly_event make_event(uint32_t index, const ensemble_result& r,
                            anomaly_phase phase, int64_t ts, double x,
                            const sample_batch& batch) const;

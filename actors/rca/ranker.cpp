@@ -73,8 +73,11 @@ double kind_weight(const std::string& kind) {
   return 0.5;
 }
 
-/// Merges duplicate services and drops those outside the window.
-std::vector<node> collect(const service_graph& graph, const rank_input& in) {
+/// Merges duplicate services and drops those outside the window; with
+/// `persisting_only`, keeps only the services with a persisting anomaly
+/// when there are any, dated by it.
+std::vector<node> collect(const service_graph& graph, const rank_input& in,
+                          bool persisting_only = false) {
   std::unordered_map<std::string, size_t> at;
   std::vector<node> nodes;
   for (const auto& e : in.anomalous) {
@@ -93,10 +96,24 @@ std::vector<node> collect(const service_graph& graph, const rank_input& in) {
     ev.onset_ms = std::min(ev.onset_ms, e.onset_ms);
     ev.max_score = std::max(ev.max_score, e.max_score);
     ev.max_deviation = std::max(ev.max_deviation, e.max_deviation);
+    if (e.sustained_onset_ms > 0)
+      ev.sustained_onset_ms = ev.sustained_onset_ms == 0
+                                ? e.sustained_onset_ms
+                                : std::min(ev.sustained_onset_ms,
+                                           e.sustained_onset_ms);
     ev.anomaly_count += e.anomaly_count;
     for (const auto& k : e.kinds)
       if (std::find(ev.kinds.begin(), ev.kinds.end(), k) == ev.kinds.end())
         ev.kinds.push_back(k);
+  }
+  if (persisting_only
+      && std::any_of(nodes.begin(), nodes.end(), [](const node& x) {
+           return x.ev.sustained_onset_ms > 0;
+         })) {
+    std::erase_if(nodes,
+                  [](const node& x) { return x.ev.sustained_onset_ms == 0; });
+    for (auto& x : nodes)
+      x.ev.onset_ms = std::max(x.ev.onset_ms, x.ev.sustained_onset_ms);
   }
   return nodes;
 }
@@ -148,7 +165,7 @@ size_t count_upstream(const service_graph& graph, service_graph::vertex v) {
 ranking rank(const service_graph& graph, const rank_input& in,
              const ranker_options& opts) {
   ranking out;
-  auto nodes = collect(graph, in);
+  auto nodes = collect(graph, in, opts.persisting_only);
   const auto n = nodes.size();
   if (n == 0) {
     out.confidence_reason = "no anomalous service";
@@ -185,9 +202,16 @@ ranking rank(const service_graph& graph, const rank_input& in,
     for (auto j : nodes[i].callees)
       if (explains(j, i))
         c.isolation = 0;
-    c.earliness = simultaneous ? 1.0
-                               : static_cast<double>(last - c.onset_ms)
-                                   / static_cast<double>(last - first);
+    // Decays with the time since the first onset (not with the share of
+    // the incident's span: in a long incident a fault's first symptom and
+    // a bystander's blip minutes later must not score alike).
+    c.earliness
+      = simultaneous
+          ? 1.0
+          : std::exp(-static_cast<double>(std::max<int64_t>(
+                       c.onset_ms - first - slack, 0))
+                     / static_cast<double>(
+                       std::max<int64_t>(opts.earliness_decay_ms, 1)));
   }
   // (c) propagation: anomalies upstream of each service, walking against
   // the call edges through anomalous services only.
@@ -281,7 +305,10 @@ ranking rank(const service_graph& graph, const rank_input& in,
       auto age = static_cast<double>(std::max<int64_t>(before, 0));
       auto lookback = static_cast<double>(std::max<int64_t>(
         opts.change_lookback_ms, 1));
-      auto s = kind_weight(ch->kind) * (1.0 - 0.5 * age / lookback);
+      // A change after the onset cannot have caused it (bar clock skew);
+      // it is often the response, or a restart that blipped.
+      auto s = kind_weight(ch->kind) * (1.0 - 0.5 * age / lookback)
+               * (before < 0 ? 0.5 : 1.0);
       if (s <= cs[i].change)
         continue;
       cs[i].change = s;

@@ -28,6 +28,9 @@ struct service_evidence {
   /// Largest deviation any detector measured, in its own unit (standard
   /// deviations); 0 when unknown. Scores saturate, deviations do not.
   double max_deviation = 0;
+  /// Event time of its first anomaly that persisted (re-announced by its
+  /// detector) rather than blipped; 0 when it only blipped.
+  int64_t sustained_onset_ms = 0;
 };
 
 /// One incident as the ranker sees it.
@@ -97,6 +100,9 @@ struct ranker_options {
   double w_magnitude = 0.25;
   /// Onsets closer than this count as simultaneous. Default: 5 s.
   int64_t onset_slack_ms = 5'000;
+  /// Earliness falls to 1/e this long after the first onset (beyond the
+  /// slack). Default: 2 min.
+  int64_t earliness_decay_ms = 120'000;
   /// How far before its onset a change still counts. Default: 30 min.
   int64_t change_lookback_ms = int64_t{30} * 60 * 1000;
   /// How far after onset a change still counts (clock skew, detection
@@ -110,6 +116,11 @@ struct ranker_options {
   double pagerank_tolerance = 1e-9;
   /// Candidates returned at most. Default: 10.
   size_t max_candidates = 10;
+  /// When some anomalous services have persisting anomalies, rank only
+  /// those, from the onset of their first persisting anomaly: a fault
+  /// lasts, while the blips a noisy estate raises all the time (and that
+  /// ride along in a long incident) do not. Default: true.
+  bool persisting_only = true;
   /// Score lead of the top candidate over the second for "high".
   /// Default: 0.15.
   double high_margin = 0.15;

@@ -159,7 +159,7 @@ rca_actor::behavior_type rca(rca_actor::stateful_pointer<rca_state> self,
       for (auto& e : req.anomalous)
         in.anomalous.push_back({std::move(e.service), e.onset_ms, e.max_score,
                                 e.anomaly_count, std::move(e.kinds),
-                                e.max_deviation});
+                                e.max_deviation, e.sustained_onset_ms});
       in.changes = std::move(req.changes);
       in.window_start_ms = req.window_start_ms;
       in.window_end_ms = req.window_end_ms;

@@ -218,6 +218,7 @@ caf::error node::init() {
   rc.graph.max_edges = o.topology.max_edges;
   rc.ranker.change_lookback_ms = o.rca.change_lookback.count();
   rc.ranker.max_candidates = o.rca.max_candidates;
+  rc.ranker.persisting_only = o.rca.persisting_only;
   for (const auto& text : o.topology.edges)
     if (auto e = parse_edge_rule(text))
       rc.static_edges.push_back({e->first, e->second});

@@ -3,7 +3,7 @@
 //
 //   vigil-eval nab --data DIR --out DIR [--config FILE]
 //   vigil-eval logs --input FILE [--format auto|json|logfmt|...]
-//   vigil-eval rca --case DIR [--config FILE]
+//   vigil-eval rca --case DIR [--config FILE] [--dump FILE]
 
 #include <cstring>
 #include <iostream>
@@ -21,7 +21,7 @@ int usage(int code) {
   (code == 0 ? std::cout : std::cerr)
     << "usage: vigil-eval nab --data DIR --out DIR [--config FILE]\n"
        "       vigil-eval logs --input FILE [--format FORMAT]\n"
-       "       vigil-eval rca --case DIR [--config FILE]\n"
+       "       vigil-eval rca --case DIR [--config FILE] [--dump FILE]\n"
        "  nab   replay every <category>/<name>.csv under DIR through the\n"
        "        detectors (detection section of FILE, else the defaults)\n"
        "        and write OUT/vigil/<category>/vigil_<name>.csv\n"
@@ -30,7 +30,9 @@ int usage(int code) {
        "        json, logfmt, syslog, access, log4j, python or text\n"
        "  rca   replay one RCA case through a node started in this process\n"
        "        and print {\"incidents\",\"ranking\"} for the strongest\n"
-       "        incident that opened inside the case window\n";
+       "        incident that opened inside the case window; --dump writes\n"
+       "        every incident of the node (services, timeline, ranking)\n"
+       "        to FILE as JSON\n";
   return code;
 }
 
@@ -74,7 +76,8 @@ int main(int argc, char** argv) {
     }
     if (!args.count("config"))
       opts.node.log_level = "warn";
-    return vigil::eval::run_rca(args["case"], opts);
+    return vigil::eval::run_rca(args["case"], opts,
+                                 args.count("dump") ? args["dump"] : "");
   }
   if (cmd == "logs") {
     if (!args.count("input")) {

@@ -78,7 +78,8 @@ std::string fingerprint(const json& list) {
 
 } // namespace
 
-int run_rca(const std::string& case_dir, options opts) {
+int run_rca(const std::string& case_dir, options opts,
+            const std::string& dump) {
   // Only the window is needed here; the streamer reads the rest.
   std::ifstream in{(fs::path{case_dir} / sim::case_files::window).string()};
   auto window = json::parse(in, nullptr, false);
@@ -148,6 +149,21 @@ int run_rca(const std::string& case_dir, options opts) {
       break;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds{100});
+  }
+  if (!dump.empty()) {
+    json all = json::array();
+    for (const auto& inc : list["incidents"]) {
+      auto id = inc["id"].get<std::string>();
+      auto one = get_json(c, "/api/v1/incidents/" + id, nd.admin_token());
+      all.push_back(one ? std::move(*one) : inc);
+    }
+    std::ofstream f{dump};
+    f << all.dump(1) << "\n";
+    if (!f) {
+      std::cerr << "vigil-eval rca: cannot write " << dump << "\n";
+      nd.stop();
+      return 1;
+    }
   }
   // Incidents that opened inside the window (absorbed ones left out); the
   // strongest is the one with the most services, then severity, then the

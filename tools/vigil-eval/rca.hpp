@@ -12,8 +12,11 @@ namespace vigil::eval {
 /// left to settle, and its incidents are read back through the HTTP API.
 /// Prints `{"incidents": N, "ranking": [{"service","score"}, ...],
 /// "incident": ID, "baseline": SERVICE}` for the strongest incident that
-/// opened inside the case window (N counts those incidents). Returns a
-/// process exit code; errors go to stderr.
-int run_rca(const std::string& case_dir, options opts);
+/// opened inside the case window (N counts those incidents). With a
+/// non-empty `dump`, the node's whole incident list (every incident with
+/// its services, anomalies and ranking) is also written there as JSON, for
+/// looking into a case. Returns a process exit code; errors go to stderr.
+int run_rca(const std::string& case_dir, options opts,
+            const std::string& dump = {});
 
 } // namespace vigil::eval

@@ -45,7 +45,10 @@ struct correlator_fixture : testing::Test {
   correlator_actor spawn() {
     correlator_config cfg;
     cfg.correlation.partitions = 4;
+    // Every anomaly may open an incident: these tests are about hand-over
+    // and persistence, not about what opens one.
     cfg.correlation.open_min_services = 1;
+    cfg.correlation.persisting_only = false;
     cfg.store = store;
     auto c = ds.sys().spawn(correlator::correlator, cfg);
     ds.run();

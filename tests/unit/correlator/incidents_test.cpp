@@ -230,3 +230,88 @@ TEST(incident_summary, says_what_where_why_and_what_was_done) {
 }
 
 } // namespace
+
+namespace {
+
+incident_options persisting_opts() {
+  incident_options o;
+  o.persisting_only = true;
+  return o;
+}
+
+anomaly_event confirmed(std::string service, std::string metric,
+                        int64_t onset, int64_t ts) {
+  auto ev = anomaly(std::move(service), std::move(metric), ts, 0.95,
+                    anomaly_phase::ongoing);
+  ev.onset_ts_ms = onset;
+  return ev;
+}
+
+} // namespace
+
+TEST(incident_book, with_persisting_only_blips_open_nothing) {
+  incident_book book{persisting_opts()};
+  for (int i = 0; i < 20; ++i) {
+    auto r = book.fold(anomaly(named("svc-", i), "latency_ms", t0 + i * 5000),
+                       "d");
+    EXPECT_FALSE(r.opened);
+    EXPECT_TRUE(r.weak);
+  }
+  EXPECT_EQ(book.open_count(), 0u);
+  // The detector re-announces one of them: it persisted. It opens an
+  // incident dated back to its onset.
+  auto r = book.fold(confirmed("svc-3", "latency_ms", t0 + 15'000,
+                               t0 + 35'000),
+                     "d");
+  EXPECT_TRUE(r.opened);
+  auto* inc = book.find(r.incident);
+  ASSERT_NE(inc, nullptr);
+  EXPECT_EQ(inc->opened_ms, t0 + 15'000);
+  ASSERT_EQ(inc->symptoms.size(), 1u);
+  EXPECT_EQ(inc->symptoms[0].first_ms, t0 + 15'000);
+  EXPECT_EQ(inc->symptoms[0].sustained_since_ms, t0 + 15'000);
+  // Alerts and log error spikes are persisting evidence too.
+  auto alert = anomaly("other", "HighErrorRate", t0 + 40 * minute);
+  alert.kind = anomaly_kind::alert;
+  EXPECT_TRUE(book.fold(alert, "e").opened);
+}
+
+TEST(incident_book, blips_join_an_incident_but_do_not_keep_it_taking_symptoms) {
+  incident_book book{persisting_opts()};
+  auto r = book.fold(confirmed("db", "latency_ms", t0, t0 + 20'000), "d");
+  ASSERT_TRUE(r.opened);
+  // A blip within the group window joins.
+  auto j = book.fold(anomaly("api", "latency_ms", t0 + 3 * minute), "d");
+  EXPECT_EQ(j.incident, r.incident);
+  // Blips every 3 minutes would chain the incident along forever if they
+  // counted; they do not: 5 minutes after the last persisting evidence a
+  // blip finds no incident to join.
+  for (int64_t m = 6; m <= 24; m += 3) {
+    auto b = book.fold(anomaly(named("noise-", m), "cpu", t0 + m * minute),
+                       "d");
+    EXPECT_FALSE(b.opened);
+    EXPECT_EQ(b.incident, 0u) << "minute " << m;
+  }
+  // A new persisting anomaly 25 minutes later is a new incident.
+  auto later = book.fold(confirmed("cache", "latency_ms", t0 + 25 * minute,
+                                   t0 + 25 * minute + 20'000),
+                         "d");
+  EXPECT_TRUE(later.opened);
+  EXPECT_NE(later.incident, r.incident);
+}
+
+TEST(incident_book, without_persisting_only_blips_chain_an_incident_along) {
+  // The contrast that shows what persisting_only is for.
+  incident_book book;
+  auto r = book.fold(confirmed("db", "latency_ms", t0, t0 + 20'000), "d");
+  ASSERT_TRUE(r.opened);
+  for (int64_t m = 3; m <= 24; m += 3)
+    EXPECT_EQ(book.fold(anomaly(named("noise-", m), "cpu", t0 + m * minute),
+                        "d")
+                .incident,
+              r.incident);
+  auto later = book.fold(confirmed("cache", "latency_ms", t0 + 25 * minute,
+                                   t0 + 25 * minute + 20'000),
+                         "d");
+  EXPECT_EQ(later.incident, r.incident);
+}

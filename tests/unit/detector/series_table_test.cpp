@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -99,6 +100,7 @@ TEST_F(table_test, emits_onset_then_recovered_for_a_spike) {
 
 TEST_F(table_test, re_announces_a_lasting_anomaly_once_per_interval) {
   opts.reemit_interval = duration{60000};
+  opts.confirm_samples = 0; // only the interval re-announces here
   opts.cusum.alpha = 0.001; // keep the reference from adapting quickly
   series_table slow{"checkout", *ensemble::make(opts), opts};
   std::mt19937 gen{5};
@@ -127,6 +129,132 @@ TEST_F(table_test, re_announces_a_lasting_anomaly_once_per_interval) {
   // 300 s of anomaly, one re-announcement per minute at most.
   EXPECT_GE(ongoing, 1u);
   EXPECT_LE(ongoing, 5u);
+}
+
+// Feeds `n` samples of `value` (plus a little noise), 10 s apart, from
+// `t`; returns the time after the last.
+static int64_t level(series_table& t, std::vector<anomaly_event>& out, int64_t at,
+              int n, double value, unsigned seed = 3) {
+  std::mt19937 gen{seed};
+  std::uniform_real_distribution<double> dist{-3, 3};
+  for (int i = 0; i < n; ++i, at += 10000) {
+    batch_builder bb;
+    bb.add(latency, at, value + dist(gen));
+    t.ingest(bb.b, out);
+  }
+  return at;
+}
+
+static size_t count_phase(const std::vector<anomaly_event>& out, anomaly_phase p) {
+  return static_cast<size_t>(std::count_if(
+    out.begin(), out.end(), [&](const auto& e) { return e.phase == p; }));
+}
+
+TEST_F(table_test, holds_a_level_shift_until_the_level_comes_back) {
+  auto t = baseline(latency, 1000000, 200);
+  // 400 for 20 min: long enough for every detector to adapt to it.
+  t = level(table, out, t, 120, 400);
+  ASSERT_GE(out.size(), 1u);
+  EXPECT_EQ(out[0].phase, anomaly_phase::onset);
+  EXPECT_EQ(count_phase(out, anomaly_phase::recovered), 0u)
+    << "a lasting shift must stay an anomaly while it lasts";
+  // Back to the old level: recovered after recovery_samples.
+  auto back = t;
+  level(table, out, t, 20, 100);
+  ASSERT_EQ(count_phase(out, anomaly_phase::recovered), 1u);
+  auto rec = std::find_if(out.begin(), out.end(), [](const auto& e) {
+    return e.phase == anomaly_phase::recovered;
+  });
+  EXPECT_LE(rec->ts_ms, back + 10000 * (opts.recovery_samples + 1));
+  EXPECT_EQ(rec->onset_ts_ms, out[0].ts_ms);
+}
+
+TEST_F(table_test, without_hold_a_level_shift_recovers_as_the_detectors_adapt) {
+  opts.hold_max = duration{0};
+  series_table t2{"checkout", *ensemble::make(opts), opts};
+  std::swap(table, t2);
+  auto t = baseline(latency, 1000000, 200);
+  level(table, out, t, 120, 400);
+  EXPECT_EQ(count_phase(out, anomaly_phase::recovered), 1u)
+    << "the detectors no longer adapt to a shift: this test shows nothing";
+}
+
+TEST_F(table_test, hold_max_accepts_a_new_level_after_a_while) {
+  opts.hold_max = duration{5 * 60'000};
+  series_table t2{"checkout", *ensemble::make(opts), opts};
+  std::swap(table, t2);
+  auto t = baseline(latency, 1000000, 200);
+  auto shift = t;
+  level(table, out, t, 120, 400);
+  ASSERT_EQ(count_phase(out, anomaly_phase::recovered), 1u);
+  auto rec = std::find_if(out.begin(), out.end(), [](const auto& e) {
+    return e.phase == anomaly_phase::recovered;
+  });
+  EXPECT_GE(rec->ts_ms, shift + 5 * 60'000);
+  EXPECT_LE(rec->ts_ms, shift + 7 * 60'000);
+}
+
+TEST_F(table_test, confirms_a_persisting_anomaly_once_and_not_a_blip) {
+  auto t = baseline(latency, 1000000, 200);
+  // A one-sample blip: onset and recovered, nothing in between.
+  feed(latency, t, 250);
+  t = level(table, out, t + 10000, 10, 100);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[1].phase, anomaly_phase::recovered);
+  out.clear();
+  // A shift: onset, then one re-announcement at the confirm_samples-th
+  // anomalous sample, none more within the re-emit interval.
+  auto shift = t;
+  level(table, out, t, 12, 400);
+  ASSERT_GE(out.size(), 2u);
+  EXPECT_EQ(out[0].phase, anomaly_phase::onset);
+  EXPECT_EQ(out[1].phase, anomaly_phase::ongoing);
+  EXPECT_EQ(out[1].ts_ms, shift + 10000 * (opts.confirm_samples - 1));
+  EXPECT_EQ(out[1].onset_ts_ms, shift);
+  EXPECT_EQ(out.size(), 2u);
+}
+
+TEST_F(table_test, a_blip_just_before_a_shift_does_not_date_it) {
+  auto t = baseline(latency, 1000000, 200);
+  feed(latency, t, 250); // a blip
+  t = level(table, out, t + 10000, 2, 100); // normal, not yet recovered
+  auto shift = t;
+  level(table, out, t, 10, 400);
+  ASSERT_GE(out.size(), 2u);
+  EXPECT_EQ(out[0].phase, anomaly_phase::onset);
+  EXPECT_EQ(count_phase(out, anomaly_phase::recovered), 0u);
+  ASSERT_EQ(out[1].phase, anomaly_phase::ongoing);
+  EXPECT_EQ(out[1].onset_ts_ms, shift)
+    << "the persisting anomaly began with the shift, not the blip";
+}
+
+TEST_F(table_test, a_blip_on_a_flat_series_ends_with_the_blip) {
+  // A series of zeros has a nearly empty band; small values after a blip
+  // must not hold the stretch open (only values at least halfway to the
+  // onset value do).
+  constexpr std::string_view errors = "error_ratio";
+  int64_t t = 1000000;
+  for (int i = 0; i < 200; ++i, t += 10000)
+    feed(errors, t, 0);
+  feed(errors, t, 0.02);
+  t += 10000;
+  ASSERT_EQ(out.size(), 1u);
+  for (int i = 0; i < 30; ++i, t += 10000)
+    feed(errors, t, i % 3 == 2 ? 0.003 : 0);
+  EXPECT_EQ(count_phase(out, anomaly_phase::recovered), 1u);
+}
+
+TEST_F(table_test, a_snapshot_keeps_the_hold_of_an_open_stretch) {
+  auto t = baseline(latency, 1000000, 200);
+  t = level(table, out, t, 30, 400);
+  auto bytes = table.snapshot(1);
+  series_table copy{"checkout", ens, opts};
+  ASSERT_TRUE(copy.restore(bytes));
+  std::vector<anomaly_event> after;
+  level(copy, after, t, 90, 400, 4);
+  EXPECT_EQ(count_phase(after, anomaly_phase::recovered), 0u);
+  level(copy, after, t + 900'000, 20, 100, 5);
+  EXPECT_EQ(count_phase(after, anomaly_phase::recovered), 1u);
 }
 
 TEST_F(table_test, judges_counters_by_their_rate_across_resets) {

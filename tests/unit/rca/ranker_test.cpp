@@ -288,3 +288,62 @@ TEST(ranker, weights_are_configurable) {
 }
 
 } // namespace
+
+namespace {
+
+service_evidence persisting(std::string service, int64_t first_ms,
+                            int64_t sustained_ms, double score = 5.0) {
+  auto e = anomaly(std::move(service), first_ms, score);
+  e.sustained_onset_ms = sustained_ms;
+  return e;
+}
+
+} // namespace
+
+TEST(ranker, blips_ride_along_but_only_persisting_anomalies_are_ranked) {
+  // x and y blipped early (noise) and have healthy callees; the fault is
+  // db, whose anomaly persisted, with api above it.
+  auto g = graph_of({{"api", "db"}, {"x", "q"}, {"y", "q"}});
+  rank_input in;
+  in.anomalous = {anomaly("x", t0), anomaly("y", t0 + 10'000),
+                  persisting("db", t0 + 5 * minute, t0 + 5 * minute),
+                  persisting("api", t0 + 6 * minute, t0 + 6 * minute)};
+  auto r = rank(g, in);
+  ASSERT_EQ(r.candidates.size(), 2u);
+  EXPECT_EQ(r.candidates[0].service, "db");
+  EXPECT_EQ(r.candidates[1].service, "api");
+  EXPECT_TRUE(has_evidence(r.candidates[0], "onset first at"));
+  // Without the filter the blips are candidates, and earlier ones.
+  ranker_options all;
+  all.persisting_only = false;
+  auto r2 = rank(g, in, all);
+  ASSERT_EQ(r2.candidates.size(), 4u);
+  EXPECT_FALSE(has_evidence(r2.candidates[0], "onset first at")
+               && r2.candidates[0].service == "db");
+}
+
+TEST(ranker, a_persisting_service_is_dated_by_its_persisting_anomaly) {
+  // b blipped long before the fault and persisted only once the fault
+  // reached it from c.
+  auto g = graph_of({{"b", "c"}});
+  rank_input in;
+  in.anomalous = {persisting("b", t0, t0 + 10 * minute),
+                  persisting("c", t0 + 9 * minute, t0 + 9 * minute)};
+  auto r = rank(g, in);
+  ASSERT_EQ(r.candidates.size(), 2u);
+  EXPECT_EQ(r.candidates[0].service, "c");
+  EXPECT_EQ(r.candidates[0].onset_ms, t0 + 9 * minute);
+}
+
+TEST(ranker, a_change_after_onset_counts_less_than_one_before) {
+  auto g = graph_of({{"a", "z"}, {"b", "z"}});
+  rank_input in;
+  in.anomalous = {anomaly("a", t0), anomaly("b", t0)};
+  in.changes = {deploy("a", "v2", t0 - 2 * minute),
+                deploy("b", "v7", t0 + 10'000)};
+  auto r = rank(g, in);
+  ASSERT_EQ(r.candidates.size(), 2u);
+  EXPECT_EQ(r.candidates[0].service, "a");
+  EXPECT_GT(r.candidates[0].change, 1.5 * r.candidates[1].change);
+  EXPECT_GT(r.candidates[1].change, 0);
+}
