@@ -397,9 +397,12 @@ struct correlation_options {
   bool persisting_only = true;
   /// Group by topology adjacency inside a domain: a service with known
   /// neighbours joins an incident only through itself or a neighbour with
-  /// a recent symptom. Default: false (it splits faults whose symptoms
-  /// skip a hop; see docs/benchmarks.md).
-  bool adjacency = false;
+  /// a recent symptom (see adjacency_hops). Default: true.
+  bool adjacency = true;
+  /// How far a neighbour reaches for adjacency: 1 = a caller or callee,
+  /// 2 = also theirs (a fault may pass a service that stays quiet).
+  /// Default: 2.
+  uint32_t adjacency_hops = 2;
   /// An incident takes new symptoms for at most this long after it
   /// opened; later ones open a new incident. 0 = no limit. Default: 30m.
   duration max_span{1'800'000};

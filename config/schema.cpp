@@ -581,6 +581,11 @@ std::vector<option> make_schema() {
       "alert, a log error spike, a forecast) opens an incident and keeps it "
       "taking new symptoms; blips only join open incidents (replaces "
       "open_min_services when on)."),
+    unsigned_option<&O::correlation, &CO::adjacency_hops>(
+      "correlation.adjacency_hops",
+      "How far a neighbour reaches for correlation.adjacency: 1 = a caller "
+      "or callee, 2 = also theirs (a fault may pass a quiet service).",
+      1, 2),
     bool_option<&O::correlation, &CO::adjacency>(
       "correlation.adjacency",
       "Inside a domain, a service with known neighbours joins an incident "

@@ -187,9 +187,21 @@ bool incident_book::has_neighbours(const std::string& service) const {
 bool incident_book::adjacent(const std::string& a,
                              const std::string& b) const {
   auto it = neighbours_.find(a);
-  return it != neighbours_.end()
-         && std::find(it->second.begin(), it->second.end(), b)
-              != it->second.end();
+  if (it == neighbours_.end())
+    return false;
+  auto direct = [&](const std::vector<std::string>& xs) {
+    return std::find(xs.begin(), xs.end(), b) != xs.end();
+  };
+  if (direct(it->second))
+    return true;
+  if (opts_.adjacency_hops < 2)
+    return false;
+  // Two hops: a fault may pass a service that stays quiet.
+  return std::any_of(it->second.begin(), it->second.end(),
+                     [&](const std::string& n) {
+                       auto jt = neighbours_.find(n);
+                       return jt != neighbours_.end() && direct(jt->second);
+                     });
 }
 
 bool incident_book::linked(const incident& inc, const std::string& service,

@@ -71,6 +71,10 @@ struct incident_options {
   /// each other only between neighbours. Services without known
   /// neighbours group by domain alone. Default: false (domain only).
   bool adjacency = false;
+  /// How far "neighbour" reaches for adjacency: 1 = caller or callee,
+  /// 2 = also their neighbours (a fault may pass a service that stays
+  /// quiet). Default: 1.
+  uint32_t adjacency_hops = 1;
   /// Flap damping: a symptom that already opened this many incidents
   /// within `flap_window` opens no more (it still joins open ones).
   /// 0 = off. Default: 3.

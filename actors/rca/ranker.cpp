@@ -199,6 +199,9 @@ ranking rank(const service_graph& graph, const rank_input& in,
     c.service = nodes[i].ev.service;
     c.onset_ms = nodes[i].ev.onset_ms;
     c.isolation = 1;
+    for (auto j : nodes[i].callers)
+      if (nodes[j].ev.onset_ms + slack < nodes[i].ev.onset_ms)
+        c.isolation = 0.5;
     for (auto j : nodes[i].callees)
       if (explains(j, i))
         c.isolation = 0;
@@ -308,7 +311,7 @@ ranking rank(const service_graph& graph, const rank_input& in,
       // A change after the onset cannot have caused it (bar clock skew);
       // it is often the response, or a restart that blipped.
       auto s = kind_weight(ch->kind) * (1.0 - 0.5 * age / lookback)
-               * (before < 0 ? 0.5 : 1.0);
+               * (before < 0 ? 0.25 : 1.0);
       if (s <= cs[i].change)
         continue;
       cs[i].change = s;
@@ -353,6 +356,13 @@ ranking rank(const service_graph& graph, const rank_input& in,
           break;
         }
     }
+    if (c.isolation > 0 && c.isolation < 1)
+      for (auto j : nodes[i].callers)
+        if (nodes[j].ev.onset_ms + slack < c.onset_ms) {
+          c.evidence.push_back("its caller " + nodes[j].ev.service
+                               + " went bad first (a downstream effect?)");
+          break;
+        }
     if (!simultaneous && c.onset_ms - first <= slack)
       c.evidence.push_back("onset first at " + fmt_time(c.onset_ms));
     else if (simultaneous)

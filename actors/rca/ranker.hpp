@@ -62,7 +62,10 @@ struct candidate {
   /// All services upstream of it in the graph (transitive callers).
   size_t upstream_callers = 0;
   // The signals, each in [0, 1], for explanation and evaluation.
-  double isolation = 0;   ///< No anomalous callee explains it.
+  /// No anomalous callee explains it: 1, or 0.5 when an anomalous caller
+  /// went bad before it (it may be suffering from that caller, e.g. less
+  /// traffic), 0 when a callee explains it.
+  double isolation = 0;
   double earliness = 0;   ///< Onset order (1 = first).
   double propagation = 0; ///< Share of other anomalies upstream of it.
   double pagerank = 0;    ///< Personalised PageRank, max-normalised.
@@ -87,8 +90,8 @@ struct ranking {
 struct ranker_options {
   /// Weight of "no anomalous callee started before it". Default: 0.25.
   double w_isolation = 0.25;
-  /// Weight of onset order. Default: 0.15.
-  double w_earliness = 0.15;
+  /// Weight of onset order. Default: 0.25.
+  double w_earliness = 0.25;
   /// Weight of the share of other anomalies upstream of it. Default: 0.15.
   double w_propagation = 0.15;
   /// Weight of the personalised PageRank. Default: 0.20.

@@ -375,3 +375,34 @@ TEST(incident_flow, silence_specs_are_checked_when_applied) {
 }
 
 } // namespace
+
+TEST(incident_flow, two_hop_adjacency_bridges_a_quiet_service) {
+  // web -> api -> db, and api stays quiet while db fails and web suffers;
+  // edge -> web is a third hop from db.
+  auto neighbours = std::unordered_map<std::string, std::vector<std::string>>{
+    {"web", {"api", "edge"}}, {"api", {"web", "db"}},
+    {"db", {"api"}},          {"edge", {"web"}}};
+  for (uint32_t hops : {1u, 2u}) {
+    incident_options o;
+    o.adjacency = true;
+    o.adjacency_hops = hops;
+    incident_book book{o};
+    book.set_neighbours(neighbours);
+    auto db = anomaly("db", "latency_ms", t0);
+    db.phase = anomaly_phase::ongoing;
+    auto fault = book.fold(db, "shop");
+    ASSERT_TRUE(fault.opened);
+    auto web = anomaly("web", "latency_ms", t0 + 30 * second);
+    web.phase = anomaly_phase::ongoing;
+    auto r = book.fold(web, "shop");
+    if (hops == 1) {
+      EXPECT_NE(r.incident, fault.incident) << "one hop: web is not db's";
+    } else {
+      EXPECT_EQ(r.incident, fault.incident) << "two hops: web joins via api";
+      // edge is three hops from db but one from web, which is in it now.
+      auto edge = anomaly("edge", "latency_ms", t0 + 60 * second);
+      edge.phase = anomaly_phase::ongoing;
+      EXPECT_EQ(book.fold(edge, "shop").incident, fault.incident);
+    }
+  }
+}
