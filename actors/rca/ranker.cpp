@@ -297,6 +297,7 @@ ranking rank(const service_graph& graph, const rank_input& in,
   for (const auto& ch : in.changes)
     changes[ch.service].push_back(&ch);
   std::vector<std::string> change_text(n);
+  std::vector<bool> change_before(n, false);
   for (size_t i = 0; i < n; ++i) {
     auto it = changes.find(cs[i].service);
     if (it == changes.end())
@@ -315,6 +316,7 @@ ranking rank(const service_graph& graph, const rank_input& in,
       if (s <= cs[i].change)
         continue;
       cs[i].change = s;
+      change_before[i] = before >= 0;
       auto what = ch->kind.empty() ? std::string{"change"} : ch->kind;
       if (!ch->version.empty())
         what += " " + ch->version;
@@ -401,6 +403,12 @@ ranking rank(const service_graph& graph, const rank_input& in,
     return c.isolation > 0;
   });
   bool top_in_graph = graph.find(top.service).has_value();
+  // Only a change before the onset can have caused it: one just after is
+  // as likely a restart that blipped, or the response.
+  bool top_change_before = false;
+  for (size_t i = 0; i < n; ++i)
+    if (nodes[i].ev.service == top.service)
+      top_change_before = change_before[i];
   bool rival_change = top.change <= 0
                       && std::any_of(cs.begin() + 1, cs.end(),
                                      [](const auto& c) { return c.change > 0; });
@@ -427,7 +435,8 @@ ranking rank(const service_graph& graph, const rank_input& in,
     out.confidence = confidence_level::low;
     out.confidence_reason = !top_in_graph ? "top candidate not in topology"
                                           : "an earlier anomaly competes";
-  } else if (margin >= opts.high_margin && (strictly_first || top.change > 0)
+  } else if (margin >= opts.high_margin
+             && (strictly_first || top_change_before)
              && !rival_change && isolated == 1) {
     out.confidence = confidence_level::high;
     out.confidence_reason = "clear lead, first onset or recent change";

@@ -347,3 +347,18 @@ TEST(ranker, a_change_after_onset_counts_less_than_one_before) {
   EXPECT_GT(r.candidates[0].change, 1.5 * r.candidates[1].change);
   EXPECT_GT(r.candidates[1].change, 0);
 }
+
+TEST(ranker, only_a_change_before_the_onset_makes_it_high) {
+  auto g = graph_of({{"a", "b"}});
+  rank_input in;
+  in.anomalous = {anomaly("b", t0)};
+  in.changes = {deploy("b", "v2", t0 + 5'000)};
+  auto after = rank(g, in);
+  ASSERT_EQ(after.candidates.size(), 1u);
+  EXPECT_NE(after.confidence, confidence_level::high)
+    << "a deploy just after the onset may be the restart that blipped";
+  in.changes = {deploy("b", "v2", t0 - 2 * minute)};
+  auto before = rank(g, in);
+  EXPECT_EQ(before.confidence, confidence_level::high)
+    << before.confidence_reason;
+}
