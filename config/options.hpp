@@ -519,6 +519,9 @@ struct remediation_options {
   duration retry_backoff{1'000};
   /// A pending approval expires into an escalation after this. Default: 15m.
   duration approval_timeout{900'000};
+  /// People who may decide approvals, "NAME=TOKEN_FILE"; when set, only
+  /// their tokens decide one, as themselves. Default: [].
+  std::vector<std::string> approvers;
   /// Parent environment variables a shell step's process sees.
   /// Default: [PATH, LANG].
   std::vector<std::string> shell_env{"PATH", "LANG"};

@@ -1,6 +1,7 @@
 #include "config/rules.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <utility>
@@ -90,6 +91,27 @@ caf::expected<autonomy_cap_rule> parse_autonomy_cap(std::string_view text) {
     return refuse(text, "the level is 1, 2, 3 or 4");
   return autonomy_cap_rule{std::string{glob},
                            static_cast<uint32_t>(level[0] - '0')};
+}
+
+caf::expected<approver_rule> parse_approver(std::string_view text) {
+  auto eq = text.find('=');
+  if (eq == std::string_view::npos || eq == 0 || eq + 1 == text.size())
+    return refuse(text, "not NAME=TOKEN_FILE");
+  auto name = text.substr(0, eq);
+  if (name.size() > 64 || !std::all_of(name.begin(), name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '.'
+               || c == '_' || c == '-' || c == '@';
+      }))
+    return refuse(text, "the name is 1 to 64 letters, digits, '.', '_', "
+                        "'-' or '@'");
+  if (name == "vigil")
+    return refuse(text, "'vigil' is the engine's own name, not a person");
+  auto file = text.substr(eq + 1);
+  if (std::any_of(file.begin(), file.end(), [](char c) {
+        return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+      }))
+    return refuse(text, "the token file path holds no control characters");
+  return approver_rule{std::string{name}, std::string{file}};
 }
 
 caf::expected<receiver_rule> parse_receiver(std::string_view text) {

@@ -83,6 +83,16 @@ struct autonomy_cap_rule {
 /// Reads "SERVICE_GLOB=LEVEL" (LEVEL 1..4).
 caf::expected<autonomy_cap_rule> parse_autonomy_cap(std::string_view text);
 
+/// One `remediation.approvers` entry: a person who may decide approvals,
+/// identified by the bearer token in `token_file`.
+struct approver_rule {
+  std::string name;
+  std::string token_file;
+};
+
+/// Reads "NAME=TOKEN_FILE" (NAME: letters, digits, '.', '_', '-', '@').
+caf::expected<approver_rule> parse_approver(std::string_view text);
+
 /// One `notifiers.receivers` entry.
 struct receiver_rule {
   std::string name;

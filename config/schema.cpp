@@ -678,6 +678,12 @@ std::vector<option> make_schema() {
       "remediation.autonomy_caps",
       "Per-service caps on the autonomy level, first matching glob wins.",
       string_rule::autonomy_cap_rule, 0, 1024),
+    list_option<&O::remediation, &RM::approvers>(
+      "remediation.approvers",
+      "People who may decide approvals, NAME=TOKEN_FILE each; when set, an "
+      "approval is decided only with one of these tokens, the decider is "
+      "the token's owner and never the requester.",
+      string_rule::approver_rule, 0, 1024),
     duration_option<&O::remediation, &RM::action_timeout>(
       "remediation.action_timeout",
       "Timeout of a step that names none.", second, hour),
@@ -1116,6 +1122,10 @@ std::optional<std::string> check_string(const option::spec& s,
       if (auto r = parse_receiver(text); !r)
         return rule_error_text(r.error());
       return std::nullopt;
+    case string_rule::approver_rule:
+      if (auto r = parse_approver(text); !r)
+        return rule_error_text(r.error());
+      return std::nullopt;
     case string_rule::host_port: {
       auto hp = parse_host_port(text);
       if (!hp)
@@ -1372,6 +1382,8 @@ std::string option::legal() const {
       case string_rule::receiver_rule:
         return "NAME KIND URL [OPTION=VALUE ...], KIND webhook, slack, "
                "pagerduty or opsgenie";
+      case string_rule::approver_rule:
+        return "NAME=TOKEN_FILE";
       case string_rule::host_port:
         return "HOST:PORT or [IPv6]:PORT, port "
                + std::to_string(s.min_port) + "..65535"

@@ -77,6 +77,8 @@ enum class string_rule : uint8_t {
   autonomy_cap_rule,
   /// NAME KIND URL [OPTION=VALUE ...] (a notification receiver).
   receiver_rule,
+  /// NAME=TOKEN_FILE (a person who may decide approvals).
+  approver_rule,
 };
 
 /// A 1-based line and column in a source; 0 means unknown.

@@ -81,12 +81,15 @@ struct console_request {
   /// e.g. /api/v1/incidents?status=all
   std::string target;
   std::string body;
+  /// A person's own token (remediation.approvers), sent to the API in
+  /// place of the admin token so the decision is theirs; empty = none.
+  std::string as_token;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, console_request& x) {
   return f(caf::meta::type_name("vigil.console_request"), x.token, x.method,
-           x.target, x.body);
+           x.target, x.body, x.as_token);
 }
 
 /// The answer: the API's status and JSON body.

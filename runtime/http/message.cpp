@@ -59,6 +59,8 @@ std::string_view to_string(access x) {
       return "ingest";
     case access::admin:
       return "admin";
+    case access::approver:
+      return "approver";
   }
   return "unknown";
 }

@@ -32,6 +32,9 @@ enum class access {
   ingest,
   /// Operators; the admin token.
   admin,
+  /// Operators or people named as approvers: the admin token or a token
+  /// the node knows a person by (the handler decides what each may do).
+  approver,
 };
 
 /// Returns "open", "ingest" or "admin".

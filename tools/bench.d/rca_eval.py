@@ -110,6 +110,13 @@ def main():
         report("fault " + k, by_fault[k])
     for k in sorted(by_size):
         report("services " + k, by_size[k])
+    # How often each confidence level was right (top candidate = truth).
+    by_conf = collections.defaultdict(list)
+    for r in rows:
+        by_conf[r["confidence"] or "none"].append(r["rank"] == 1)
+    print("top candidate right, by confidence: " + ", ".join(
+        f"{k} {sum(v)}/{len(v)}" for k, v in sorted(by_conf.items())))
+
 
 
 if __name__ == "__main__":

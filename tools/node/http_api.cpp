@@ -161,22 +161,41 @@ public:
       http_rejected_->with({endpoint, reason}).inc();
   }
 
-  bool authorize(access who, const boost::beast::http::fields& headers) {
-    if (who == access::open)
-      return true;
-    const std::string& token = who == access::admin ? n_.admin_token()
-                                                    : n_.ingest_token();
-    if (who == access::ingest && token.empty())
-      return true;
+  /// The bearer token of a request; empty when there is none.
+  static std::string_view bearer_of(const boost::beast::http::fields& headers) {
     auto it = headers.find(boost::beast::http::field::authorization);
     if (it == headers.end())
-      return false;
+      return {};
     std::string_view value{it->value().data(), it->value().size()};
     constexpr std::string_view bearer = "Bearer ";
     if (value.size() <= bearer.size()
         || lower(value.substr(0, bearer.size())) != "bearer ")
-      return false;
-    return equal_secrets(value.substr(bearer.size()), token);
+      return {};
+    return value.substr(bearer.size());
+  }
+
+  /// The approver a request's token belongs to; nullptr for none.
+  const node::approver* approver_of(const boost::beast::http::fields& headers) {
+    auto given = bearer_of(headers);
+    if (given.empty())
+      return nullptr;
+    for (const auto& a : n_.approvers())
+      if (equal_secrets(given, a.token))
+        return &a;
+    return nullptr;
+  }
+
+  bool authorize(access who, const boost::beast::http::fields& headers) {
+    if (who == access::open)
+      return true;
+    if (who == access::approver && approver_of(headers) != nullptr)
+      return true;
+    const std::string& token = who == access::ingest ? n_.ingest_token()
+                                                     : n_.admin_token();
+    if (who == access::ingest && token.empty())
+      return true;
+    auto given = bearer_of(headers);
+    return !given.empty() && equal_secrets(given, token);
   }
 
   /// Answers with the HTTP form of `err` and counts the rejection.
@@ -905,11 +924,44 @@ public:
                   codec::malformed("not an action id (ACT-000042 or 42)",
                                    "path segment '" + text + "'"),
                   respond);
-    auto cmd = parse_incident_command(req.body, "");
+    // With approvers configured, the token says who decides: the admin
+    // token identifies nobody, and nobody decides under another's name.
+    const node::approver* who = nullptr;
+    if (!n_.approvers().empty()) {
+      who = approver_of(req.headers);
+      if (!who) {
+        count_reject(endpoint, "forbidden");
+        return respond(response::error(
+          403,
+          "approvals are decided with an approver's own token "
+          "(remediation.approvers); the admin token identifies nobody",
+          "Authorization"));
+      }
+    }
+    // An approver need not repeat their name: the token says it.
+    std::string body = req.body;
+    if (who) {
+      auto j = json::parse(body, nullptr, false);
+      if (j.is_object() && !j.contains("by")) {
+        j["by"] = who->name;
+        body = j.dump();
+      }
+    }
+    auto cmd = parse_incident_command(body, "");
     if (!cmd)
       return fail(endpoint,
                   codec::malformed(rule_error_text(cmd.error()), "body"),
                   respond);
+    if (who) {
+      if (cmd->by != who->name)
+        return fail(endpoint,
+                    codec::malformed("\"by\" is '" + cmd->by
+                                       + "' but the token is " + who->name
+                                       + "'s; decide as yourself",
+                                     "body"),
+                    respond);
+      cmd->by = who->name;
+    }
     approval_decision d{*id, approve, cmd->by, cmd->comment};
     ask<action_view>(
       n_.system(), n_.playbooks(),
@@ -1100,9 +1152,9 @@ http::router http_api::make_router(node& n) {
   route(verb::get, "/api/v1/approvals", "approvals", access::admin, 0,
         &api::approvals);
   route(verb::post, "/api/v1/approvals/{id}/approve", "approval_approve",
-        access::admin, 64 * 1024, &api::approve);
+        access::approver, 64 * 1024, &api::approve);
   route(verb::post, "/api/v1/approvals/{id}/deny", "approval_deny",
-        access::admin, 64 * 1024, &api::deny);
+        access::approver, 64 * 1024, &api::deny);
   route(verb::get, "/api/v1/audit", "audit", access::admin, 0, &api::audit);
   route(verb::get, "/api/v1/audit/verify", "audit_verify", access::admin, 0,
         &api::audit_verify);

@@ -120,6 +120,32 @@ caf::error node::init() {
       return token.error();
     ingest_token_ = *token;
   }
+  // The people who may decide approvals, each known by a token of their
+  // own; a token that names two people, or the admin token, identifies
+  // nobody and stops the start.
+  for (const auto& text : o.remediation.approvers) {
+    auto rule = parse_approver(text);
+    if (!rule)
+      return rule.error();
+    auto token = read_token_file(rule->token_file);
+    if (!token)
+      return caf::make_error(errc::invalid_config,
+                             "remediation.approvers: the token of "
+                               + rule->name + ": " + render(token.error()));
+    if (equal_secrets(*token, admin_token_))
+      return caf::make_error(errc::invalid_config,
+                             "remediation.approvers: " + rule->name
+                               + "'s token is the admin token; approvers "
+                                 "need tokens of their own");
+    for (const auto& other : approvers_)
+      if (other.name == rule->name || equal_secrets(other.token, *token))
+        return caf::make_error(errc::invalid_config,
+                               "remediation.approvers: " + rule->name + " and "
+                                 + other.name
+                                 + " share a name or a token; each person "
+                                   "needs their own");
+    approvers_.push_back({rule->name, *token});
+  }
   // libcurl's global state, once per process, before any thread uses it.
   static std::once_flag curl_once;
   std::call_once(curl_once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });

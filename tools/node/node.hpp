@@ -55,6 +55,12 @@ public:
   uint16_t http_port() const { return http_port_; }
   uint16_t cluster_port() const { return cluster_port_; }
   const std::string& admin_token() const { return admin_token_; }
+  /// A person who may decide approvals (remediation.approvers).
+  struct approver {
+    std::string name;
+    std::string token;
+  };
+  const std::vector<approver>& approvers() const { return approvers_; }
   /// Empty when ingest is open.
   const std::string& ingest_token() const { return ingest_token_; }
   const options& opts() const { return opts_; }
@@ -89,6 +95,7 @@ private:
   std::string id_;
   std::string admin_token_;
   std::string ingest_token_;
+  std::vector<approver> approvers_;
   std::string http_host_;
   uint16_t http_port_ = 0;
   uint16_t cluster_port_ = 0;

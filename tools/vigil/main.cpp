@@ -36,8 +36,8 @@ constexpr int exit_usage = 2;
 constexpr int exit_no_node = 3;
 
 const char* usage_text
-  = "usage: vigil [--node HOST:PORT] [--token-file FILE] [--json] "
-    "[COMMAND ...]\n"
+  = "usage: vigil [--node HOST:PORT] [--token-file FILE] [--json]\n"
+    "             [--approver-token-file FILE] [COMMAND ...]\n"
     "commands: status, nodes, shards, anomalies, incidents [--all], "
     "incident ID,\n"
     "  ack ID [--comment T], resolve ID [--comment T], approvals,\n"
@@ -56,6 +56,8 @@ struct session {
   caf::actor_system* sys = nullptr;
   vigil::admin_actor admin;
   std::string token;
+  /// The person's own token for approve/deny (remediation.approvers).
+  std::string approver_token;
   bool as_json = false;
 };
 
@@ -92,13 +94,15 @@ bool take_flag(std::vector<std::string>& args, const std::string& name) {
 // answered.
 std::optional<vigil::console_reply> call(session& s, std::string method,
                                          std::string target,
-                                         std::string body = {}) {
+                                         std::string body = {},
+                                         std::string as_token = {}) {
   caf::scoped_actor self{*s.sys};
   std::optional<vigil::console_reply> out;
   self
     ->request(s.admin, std::chrono::seconds{30}, vigil::atom::console_v,
               vigil::console_request{s.token, std::move(method),
-                                     std::move(target), std::move(body)})
+                                     std::move(target), std::move(body),
+                                     std::move(as_token)})
     .receive([&](vigil::console_reply& r) { out = std::move(r); },
              [&](caf::error& err) {
                std::cerr << "vigil: the node did not answer: "
@@ -289,7 +293,12 @@ int run(session& s, std::vector<std::string> args) {
       return exit_usage;
     method = "POST";
     target = "/api/v1/approvals/" + args[0] + "/" + cmd;
-    body = {{"by", user_name()}};
+    // With a personal token the node knows who decides; without, the
+    // login name is the decider (nodes without remediation.approvers).
+    if (s.approver_token.empty())
+      body = {{"by", user_name()}};
+    else
+      body = json::object();
   } else if (cmd == "silences") {
     if (!need(0))
       return exit_usage;
@@ -367,7 +376,9 @@ int run(session& s, std::vector<std::string> args) {
     }
     body["comment"] = *comment;
   }
-  auto r = call(s, method, target, body.is_null() ? "" : body.dump());
+  bool deciding = cmd == "approve" || cmd == "deny";
+  auto r = call(s, method, target, body.is_null() ? "" : body.dump(),
+                deciding ? s.approver_token : std::string{});
   if (!r)
     return exit_no_node;
   auto j = json::parse(r->body, nullptr, false);
@@ -483,6 +494,18 @@ int main(int argc, char** argv) {
     token_file = *v;
   }
   s.as_json = take_flag(args, "--json");
+  if (auto v = take_option(args, "--approver-token-file")) {
+    std::ifstream f{*v};
+    std::string line;
+    if (v->empty() || !f || !std::getline(f, line)) {
+      std::cerr << "vigil: cannot read the approver token file '" << *v
+                << "' (--approver-token-file)\n";
+      return exit_usage;
+    }
+    auto b = line.find_first_not_of(" \t\r");
+    auto e = line.find_last_not_of(" \t\r");
+    s.approver_token = b == std::string::npos ? "" : line.substr(b, e - b + 1);
+  }
   if (!args.empty() && (args[0] == "-h" || args[0] == "--help")) {
     std::cout << usage_text;
     return exit_ok;

@@ -99,6 +99,15 @@ TEST_F(console, refusals_usage_errors_and_missing_nodes_have_their_exit_codes) {
   EXPECT_EQ(r.exit_code, 1);
   r = vigil_cli(base + " approve ACT-000001");
   EXPECT_EQ(r.exit_code, 1);
+  // A person's token goes to the API in place of the admin token: this
+  // node names no approvers, so it is refused there (401), not ignored.
+  std::ofstream{dir.path() / "dave.token"} << "dave-token-9\n";
+  r = vigil_cli(base + " --json --approver-token-file "
+                + (dir.path() / "dave.token").string() + " approve ACT-000001");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("unauthorized"), std::string::npos) << r.out;
+  r = vigil_cli(base + " --approver-token-file /nonexistent approve ACT-1");
+  EXPECT_EQ(r.exit_code, 2);
   std::ofstream{dir.path() / "wrong.token"} << "not-the-token\n";
   r = vigil_cli("--node 127.0.0.1:" + std::to_string(node->cluster_port())
                 + " --token-file " + (dir.path() / "wrong.token").string()

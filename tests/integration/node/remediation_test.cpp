@@ -323,6 +323,82 @@ TEST_F(loop_fixture, a_step_needing_approval_waits_survives_kill_9_and_runs_once
   EXPECT_TRUE(v["ok"].get<bool>()) << v.dump();
 }
 
+TEST_F(loop_fixture, with_approvers_only_a_persons_own_token_decides_as_them) {
+  write(books / "release.yaml", release_playbook(markers, 4));
+  write(dir.path() / "alice.token", "alice-7f3e9c1d2b\n");
+  write(dir.path() / "bob.token", "bob-41a8d6e0c5\n");
+  test::vigild node{dir.str() + "/data",
+                    {"--playbooks", books.string()},
+                    "remediation:\n  approvers:\n    - alice="
+                      + (dir.path() / "alice.token").string() + "\n    - bob="
+                      + (dir.path() / "bob.token").string() + "\n"};
+  ASSERT_TRUE(node.ready()) << node.proc().stderr_text();
+  ASSERT_TRUE(node.post("/api/v1/topology", topology_body().dump(),
+                        "application/json"));
+  int total = history_steps + fault_steps;
+  auto t0 = wall_ms() / 1000 - total * step_s;
+  post_steps(node, t0, 0, total, history_steps, total + 1000);
+  json inc;
+  ASSERT_TRUE(test::wait_until(
+    [&] {
+      inc = incident_of(node);
+      return !inc.is_null() && !inc["actions"].empty()
+             && inc["actions"][0]["status"] == "pending_approval";
+    },
+    30s))
+    << inc.dump(1);
+  auto act = inc["actions"][0]["id"].get<std::string>();
+  auto as = [](const std::string& token) {
+    return http::header_list{{"Authorization", "Bearer " + token}};
+  };
+  auto approve = [&](const std::string& body, const http::header_list& h) {
+    auto r = node.post("/api/v1/approvals/" + act + "/approve", body,
+                       "application/json", h);
+    EXPECT_TRUE(r);
+    return r ? r->status : 0u;
+  };
+  // The admin token identifies nobody once approvers are configured.
+  EXPECT_EQ(approve(R"({"by":"alice"})", as(node.admin_token())), 403u);
+  // A token nobody holds is not let in at all.
+  EXPECT_EQ(approve("{}", as("mallory-0000")), 401u);
+  // Alice cannot decide under Bob's name.
+  EXPECT_EQ(approve(R"({"by":"bob"})", as("alice-7f3e9c1d2b")), 400u);
+  // An approver's token does not open the rest of the admin API.
+  auto peek = node.client().send(http::verb::get, "/api/v1/audit", {},
+                                 as("alice-7f3e9c1d2b"));
+  ASSERT_TRUE(peek);
+  EXPECT_EQ(peek->status, 401u);
+  EXPECT_FALSE(fs::exists(markers / "ran-orders-db"));
+  // Alice's own token: approved by alice, and the step runs.
+  auto r = node.post("/api/v1/approvals/" + act + "/approve",
+                     R"({"comment":"pool is stuck"})", "application/json",
+                     as("alice-7f3e9c1d2b"));
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200u) << r->body;
+  EXPECT_EQ(json::parse(r->body)["by"], "alice");
+  ASSERT_TRUE(test::wait_until(
+    [&] { return fs::exists(markers / "ran-orders-db"); }, 10s));
+  auto audit = json::parse(node.get("/api/v1/audit?limit=1000")->body);
+  bool recorded = false;
+  for (auto& e : audit["records"])
+    recorded = recorded || (e["kind"] == "approved" && e["actor"] == "alice");
+  EXPECT_TRUE(recorded) << audit.dump(1);
+}
+
+TEST(approvers, a_node_refuses_an_approver_holding_the_admin_token) {
+  test::temp_dir dir;
+  write(dir.path() / "admin.token", "shared-secret-1234\n");
+  test::vigild node{dir.str() + "/data", {},
+                    "security:\n  admin_token_file: "
+                      + (dir.path() / "admin.token").string()
+                      + "\nremediation:\n  approvers: [\"carol="
+                      + (dir.path() / "admin.token").string() + "\"]\n"};
+  EXPECT_FALSE(node.ready());
+  ASSERT_TRUE(node.proc().wait(10s));
+  EXPECT_NE(node.proc().stderr_text().find("admin token"), std::string::npos)
+    << node.proc().stderr_text();
+}
+
 TEST_F(loop_fixture, a_bad_playbook_set_is_refused_and_the_old_one_stays) {
   write(books / "release.yaml", release_playbook(markers, 3));
   test::vigild node{dir.str() + "/data", {"--playbooks", books.string()}};

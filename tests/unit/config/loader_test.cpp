@@ -615,6 +615,15 @@ TEST(config_loader, remediation_autonomy_caps_and_limits_are_checked) {
   EXPECT_EQ(cap->level, 2u);
   EXPECT_FALSE(parse_autonomy_cap("=2"));
   EXPECT_FALSE(parse_autonomy_cap("a b=2"));
+  auto who = parse_approver("alice@ops=/etc/vigil/alice.token");
+  ASSERT_TRUE(who);
+  EXPECT_EQ(who->name, "alice@ops");
+  EXPECT_EQ(who->token_file, "/etc/vigil/alice.token");
+  EXPECT_FALSE(parse_approver("alice"));           // no file
+  EXPECT_FALSE(parse_approver("=/x"));             // no name
+  EXPECT_FALSE(parse_approver("al ice=/x"));       // a space
+  EXPECT_FALSE(parse_approver("vigil=/x"));        // the engine's name
+  EXPECT_FALSE(parse_approver("bob=/x\n/y"));      // a line break
 }
 
 TEST(config_loader, an_llm_provider_needs_an_endpoint_and_a_model) {
