@@ -14,6 +14,7 @@
 
 #include "messages/errc.hpp"
 #include "runtime/clock.hpp"
+#include "runtime/codec/series.hpp"
 #include "runtime/storage/action_codec.hpp"
 
 namespace vigil::playbooks {
@@ -518,7 +519,8 @@ void consider(self_ptr self, const incident_view& inc) {
   }
   const playbook* book = nullptr;
   for (const auto& p : st.books)
-    if (matches(p, inc.type, service, static_cast<int>(inc.severity), {})) {
+    if (matches(p, inc.type, service, static_cast<int>(inc.severity),
+                incident_labels(inc, service))) {
       book = &p;
       break;
     }
@@ -810,14 +812,50 @@ reload_report diff_sets(const std::vector<playbook>& before,
   return r;
 }
 
+std::map<std::string, std::string> incident_labels(const incident_view& inc,
+                                                   const std::string& service) {
+  std::map<std::string, std::string> common;
+  bool first = true;
+  for (const auto& s : inc.symptoms) {
+    if (s.service != service)
+      continue;
+    std::map<std::string, std::string> mine;
+    for (auto& [k, v] : codec::series_labels(s.series))
+      mine.emplace(std::move(k), std::move(v));
+    if (first) {
+      common = std::move(mine);
+      first = false;
+      continue;
+    }
+    for (auto it = common.begin(); it != common.end();) {
+      auto m = mine.find(it->first);
+      it = m == mine.end() || m->second != it->second ? common.erase(it)
+                                                      : std::next(it);
+    }
+  }
+  return common;
+}
+
 std::map<std::string, std::string> run_variables(const incident_view& inc,
                                                  const std::string& service) {
-  return {{"service", service},
-          {"incident.id", incident_label(inc.id)},
-          {"incident.type", inc.type},
-          {"incident.severity", std::to_string(inc.severity)},
-          {"incident.title", inc.title},
-          {"namespace", "default"}};
+  auto labels = incident_labels(inc, service);
+  std::map<std::string, std::string> vars{
+    {"service", service},
+    {"incident.id", incident_label(inc.id)},
+    {"incident.type", inc.type},
+    {"incident.severity", std::to_string(inc.severity)},
+    {"incident.title", inc.title}};
+  // The Kubernetes namespace: the label the series carry, else "default".
+  std::string ns = "default";
+  for (const char* key : {"namespace", "k8s_namespace_name", "kubernetes_namespace"})
+    if (auto it = labels.find(key); it != labels.end() && !it->second.empty()) {
+      ns = it->second;
+      break;
+    }
+  vars["namespace"] = ns;
+  for (auto& [k, v] : labels)
+    vars["labels." + k] = v;
+  return vars;
 }
 
 playbook_actor::behavior_type

@@ -130,8 +130,16 @@ playbook_info info_of(const playbook& p);
 reload_report diff_sets(const std::vector<playbook>& before,
                         const std::vector<playbook>& after);
 
-/// The template variables of a run: service, incident.*, namespace (from
-/// the incident's domain when it looks like one, else "default").
+/// The template variables of a run: service, incident.*, labels.KEY for
+/// the incident's labels, and namespace (its namespace label, else
+/// "default").
+/// The labels an incident carries for `service`: every label (name and
+/// value) that all of that service's symptoms' series share, e.g.
+/// namespace, team or cluster (a pod label differs and drops out). What
+/// playbook `match.labels` and `{{labels.KEY}}` see.
+std::map<std::string, std::string> incident_labels(const incident_view& inc,
+                                                   const std::string& service);
+
 std::map<std::string, std::string> run_variables(const incident_view& inc,
                                                  const std::string& service);
 
