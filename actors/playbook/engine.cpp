@@ -196,6 +196,81 @@ void escalate(self_ptr self, uint64_t incident, const std::string& service,
   spdlog::warn("{} escalated to a human: {}", incident_label(incident), why);
 }
 
+// What the engine did before this start, read back from the audit log (its
+// newest `recover_records` records): incidents it already handled are not
+// handled again (no second run after a crash); restarts and runs of the
+// last hour count against the limits and cooldowns again; a step that
+// started and never ended was cut off by the crash, so it is marked
+// interrupted, audited and escalated — never run again on its own, since
+// it may have taken effect.
+void recover(self_ptr self) {
+  constexpr size_t recover_records = 100'000;
+  constexpr int64_t hour_ms = 3'600'000;
+  auto& st = self->state;
+  if (!st.cfg.audit)
+    return;
+  auto xs = st.cfg.audit->tail(recover_records);
+  if (!xs) {
+    spdlog::error("playbook engine: cannot read the audit log back ({}); "
+                  "limits start from zero",
+                  render(xs.error()));
+    return;
+  }
+  auto now = wall_ms();
+  std::map<uint64_t, storage::audit_entry> open_steps;
+  std::set<std::pair<uint64_t, std::string>> runs;
+  static const std::set<std::string> handling
+    = {"action_started", "action_refused", "run_refused", "escalated",
+       "approval_requested", "action_dry_run", "action_finished",
+       "action_failed"};
+  for (auto& e : *xs) {
+    // An escalation for an uncertain root cause leaves the incident open
+    // to a run once a surer ranking comes; every other handling closes it.
+    if (e.incident_id != 0 && handling.count(e.kind)
+        && !(e.kind == "escalated"
+             && e.detail.rfind("root cause confidence is", 0) == 0))
+      st.handled.insert(e.incident_id);
+    if (e.action_id != 0)
+      st.next_action = std::max(st.next_action, e.action_id + 1);
+    if (e.kind == "action_started") {
+      if (now - e.ts_ms < hour_ms) {
+        if (auto kind = parse_action_kind(e.action))
+          st.envelope->remember_step(*kind, e.ts_ms);
+        if (runs.insert({e.incident_id, e.playbook}).second)
+          st.envelope->remember_run(e.playbook, e.service, e.ts_ms);
+      }
+      open_steps[e.action_id] = e;
+    } else if (e.kind == "action_finished" || e.kind == "action_failed"
+               || e.kind == "action_interrupted") {
+      open_steps.erase(e.action_id);
+    }
+  }
+  for (auto& [id, e] : open_steps) {
+    action_view a;
+    a.id = id;
+    a.incident = e.incident_id;
+    a.playbook = e.playbook;
+    a.playbook_version = e.playbook_version;
+    a.step = e.step;
+    a.service = e.service;
+    a.action = e.action;
+    a.status = "failed";
+    a.reason = "interrupted: vigil stopped while this step ran; it may or "
+               "may not have taken effect, check by hand";
+    a.started_ms = e.ts_ms;
+    a.ended_ms = now;
+    audit(self, "action_interrupted", a);
+    remember(self, a);
+    escalate(self, a.incident, a.service, "interrupted",
+             action_label(id) + " (" + a.action + ") was cut off by a "
+               + "restart of vigil; it is not run again on its own");
+  }
+  if (!open_steps.empty() || !runs.empty())
+    spdlog::warn("playbook engine: read back {} runs of the last hour and {} "
+                 "interrupted step(s) from the audit log",
+                 runs.size(), open_steps.size());
+}
+
 uint64_t next_action_id(self_ptr self) {
   auto& st = self->state;
   auto id = st.next_action++;
@@ -894,6 +969,7 @@ engine(playbook_actor::stateful_pointer<engine_state> self,
                                 return true;
                               });
   }
+  recover(self);
   for (const auto& p : st.books) {
     action_view a;
     a.playbook = p.name;

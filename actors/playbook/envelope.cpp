@@ -112,6 +112,20 @@ void safety_envelope::run_started(const playbook& book,
   starts.push_back(now_ms);
 }
 
+void safety_envelope::remember_run(const std::string& playbook,
+                                   const std::string& service,
+                                   int64_t at_ms) {
+  auto& starts = runs_[{playbook, service}];
+  starts.insert(std::upper_bound(starts.begin(), starts.end(), at_ms), at_ms);
+}
+
+void safety_envelope::remember_step(action_kind action, int64_t at_ms) {
+  if (is_restart(action))
+    restarts_.insert(std::upper_bound(restarts_.begin(), restarts_.end(),
+                                      at_ms),
+                     at_ms);
+}
+
 bool safety_envelope::needs_approval(const step_request& req) const {
   if (req.book->requires_approval || req.book->autonomy >= 4)
     return true;

@@ -107,6 +107,13 @@ public:
   /// Records the end of a step `step_started` counted.
   void step_finished();
 
+  /// Counts a run and a step started before this process (read back from
+  /// the audit log at start), so a restart does not reset the hourly
+  /// limits and cooldowns. Nothing is counted as running.
+  void remember_run(const std::string& playbook, const std::string& service,
+                    int64_t at_ms);
+  void remember_step(action_kind action, int64_t at_ms);
+
   /// Actions running now.
   uint32_t running() const { return running_; }
 

@@ -323,6 +323,82 @@ TEST_F(loop_fixture, a_step_needing_approval_waits_survives_kill_9_and_runs_once
   EXPECT_TRUE(v["ok"].get<bool>()) << v.dump();
 }
 
+TEST_F(loop_fixture, a_step_cut_off_by_kill_9_is_interrupted_and_not_run_again) {
+  // The first step marks that it ran, the second hangs long enough for the
+  // node to be killed under it.
+  write(books / "slow.yaml",
+        "name: slow-release\n"
+        "description: A step that is still running when the node dies.\n"
+        "match:\n"
+        "  incident_type: database_connection_exhaustion\n"
+        "  services: [\"*-db\"]\n"
+        "autonomy: 3\n"
+        "steps:\n"
+        "  - name: mark\n"
+        "    action: shell\n"
+        "    with: {argv: [\"/usr/bin/mkdir\", \""
+          + (markers / "ran-{{service}}").string()
+          + "\"], timeout: 10s}\n"
+            "  - name: hang\n"
+            "    action: shell\n"
+            "    with: {argv: [\"/usr/bin/sleep\", \"60\"], timeout: 2m}\n"
+            "verify:\n"
+            "  within: 5m\n"
+            "on_failure: escalate\n");
+  int total = history_steps + fault_steps;
+  int64_t t0 = wall_ms() / 1000 - total * step_s;
+  {
+    test::vigild node{dir.str() + "/data", {"--playbooks", books.string()}};
+    ASSERT_TRUE(node.ready()) << node.proc().stderr_text();
+    ASSERT_TRUE(node.post("/api/v1/topology", topology_body().dump(),
+                          "application/json"));
+    post_steps(node, t0, 0, total, history_steps, total + 1000);
+    json inc;
+    ASSERT_TRUE(test::wait_until(
+      [&] {
+        inc = incident_of(node);
+        return !inc.is_null() && inc["actions"].size() == 2
+               && inc["actions"][1]["status"] == "running";
+      },
+      30s))
+      << inc.dump(1);
+    node.proc().signal(SIGKILL);
+    ASSERT_TRUE(node.proc().wait(10s));
+  }
+  ASSERT_TRUE(fs::exists(markers / "ran-orders-db"));
+  test::vigild node{dir.str() + "/data", {"--playbooks", books.string()}};
+  ASSERT_TRUE(node.ready()) << node.proc().stderr_text();
+  // The cut-off step is failed as interrupted, audited and escalated.
+  json inc;
+  ASSERT_TRUE(test::wait_until(
+    [&] {
+      inc = incident_of(node);
+      if (inc.is_null())
+        return false;
+      for (auto& a : inc["actions"])
+        if (a["step"] == "hang" && a["status"] == "failed"
+            && a["reason"].get<std::string>().find("interrupted") == 0)
+          return timeline_has(inc, "cut off by a restart");
+      return false;
+    },
+    30s))
+    << inc.dump(1);
+  auto kinds = audit_kinds(node);
+  EXPECT_EQ(std::count(kinds.begin(), kinds.end(), "action_interrupted"), 1);
+  // The restored incident reaches the engine again (its new action made
+  // it change), and no second run starts for it: within a few seconds no
+  // step beyond the first run's two is ever started.
+  EXPECT_FALSE(test::wait_until(
+    [&] {
+      auto k = audit_kinds(node);
+      return std::count(k.begin(), k.end(), "action_started") > 2;
+    },
+    3s))
+    << "a second run started after the restart";
+  auto v = json::parse(node.get("/api/v1/audit/verify")->body);
+  EXPECT_TRUE(v["ok"].get<bool>()) << v.dump();
+}
+
 TEST_F(loop_fixture, with_approvers_only_a_persons_own_token_decides_as_them) {
   write(books / "release.yaml", release_playbook(markers, 4));
   write(dir.path() / "alice.token", "alice-7f3e9c1d2b\n");

@@ -156,6 +156,29 @@ TEST_F(envelope_test, runs_per_service_and_cooldown_limit_a_playbook) {
   EXPECT_EQ(env.admit_run(book, "a", 60 * minute_ms).kind, verdict_kind::run);
 }
 
+TEST_F(envelope_test, runs_and_restarts_remembered_after_a_restart_still_count) {
+  book.max_runs_per_hour = 5;
+  book.cooldown = std::chrono::minutes{10};
+  opts.limits.max_restarts_per_hour = 2;
+  safety_envelope env{opts};
+  // What the audit log says happened before this process started, read
+  // back newest first (out of order on purpose).
+  env.remember_run("pb", "a", 50 * minute_ms);
+  env.remember_step(action_kind::kubernetes_restart_pods, 50 * minute_ms);
+  env.remember_step(action_kind::kubernetes_rollout_restart, 20 * minute_ms);
+  env.remember_step(action_kind::shell, 55 * minute_ms); // not a restart
+  EXPECT_EQ(env.running(), 0u);
+  EXPECT_EQ(env.restarts_in_last_hour(60 * minute_ms), 2u);
+  auto v = env.admit_run(book, "a", 55 * minute_ms);
+  EXPECT_EQ(v.kind, verdict_kind::refused_limit);
+  EXPECT_NE(v.reason.find("cooldown"), std::string::npos) << v.reason;
+  v = env.admit_step(req(restart), 60 * minute_ms);
+  EXPECT_EQ(v.kind, verdict_kind::refused_limit) << v.reason;
+  // The older restart leaves the hour: one is allowed again.
+  EXPECT_EQ(env.admit_step(req(restart), 81 * minute_ms).kind,
+            verdict_kind::run);
+}
+
 TEST_F(envelope_test, approval_is_needed_for_autonomy_4_flagged_books_and_listed_names) {
   safety_envelope env{opts};
   auto r = req(restart);
