@@ -121,6 +121,9 @@ inline constexpr auto known_detectors
 inline constexpr auto llm_providers
   = std::to_array<std::string_view>({"", "openai", "anthropic"});
 
+inline constexpr auto confidence_levels
+  = std::to_array<std::string_view>({"medium", "high"});
+
 inline constexpr auto log_levels = std::to_array<std::string_view>(
   {"trace", "debug", "info", "warn", "error"});
 
@@ -509,6 +512,9 @@ struct remediation_options {
   bool kill_switch = false;
   /// Highest autonomy level any playbook may use. Default: 4.
   uint32_t max_autonomy = 4;
+  /// The least root-cause confidence a playbook runs on, medium or high;
+  /// below it the incident is escalated. Default: medium.
+  std::string min_confidence = "medium";
   /// "SERVICE_GLOB=LEVEL" caps, first match per service. Default: [].
   std::vector<std::string> autonomy_caps;
   /// Timeout of a step that names none. Default: 60s.

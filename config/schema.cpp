@@ -678,6 +678,12 @@ std::vector<option> make_schema() {
       "remediation.autonomy_caps",
       "Per-service caps on the autonomy level, first matching glob wins.",
       string_rule::autonomy_cap_rule, 0, 1024),
+    choice_option<&O::remediation, &RM::min_confidence>(
+      "remediation.min_confidence",
+      "The least root-cause confidence a playbook runs on (medium or high); "
+      "below it the incident goes to a human (docs/benchmarks.md has how "
+      "often each level was right on simulated faults).",
+      confidence_levels),
     list_option<&O::remediation, &RM::approvers>(
       "remediation.approvers",
       "People who may decide approvals, NAME=TOKEN_FILE each; when set, an "

@@ -577,13 +577,19 @@ void consider(self_ptr self, const incident_view& inc) {
   if (rc.candidates.empty())
     return; // not ranked yet
   const auto& service = rc.candidates.front().service;
-  if (rc.confidence_level != "medium" && rc.confidence_level != "high") {
+  bool sure_enough
+    = rc.confidence_level == "high"
+      || (rc.confidence_level == "medium"
+          && st.cfg.remediation.min_confidence != "high");
+  if (!sure_enough) {
     // Acting on a guess is worse than waking someone; a later, surer
     // ranking may still start a run.
     if (st.told_uncertain.insert(inc.id).second)
       escalate(self, inc.id, service, "uncertain",
                "root cause confidence is " + rc.confidence_level
-                 + "; no automatic action");
+                 + " (below remediation.min_confidence "
+                 + st.cfg.remediation.min_confidence
+                 + "); no automatic action");
     return;
   }
   st.handled.insert(inc.id);

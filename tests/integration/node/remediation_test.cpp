@@ -399,6 +399,73 @@ TEST_F(loop_fixture, a_step_cut_off_by_kill_9_is_interrupted_and_not_run_again) 
   EXPECT_TRUE(v["ok"].get<bool>()) << v.dump();
 }
 
+TEST_F(loop_fixture, min_confidence_high_leaves_a_medium_root_cause_to_a_human) {
+  write(books / "touch.yaml",
+        "name: touch-anything\n"
+        "description: Marks that it ran.\n"
+        "match: {services: [\"*\"]}\n"
+        "autonomy: 3\n"
+        "steps:\n"
+        "  - name: mark\n"
+        "    action: shell\n"
+        "    with: {argv: [\"/usr/bin/touch\", \""
+          + (markers / "ran-{{service}}").string() + "\"], timeout: 10s}\n");
+  for (std::string level : {"high", "medium"}) {
+    test::vigild node{dir.str() + "/data-" + level,
+                      {"--playbooks", books.string()},
+                      "remediation:\n  min_confidence: " + level + "\n"};
+    ASSERT_TRUE(node.ready()) << node.proc().stderr_text();
+    auto svc = "lone-" + level;
+    ASSERT_TRUE(node.post("/api/v1/topology",
+                          json{{"edges", {{{"caller", svc + "-client"},
+                                           {"callee", svc}}}}}
+                            .dump(),
+                          "application/json"));
+    // One critical alert of one service: its own root cause, but with
+    // nothing to compare against only "medium" sure.
+    json alert{{"status", "firing"},
+               {"labels", {{"alertname", "PoolExhausted"},
+                           {"service", svc},
+                           {"severity", "critical"}}},
+               {"annotations", json::object()},
+               {"startsAt", "2026-01-01T00:00:00Z"},
+               {"endsAt", "0001-01-01T00:00:00Z"},
+               {"fingerprint", svc}};
+    json body{{"version", "4"}, {"status", "firing"}, {"receiver", "vigil"},
+              {"groupLabels", json::object()},
+              {"commonLabels", json::object()},
+              {"commonAnnotations", json::object()},
+              {"externalURL", "http://alertmanager"},
+              {"groupKey", "{}"}, {"truncatedAlerts", 0},
+              {"alerts", json::array({alert})}};
+    auto r = node.post("/api/v1/alerts/alertmanager", body.dump(),
+                       "application/json");
+    ASSERT_TRUE(r && r->status == 200) << (r ? r->body : "no answer");
+    json inc;
+    ASSERT_TRUE(test::wait_until(
+      [&] {
+        auto l = node.get("/api/v1/incidents?status=all");
+        if (!l || l->status != 200)
+          return false;
+        auto all = json::parse(l->body)["incidents"];
+        if (all.empty())
+          return false;
+        inc = json::parse(
+          node.get("/api/v1/incidents/" + all[0]["id"].get<std::string>())
+            ->body);
+        return level == "high" ? timeline_has(inc, "min_confidence high")
+                               : fs::exists(markers / ("ran-" + svc));
+      },
+      20s))
+      << inc.dump(1);
+    EXPECT_EQ(inc["root_cause"]["confidence_level"], "medium") << inc.dump(1);
+    if (level == "high") {
+      EXPECT_FALSE(fs::exists(markers / ("ran-" + svc)));
+      EXPECT_TRUE(inc["actions"].empty()) << inc.dump(1);
+    }
+  }
+}
+
 TEST_F(loop_fixture, with_approvers_only_a_persons_own_token_decides_as_them) {
   write(books / "release.yaml", release_playbook(markers, 4));
   write(dir.path() / "alice.token", "alice-7f3e9c1d2b\n");
