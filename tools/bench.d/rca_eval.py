@@ -5,6 +5,10 @@ Runs `vigil-eval rca --case DIR` for every case under CASES (cases written by
 `vigil-sim --out CASES`), compares the ranking with truth.json and prints
 AC@1 / AC@3 / AC@5 overall, per fault kind and per graph size, next to the
 seeds' simple rule ("nearest anomalous ancestor") on the same incidents.
+Two incidents are scored per case, chosen without looking at the answer:
+the strongest that opened inside the case window (AC@k), and the one most
+services first went into inside the window, even if it opened before
+(storm AC@k: a fault that joined an incident already open).
 
   tools/bench.d/rca_eval.py --cases /tmp/sim300 --eval build/bin/vigil-eval \
       [--limit N] [--config FILE] [--out results.jsonl]
@@ -24,6 +28,11 @@ def size_bucket(n):
     if n <= 500:
         return "61-500"
     return "501-5000"
+
+
+def rank_of(ranking, root):
+    names = [r["service"] for r in ranking]
+    return names.index(root) + 1 if root in names else 0
 
 
 def services_of(case_dir):
@@ -76,6 +85,9 @@ def main():
             "incidents": (res or {}).get("incidents", -1),
             "rank": ranking.index(root) + 1 if root in ranking else 0,
             "baseline_hit": (res or {}).get("baseline") == root,
+            # The incident where the window's storm went (see vigil-eval).
+            "storm_rank": rank_of(((res or {}).get("storm") or {})
+                                  .get("ranking", []), root),
             "confidence": (res or {}).get("confidence", ""),
             "seconds": round(time.time() - started, 2),
         }
@@ -95,9 +107,12 @@ def main():
         ac = lambda k: sum(1 for r in xs if 0 < r["rank"] <= k) / n
         base = sum(1 for r in xs if r["baseline_hit"]) / n
         one = sum(1 for r in xs if r["incidents"] == 1) / n
+        sac = lambda k: sum(1 for r in xs
+                            if 0 < r.get("storm_rank", 0) <= k) / n
         print(f"{label:22s} n={n:4d}  AC@1={ac(1):.3f}  AC@3={ac(3):.3f}  "
               f"AC@5={ac(5):.3f}  baseline AC@1={base:.3f}  "
-              f"exactly-one-incident={one:.3f}")
+              f"exactly-one-incident={one:.3f}  "
+              f"storm AC@1={sac(1):.3f} AC@3={sac(3):.3f}")
 
     print(f"# {len(rows)} cases in {time.time() - t0:.0f} s")
     report("all", rows)

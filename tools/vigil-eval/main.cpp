@@ -30,7 +30,9 @@ int usage(int code) {
        "        json, logfmt, syslog, access, log4j, python or text\n"
        "  rca   replay one RCA case through a node started in this process\n"
        "        and print {\"incidents\",\"ranking\"} for the strongest\n"
-       "        incident that opened inside the case window; --dump writes\n"
+       "        incident that opened inside the case window, and (storm) for\n"
+       "        the one most services first went into inside the window;\n"
+       "        --dump writes\n"
        "        every incident of the node (services, timeline, ranking)\n"
        "        to FILE as JSON\n";
   return code;

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <tuple>
 #include <iostream>
+#include <map>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -165,37 +166,73 @@ int run_rca(const std::string& case_dir, options opts,
       return 1;
     }
   }
-  // Incidents that opened inside the window (absorbed ones left out); the
-  // strongest is the one with the most services, then severity, then the
-  // earliest.
+  // Two ways to pick "the" incident of the case, neither looking at the
+  // answer: (1) among incidents that opened inside the window, the one
+  // with the most services (then severity, then the earliest); (2) among
+  // all incidents, the one with the most services whose first anomaly in
+  // it lies inside the window, i.e. where the window's storm went, even
+  // when it joined an incident that opened before the window.
   json best;
+  json grew;
   size_t count = 0;
+  size_t grew_by = 0;
+  auto key = [](const json& x) {
+    return std::make_tuple(x["services"].size(), x["severity"].get<int>(),
+                           -x["opened_at"].get<double>());
+  };
   for (const auto& inc : list["incidents"]) {
     if (inc.contains("merged_into"))
       continue;
     auto opened = static_cast<int64_t>(inc["opened_at"].get<double>() * 1000);
-    if (opened < start_ms || opened > end_ms)
+    if (opened >= start_ms && opened <= end_ms) {
+      ++count;
+      if (best.is_null() || key(inc) > key(best))
+        best = inc;
+    }
+    auto whole = get_json(c, "/api/v1/incidents/" + inc["id"].get<std::string>(),
+                          nd.admin_token());
+    if (!whole)
       continue;
-    ++count;
-    auto key = [](const json& x) {
-      return std::make_tuple(x["services"].size(), x["severity"].get<int>(),
-                             -x["opened_at"].get<double>());
-    };
-    if (best.is_null() || key(inc) > key(best))
-      best = inc;
+    std::map<std::string, double> first;
+    for (const auto& a : (*whole)["anomalies"]) {
+      auto svc = a["service"].get<std::string>();
+      auto ts = a["ts"].get<double>();
+      auto [it, fresh] = first.try_emplace(svc, ts);
+      if (!fresh)
+        it->second = std::min(it->second, ts);
+    }
+    size_t in_window = 0;
+    for (const auto& [svc, ts] : first)
+      if (ts * 1000 >= static_cast<double>(start_ms)
+          && ts * 1000 <= static_cast<double>(end_ms))
+        ++in_window;
+    if (in_window > grew_by
+        || (in_window == grew_by && in_window > 0 && key(inc) > key(grew))) {
+      grew_by = in_window;
+      grew = inc;
+    }
   }
-  json out{{"incidents", count}, {"ranking", json::array()}};
-  if (!best.is_null()) {
-    out["incident"] = best["id"];
-    if (!best["root_cause"].is_null()) {
-      for (const auto& c : best["root_cause"]["candidates"])
+  auto describe = [](const json& inc, json& out) {
+    out["incident"] = inc["id"];
+    out["ranking"] = json::array();
+    if (!inc["root_cause"].is_null()) {
+      for (const auto& c : inc["root_cause"]["candidates"])
         out["ranking"].push_back(
           {{"service", c["service"]}, {"score", c["score"]}});
-      out["confidence"] = best["root_cause"]["confidence_level"];
-      out["baseline"] = best["root_cause"]["nearest_anomalous_ancestor"];
+      out["confidence"] = inc["root_cause"]["confidence_level"];
+      out["baseline"] = inc["root_cause"]["nearest_anomalous_ancestor"];
     }
-    out["services"] = best["services"].size();
+    out["services"] = inc["services"].size();
+  };
+  json out{{"incidents", count}, {"ranking", json::array()}};
+  if (!best.is_null())
+    describe(best, out);
+  json storm{{"ranking", json::array()}};
+  if (!grew.is_null()) {
+    describe(grew, storm);
+    storm["services_in_window"] = grew_by;
   }
+  out["storm"] = std::move(storm);
   std::cout << out.dump() << std::endl;
   nd.stop();
   return 0;

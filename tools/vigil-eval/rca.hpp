@@ -11,8 +11,11 @@ namespace vigil::eval {
 /// through the node's ingest endpoints as fast as it accepts, the node is
 /// left to settle, and its incidents are read back through the HTTP API.
 /// Prints `{"incidents": N, "ranking": [{"service","score"}, ...],
-/// "incident": ID, "baseline": SERVICE}` for the strongest incident that
-/// opened inside the case window (N counts those incidents). With a
+/// "incident": ID, "baseline": SERVICE, "storm": {...}}` for the strongest
+/// incident that opened inside the case window (N counts those
+/// incidents); "storm" holds the same fields for the incident that took
+/// the most services whose first anomaly lies inside the window (where the
+/// window's storm went, even into an incident opened before it). With a
 /// non-empty `dump`, the node's whole incident list (every incident with
 /// its services, anomalies and ranking) is also written there as JSON, for
 /// looking into a case. Returns a process exit code; errors go to stderr.
