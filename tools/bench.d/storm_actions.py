@@ -41,6 +41,8 @@ import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from storm import call, rfc3339  # the plain storm, beside this script
+
 MAX_RESTARTS = 5
 MAX_CONCURRENT = 2
 RUNS_PER_HOUR = 2
@@ -101,21 +103,6 @@ def kube_handler(kube):
         do_POST = do_PUT = do_PATCH = do_GET
 
     return Handler
-
-
-def call(url, path, token=None, body=None):
-    req = urllib.request.Request(url + path, data=body,
-                                 method="POST" if body else "GET")
-    if body:
-        req.add_header("Content-Type", "application/json")
-    if token:
-        req.add_header("Authorization", "Bearer " + token)
-    with urllib.request.urlopen(req, timeout=30) as r:
-        return r.status, r.read()
-
-
-def rfc3339(t):
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
 
 
 def alert(service, instance, firing, now):

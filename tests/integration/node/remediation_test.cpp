@@ -9,6 +9,8 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include <filesystem>
 #include <fstream>
 #include <csignal>
@@ -156,6 +158,36 @@ std::vector<std::string> audit_kinds(const test::vigild& node) {
   return out;
 }
 
+// Posts the topology and streams the pool exhaustion (never healed), then
+// waits until the incident satisfies `done`; returns it (null on timeout,
+// after a test failure naming what it was waiting for).
+json stream_fault_until(const test::vigild& node,
+                        const std::function<bool(const json&)>& done,
+                        const std::string& waiting_for) {
+  EXPECT_TRUE(node.post("/api/v1/topology", topology_body().dump(),
+                        "application/json"));
+  int total = history_steps + fault_steps;
+  auto t0 = wall_ms() / 1000 - total * step_s;
+  post_steps(node, t0, 0, total, history_steps, total + 1000);
+  json inc;
+  if (!test::wait_until(
+        [&] {
+          inc = incident_of(node);
+          return !inc.is_null() && done(inc);
+        },
+        30s)) {
+    ADD_FAILURE() << "no incident with " << waiting_for << ":\n"
+                  << inc.dump(1);
+    return nullptr;
+  }
+  return inc;
+}
+
+bool first_action_pending(const json& inc) {
+  return !inc["actions"].empty()
+         && inc["actions"][0]["status"] == "pending_approval";
+}
+
 struct loop_fixture : ::testing::Test {
   test::temp_dir dir;
   fs::path books = dir.path() / "playbooks";
@@ -256,21 +288,13 @@ TEST_F(loop_fixture, a_step_needing_approval_waits_survives_kill_9_and_runs_once
   {
     test::vigild node{dir.str() + "/data", {"--playbooks", books.string()}};
     ASSERT_TRUE(node.ready()) << node.proc().stderr_text();
-    ASSERT_TRUE(node.post("/api/v1/topology", topology_body().dump(),
-                          "application/json"));
-    int total = history_steps + fault_steps;
-    auto t0 = wall_ms() / 1000 - total * step_s;
-    post_steps(node, t0, 0, total, history_steps, total + 1000);
-    json inc;
-    ASSERT_TRUE(test::wait_until(
-      [&] {
-        inc = incident_of(node);
-        return !inc.is_null() && !inc["actions"].empty()
-               && inc["actions"][0]["status"] == "pending_approval"
-               && timeline_has(inc, "needs approval");
+    auto inc = stream_fault_until(
+      node,
+      [](const json& x) {
+        return first_action_pending(x) && timeline_has(x, "needs approval");
       },
-      30s))
-      << inc.dump(1);
+      "a pending approval on its timeline");
+    ASSERT_FALSE(inc.is_null());
     act = inc["actions"][0]["id"].get<std::string>();
     EXPECT_FALSE(fs::exists(markers / "ran-orders-db"));
     auto kinds = audit_kinds(node);
@@ -345,23 +369,17 @@ TEST_F(loop_fixture, a_step_cut_off_by_kill_9_is_interrupted_and_not_run_again) 
             "verify:\n"
             "  within: 5m\n"
             "on_failure: escalate\n");
-  int total = history_steps + fault_steps;
-  int64_t t0 = wall_ms() / 1000 - total * step_s;
   {
     test::vigild node{dir.str() + "/data", {"--playbooks", books.string()}};
     ASSERT_TRUE(node.ready()) << node.proc().stderr_text();
-    ASSERT_TRUE(node.post("/api/v1/topology", topology_body().dump(),
-                          "application/json"));
-    post_steps(node, t0, 0, total, history_steps, total + 1000);
-    json inc;
-    ASSERT_TRUE(test::wait_until(
-      [&] {
-        inc = incident_of(node);
-        return !inc.is_null() && inc["actions"].size() == 2
-               && inc["actions"][1]["status"] == "running";
+    auto inc = stream_fault_until(
+      node,
+      [](const json& x) {
+        return x["actions"].size() == 2
+               && x["actions"][1]["status"] == "running";
       },
-      30s))
-      << inc.dump(1);
+      "its second step running");
+    ASSERT_FALSE(inc.is_null());
     node.proc().signal(SIGKILL);
     ASSERT_TRUE(node.proc().wait(10s));
   }
@@ -476,20 +494,9 @@ TEST_F(loop_fixture, with_approvers_only_a_persons_own_token_decides_as_them) {
                       + (dir.path() / "alice.token").string() + "\n    - bob="
                       + (dir.path() / "bob.token").string() + "\n"};
   ASSERT_TRUE(node.ready()) << node.proc().stderr_text();
-  ASSERT_TRUE(node.post("/api/v1/topology", topology_body().dump(),
-                        "application/json"));
-  int total = history_steps + fault_steps;
-  auto t0 = wall_ms() / 1000 - total * step_s;
-  post_steps(node, t0, 0, total, history_steps, total + 1000);
-  json inc;
-  ASSERT_TRUE(test::wait_until(
-    [&] {
-      inc = incident_of(node);
-      return !inc.is_null() && !inc["actions"].empty()
-             && inc["actions"][0]["status"] == "pending_approval";
-    },
-    30s))
-    << inc.dump(1);
+  auto inc = stream_fault_until(node, first_action_pending,
+                                "a pending approval");
+  ASSERT_FALSE(inc.is_null());
   auto act = inc["actions"][0]["id"].get<std::string>();
   auto as = [](const std::string& token) {
     return http::header_list{{"Authorization", "Bearer " + token}};
