@@ -297,7 +297,9 @@ constexpr std::array<std::string_view, 2> limits_keys{"max_runs_per_hour",
 
 constexpr std::array<std::string_view, 1> verify_keys{"within"};
 
-constexpr std::array<std::string_view, 3> step_keys{"name", "action", "with"};
+constexpr std::array<std::string_view, 4> step_keys{"name", "action", "with",
+                                                    "undo"};
+constexpr std::array<std::string_view, 2> undo_keys{"action", "with"};
 
 constexpr std::array<std::string_view, 3> on_failure_names{
   "escalate", "rollback", "continue"};
@@ -933,8 +935,58 @@ private:
     }
     if (!read_with(f.find("with"), action_entry->key_at, key, s))
       ok = false;
+    if (const auto* u = f.find("undo"); u && !u->value.IsNull()) {
+      if (!read_undo(*u, cat(key, ".undo"), autonomy, s))
+        ok = false;
+    }
     if (ok)
       p.steps.push_back(std::move(s));
+  }
+
+  // Reads a step's `undo:`, a map with action and with like a step's own.
+  bool read_undo(const entry& e, const std::string& key,
+                 std::optional<int> autonomy, playbook_step& s) {
+    constexpr std::string_view legal
+      = "a map with action and with, what undoes the step";
+    if (!e.value.IsMap()) {
+      wrong_shape(e, key, "a map", legal);
+      return false;
+    }
+    auto f = keys(e.value, key, undo_keys, "the keys of an undo:",
+                  all_with_keys());
+    auto action_key = cat(key, ".action");
+    auto action_legal = join(action_names);
+    const entry* action_entry = f.find("action");
+    if (action_entry == nullptr) {
+      error(e.value_at(), action_key, "missing; an undo names its action",
+            action_legal);
+      return false;
+    }
+    auto x = scalar(*action_entry, action_key, action_legal);
+    if (!x)
+      return false;
+    auto action = parse_action_kind(*x);
+    if (!action) {
+      error(action_entry->value_at(), action_key,
+            cat("unknown action '", *x, "'"), action_legal);
+      return false;
+    }
+    if (autonomy && !allowed_at(*action, *autonomy)) {
+      error(action_entry->value_at(), action_key,
+            cat(to_string(*action), " is not allowed at autonomy ",
+                std::to_string(*autonomy), " (", autonomy_name(*autonomy), ")"),
+            cat("at autonomy ", std::to_string(*autonomy), ": ",
+                allowed_actions_text(*autonomy)));
+      return false;
+    }
+    playbook_step u;
+    u.name = "undo-" + s.name;
+    u.line = e.value_at().line;
+    u.action = *action;
+    if (!read_with(f.find("with"), action_entry->key_at, key, u))
+      return false;
+    s.undo.push_back(std::move(u));
+    return true;
   }
 
   // Reads the `with:` map of a step whose action is known.

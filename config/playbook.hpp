@@ -71,6 +71,10 @@ struct playbook_step {
   std::optional<duration> timeout;
   /// 1-based line of the step in its file (for messages).
   int line = 0;
+  /// What undoes this step (`undo: {action, with}`), run in reverse order
+  /// for the steps that succeeded when `on_failure: rollback`; empty when
+  /// the step declares none. At most one.
+  std::vector<playbook_step> undo;
   friend bool operator==(const playbook_step&, const playbook_step&) = default;
 };
 

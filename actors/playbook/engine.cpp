@@ -317,14 +317,31 @@ void on_failure(self_ptr self, run_state& run, const std::string& why) {
         return;
       }
       break;
-    case on_failure_policy::rollback:
-      // Rolling back needs the Kubernetes executor, which this version
-      // does not have: say so instead of pretending.
-      escalate(self, run.incident, run.service, "failed",
-               why + "; on_failure is rollback, which this version cannot "
-                     "do");
-      finish_run(self, run, "failed");
+    case on_failure_policy::rollback: {
+      if (run.rolling_back)
+        break; // an undo failed: a human takes over from here
+      // Undo what succeeded, newest first, with each step's declared
+      // undo; every undo passes the envelope and the audit log like any
+      // step. A step without an undo is named in the escalation.
+      std::vector<playbook_step> undo;
+      for (auto i = run.succeeded.rbegin(); i != run.succeeded.rend(); ++i) {
+        const auto& s = run.book.steps[*i];
+        if (s.undo.empty())
+          run.not_undone.push_back(s.name);
+        else
+          undo.push_back(s.undo.front());
+      }
+      run.rolling_back = true;
+      run.rollback_cause = why;
+      run.verify_deadline_ms = 0; // nothing left to verify
+      run.book.steps = std::move(undo);
+      run.next_step = 0;
+      note(self, run.incident, run.service,
+           why + "; on_failure is rollback: undoing "
+             + std::to_string(run.book.steps.size()) + " step(s)");
+      advance(self, run);
       return;
+    }
     case on_failure_policy::escalate:
       break;
   }
@@ -440,6 +457,17 @@ void drop_pending(self_ptr self, uint64_t id) {
 void advance(self_ptr self, run_state& run) {
   auto& st = self->state;
   while (!run.finished && run.current == 0 && !run.waiting) {
+    if (run.next_step >= run.book.steps.size() && run.rolling_back) {
+      std::string text = "rolled back after: " + run.rollback_cause;
+      if (!run.not_undone.empty()) {
+        text += "; no undo declared for";
+        for (const auto& n : run.not_undone)
+          text += " " + n;
+      }
+      escalate(self, run.incident, run.service, "rolled_back", text);
+      finish_run(self, run, "rolled_back");
+      return;
+    }
     if (run.next_step >= run.book.steps.size()) {
       if (run.only_dry) {
         note(self, run.incident, run.service,
@@ -1035,6 +1063,8 @@ engine(playbook_actor::stateful_pointer<engine_state> self,
       if (it != st.runs.end() && it->second.current == a.id) {
         auto& run = it->second;
         run.current = 0;
+        if (a.status == "succeeded" && !run.rolling_back)
+          run.succeeded.push_back(run.next_step);
         ++run.next_step;
         if (a.status == "succeeded")
           advance(self, run);

@@ -79,6 +79,14 @@ struct run_state {
   /// Wall clock by which recovery must show; 0 until the steps are done.
   int64_t verify_deadline_ms = 0;
   bool finished = false;
+  /// Indices of the steps that succeeded, in order (for a rollback).
+  std::vector<size_t> succeeded;
+  /// The run is undoing its steps (on_failure: rollback): `book.steps`
+  /// now holds the undo steps, and `not_undone` names succeeded steps
+  /// that declare no undo.
+  bool rolling_back = false;
+  std::string rollback_cause;
+  std::vector<std::string> not_undone;
 };
 
 /// What the engine owns (one node): the playbook set, the envelope, the

@@ -417,6 +417,63 @@ TEST_F(loop_fixture, a_step_cut_off_by_kill_9_is_interrupted_and_not_run_again) 
   EXPECT_TRUE(v["ok"].get<bool>()) << v.dump();
 }
 
+TEST_F(loop_fixture, on_failure_rollback_undoes_what_succeeded_newest_first) {
+  auto m = [&](const std::string& name) { return (markers / name).string(); };
+  write(books / "undo.yaml",
+        "name: with-undo\n"
+        "description: Two steps that succeed, one that fails.\n"
+        "match:\n"
+        "  incident_type: database_connection_exhaustion\n"
+        "  services: [\"*-db\"]\n"
+        "autonomy: 3\n"
+        "steps:\n"
+        "  - name: first\n"
+        "    action: shell\n"
+        "    with: {argv: [\"/usr/bin/mkdir\", \"" + m("first") + "\"]}\n"
+        "    undo:\n"
+        "      action: shell\n"
+        "      with: {argv: [\"/usr/bin/rmdir\", \"" + m("first") + "\"]}\n"
+        "  - name: second\n"
+        "    action: shell\n"
+        "    with: {argv: [\"/usr/bin/mkdir\", \"" + m("first") + "/second\"]}\n"
+        "    undo:\n"
+        "      action: shell\n"
+        "      with: {argv: [\"/usr/bin/rmdir\", \"" + m("first")
+          + "/second\"]}\n"
+            "  - name: plain\n"
+            "    action: notify\n"
+            "    with: {message: \"no undo for this one\"}\n"
+            "  - name: breaks\n"
+            "    action: shell\n"
+            "    with: {argv: [\"/usr/bin/false\"]}\n"
+            "on_failure: rollback\n");
+  test::vigild node{dir.str() + "/data", {"--playbooks", books.string()},
+                    "remediation:\n  retries: 0\n"};
+  ASSERT_TRUE(node.ready()) << node.proc().stderr_text();
+  auto inc = stream_fault_until(
+    node,
+    [](const json& x) { return timeline_has(x, "rolled back after"); },
+    "a rollback on its timeline");
+  ASSERT_FALSE(inc.is_null());
+  // Undone newest first (rmdir of the inner directory before the outer
+  // one, or the outer rmdir would fail): nothing is left.
+  EXPECT_FALSE(fs::exists(markers / "first")) << inc.dump(1);
+  std::vector<std::string> steps;
+  for (auto& a : inc["actions"])
+    steps.push_back(a["step"].get<std::string>() + ":"
+                    + a["status"].get<std::string>());
+  EXPECT_EQ(steps, (std::vector<std::string>{
+                     "first:succeeded", "second:succeeded", "plain:succeeded",
+                     "breaks:failed", "undo-second:succeeded",
+                     "undo-first:succeeded"}))
+    << inc.dump(1);
+  EXPECT_TRUE(timeline_has(inc, "no undo declared for plain")) << inc.dump(1);
+  auto kinds = audit_kinds(node);
+  EXPECT_EQ(std::count(kinds.begin(), kinds.end(), "action_started"), 6);
+  auto v = json::parse(node.get("/api/v1/audit/verify")->body);
+  EXPECT_TRUE(v["ok"].get<bool>()) << v.dump();
+}
+
 TEST_F(loop_fixture, min_confidence_high_leaves_a_medium_root_cause_to_a_human) {
   write(books / "touch.yaml",
         "name: touch-anything\n"

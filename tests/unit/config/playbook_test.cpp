@@ -388,6 +388,58 @@ TEST(config_playbook, on_failure_takes_escalate_rollback_or_continue) {
   EXPECT_EQ(to_string(on_failure_policy::continue_), "continue");
 }
 
+TEST(config_playbook, a_step_may_declare_its_undo) {
+  auto p = only_playbook(std::string{head}
+                         + "  - name: more\n"
+                           "    action: kubernetes.scale\n"
+                           "    with: {namespace: prod, deployment: api, "
+                           "replicas: 6}\n"
+                           "    undo:\n"
+                           "      action: kubernetes.scale\n"
+                           "      with: {namespace: prod, deployment: api, "
+                           "replicas: 3}\n"
+                           "  - name: tell\n"
+                           "    action: notify\n"
+                           "    with: {message: hi}\n");
+  ASSERT_EQ(p.steps.size(), 2u);
+  ASSERT_EQ(p.steps[0].undo.size(), 1u);
+  EXPECT_EQ(p.steps[0].undo[0].name, "undo-more");
+  EXPECT_EQ(p.steps[0].undo[0].action, action_kind::kubernetes_scale);
+  EXPECT_EQ(p.steps[0].undo[0].with.at("replicas").number, 3);
+  EXPECT_EQ(p.steps[0].undo[0].line, 8);
+  EXPECT_TRUE(p.steps[1].undo.empty());
+  // An undo is checked like a step: its action, its with keys, autonomy.
+  auto e = only_error(std::string{head}
+                      + "  - name: s\n"
+                        "    action: notify\n"
+                        "    with: {message: hi}\n"
+                        "    undo: {action: kubernetes.restart, with: {}}\n");
+  EXPECT_EQ(e.key, "steps[0].undo.action");
+  EXPECT_TRUE(contains(e.message, "unknown action"));
+  auto r = parse(std::string{head}
+                 + "  - name: s\n"
+                   "    action: notify\n"
+                   "    with: {message: hi}\n"
+                   "    undo: {action: notify, with: {mesage: x}}\n");
+  ASSERT_EQ(r.errors.size(), 2u) << r.message();
+  EXPECT_EQ(r.errors[0].key, "steps[0].undo.with.message"); // missing
+  EXPECT_EQ(r.errors[1].key, "steps[0].undo.with.mesage");
+  EXPECT_TRUE(contains(r.errors[1].message, "did you mean message?"));
+  e = only_error("name: p\nautonomy: 2\nsteps:\n"
+                 "  - name: s\n"
+                 "    action: shell\n"
+                 "    with: {argv: [/bin/true]}\n"
+                 "    undo: {action: kubernetes.rollback, with: "
+                 "{namespace: a, deployment: b}}\n");
+  EXPECT_TRUE(contains(e.message, "not allowed at autonomy 2")) << e.message;
+  e = only_error(std::string{head}
+                 + "  - name: s\n"
+                   "    action: notify\n"
+                   "    with: {message: hi}\n"
+                   "    undo: [notify]\n");
+  EXPECT_EQ(e.key, "steps[0].undo");
+}
+
 TEST(config_playbook, match_values_are_literal_and_refuse_templates) {
   auto e = only_error("name: p\nautonomy: 1\nmatch:\n"
                       "  labels: {team: \"{{service}}\"}\n");
