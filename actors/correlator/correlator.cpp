@@ -341,7 +341,7 @@ partition(partition_actor::stateful_pointer<partition_state> self,
     st.held_back = &st.cfg.metrics->counters(
       "vigil_incidents_held_back_total",
       "Anomalies that opened no incident, by reason (silenced, flapping, "
-      "weak).",
+      "weak, blip).",
       {"reason"});
   }
   load(st);
@@ -355,9 +355,12 @@ partition(partition_actor::stateful_pointer<partition_state> self,
       auto r = st.book->fold(ev, domain, suppressed);
       if (r.opened && st.opened)
         st.opened->inc();
-      if (st.held_back && (r.suppressed || r.damped || r.weak))
+      if (st.held_back && (r.suppressed || r.damped || r.weak || r.blip))
         st.held_back
-          ->with({r.suppressed ? "silenced" : r.damped ? "flapping" : "weak"})
+          ->with({r.suppressed ? "silenced"
+                  : r.damped   ? "flapping"
+                  : r.blip     ? "blip"
+                               : "weak"})
           .inc();
     },
     [self](atom::ingest, change_event& c, std::string& domain) {

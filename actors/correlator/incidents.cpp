@@ -309,7 +309,7 @@ fold_result incident_book::fold(const anomaly_event& ev,
   bool lasting = persisting(ev);
   if (!inc && opts_.persisting_only && !lasting && !corroborated_) {
     // A blip joins an open incident, never opens one.
-    r.weak = true;
+    r.blip = true;
     return r;
   }
   if (!inc) {

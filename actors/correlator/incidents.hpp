@@ -169,6 +169,9 @@ struct fold_result {
   bool damped = false;
   /// Below min_score with nothing of its service open: not folded.
   bool weak = false;
+  /// A blip (not persisting evidence) with no incident to join, under
+  /// persisting_only: not folded.
+  bool blip = false;
   /// Held until another service corroborates it (open_min_services).
   bool pending = false;
 };

@@ -277,6 +277,7 @@ double series_table::judge(uint32_t index, const sample_batch& batch,
     if (in_stretch && e.normal_run > 0 && e.run < opts_.confirm_samples) {
       e.run = 0;
       e.onset_ts_ms = s.ts_ms;
+      set_hold(e, r, x);
     }
     e.normal_run = 0;
     if (!in_stretch) {

@@ -255,7 +255,7 @@ TEST(incident_book, with_persisting_only_blips_open_nothing) {
     auto r = book.fold(anomaly(named("svc-", i), "latency_ms", t0 + i * 5000),
                        "d");
     EXPECT_FALSE(r.opened);
-    EXPECT_TRUE(r.weak);
+    EXPECT_TRUE(r.blip);
   }
   EXPECT_EQ(book.open_count(), 0u);
   // The detector re-announces one of them: it persisted. It opens an
