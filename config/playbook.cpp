@@ -925,14 +925,8 @@ private:
     if (!action)
       return;
     s.action = *action;
-    if (autonomy && !allowed_at(*action, *autonomy)) {
-      error(action_entry->value_at(), action_key,
-            cat(to_string(*action), " is not allowed at autonomy ",
-                std::to_string(*autonomy), " (", autonomy_name(*autonomy), ")"),
-            cat("at autonomy ", std::to_string(*autonomy), ": ",
-                allowed_actions_text(*autonomy)));
+    if (!allowed(*action_entry, action_key, *action, autonomy))
       ok = false;
-    }
     if (!read_with(f.find("with"), action_entry->key_at, key, s))
       ok = false;
     if (const auto* u = f.find("undo"); u && !u->value.IsNull()) {
@@ -941,6 +935,20 @@ private:
     }
     if (ok)
       p.steps.push_back(std::move(s));
+  }
+
+  // Whether `action` may run at the playbook's autonomy (unknown autonomy:
+  // nothing to check); reports where the action is named when not.
+  bool allowed(const entry& action_entry, const std::string& action_key,
+               action_kind action, std::optional<int> autonomy) {
+    if (!autonomy || allowed_at(action, *autonomy))
+      return true;
+    error(action_entry.value_at(), action_key,
+          cat(to_string(action), " is not allowed at autonomy ",
+              std::to_string(*autonomy), " (", autonomy_name(*autonomy), ")"),
+          cat("at autonomy ", std::to_string(*autonomy), ": ",
+              allowed_actions_text(*autonomy)));
+    return false;
   }
 
   // Reads a step's `undo:`, a map with action and with like a step's own.
@@ -971,14 +979,8 @@ private:
             cat("unknown action '", *x, "'"), action_legal);
       return false;
     }
-    if (autonomy && !allowed_at(*action, *autonomy)) {
-      error(action_entry->value_at(), action_key,
-            cat(to_string(*action), " is not allowed at autonomy ",
-                std::to_string(*autonomy), " (", autonomy_name(*autonomy), ")"),
-            cat("at autonomy ", std::to_string(*autonomy), ": ",
-                allowed_actions_text(*autonomy)));
+    if (!allowed(*action_entry, action_key, *action, autonomy))
       return false;
-    }
     playbook_step u;
     u.name = "undo-" + s.name;
     u.line = e.value_at().line;

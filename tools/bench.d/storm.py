@@ -14,6 +14,7 @@ import argparse
 import json
 import sys
 import time
+import urllib.error
 import urllib.request
 
 
@@ -31,6 +32,67 @@ def rfc3339(t):
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
 
 
+def alert(service, instance, firing, now):
+    """One Alertmanager v4 alert of `service`."""
+    return {"status": "firing" if firing else "resolved",
+            "labels": {"alertname": "PoolExhausted", "service": service,
+                       "instance": instance, "severity": "critical"},
+            "annotations": {},
+            "startsAt": rfc3339(now - 1),
+            "endsAt": "0001-01-01T00:00:00Z" if firing else rfc3339(now),
+            "generatorURL": "http://prometheus/graph",
+            "fingerprint": instance}
+
+
+def webhook(alerts):
+    """An Alertmanager webhook body carrying `alerts`."""
+    return json.dumps({"version": "4", "groupKey": "{}:{}",
+                       "truncatedAlerts": 0, "status": "firing",
+                       "receiver": "vigil", "groupLabels": {},
+                       "commonLabels": {}, "commonAnnotations": {},
+                       "externalURL": "http://alertmanager",
+                       "alerts": alerts}).encode()
+
+
+def flapping(batch, seq, now):
+    """`batch` alerts of the flapping service, firing on odd batches."""
+    firing = seq % 2 == 1
+    return [alert("flappy", "flappy-%d" % (i % 50), firing, now)
+            for i in range(batch)]
+
+
+def storm(url, rate, duration, batch, extra=None):
+    """Posts RATE alerts/s in webhooks of BATCH for DURATION seconds (never
+    longer than DURATION + 5 s): the flapping service, plus whatever
+    extra(second, now) adds to the first webhook of each second. Returns
+    (alerts accepted, requests refused, seconds taken)."""
+    per_s = max(1, rate // batch)
+    sent = refused = 0
+    start = time.time()
+    seq = 0
+    for second in range(duration):
+        tick = start + second
+        for k in range(per_s):
+            now = time.time()
+            seq += 1
+            alerts = flapping(batch, seq, now)
+            if k == 0 and extra:
+                alerts += extra(second, now)
+            try:
+                status, _ = call(url, "/api/v1/alerts/alertmanager",
+                                 body=webhook(alerts))
+                sent += len(alerts) if status == 200 else 0
+            except urllib.error.HTTPError as e:
+                refused += 1
+                print("refused: HTTP %d" % e.code, file=sys.stderr)
+        if time.time() > start + duration + 5:
+            break
+        lag = tick + 1 - time.time()
+        if lag > 0:
+            time.sleep(lag)
+    return sent, refused, time.time() - start
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--url", required=True)
@@ -40,44 +102,7 @@ def main():
     ap.add_argument("--batch", type=int, default=1000)
     a = ap.parse_args()
     token = open(a.token_file).read().strip()
-    per_s = max(1, a.rate // a.batch)
-    sent = refused = 0
-    start = time.time()
-    seq = 0
-    for second in range(a.duration):
-        tick = start + second
-        for _ in range(per_s):
-            alerts = []
-            now = time.time()
-            for i in range(a.batch):
-                seq += 1
-                firing = (seq // a.batch) % 2 == 0  # flaps every batch
-                alerts.append({
-                    "status": "firing" if firing else "resolved",
-                    "labels": {"alertname": "PoolExhausted", "service": "flappy",
-                               "instance": "flappy-%d" % (i % 50), "severity": "critical"},
-                    "annotations": {},
-                    "startsAt": rfc3339(now - 1),
-                    "endsAt": "0001-01-01T00:00:00Z" if firing else rfc3339(now),
-                    "generatorURL": "http://prometheus/graph",
-                    "fingerprint": "flappy-%d" % (i % 50)})
-            body = json.dumps({"version": "4", "groupKey": "{}:{}", "truncatedAlerts": 0,
-                               "status": "firing", "receiver": "vigil", "groupLabels": {},
-                               "commonLabels": {}, "commonAnnotations": {},
-                               "externalURL": "http://alertmanager", "alerts": alerts}).encode()
-            try:
-                status, _ = call(a.url, "/api/v1/alerts/alertmanager", body=body)
-                sent += len(alerts) if status == 200 else 0
-            except urllib.error.HTTPError as e:
-                refused += 1
-                print("refused: HTTP %d" % e.code, file=sys.stderr)
-        # Bounded in time: never more than DURATION + 5 s in all.
-        if time.time() > start + a.duration + 5:
-            break
-        lag = tick + 1 - time.time()
-        if lag > 0:
-            time.sleep(lag)
-    took = time.time() - start
+    sent, refused, took = storm(a.url, a.rate, a.duration, a.batch)
     time.sleep(3)
     _, body = call(a.url, "/api/v1/incidents?status=all&limit=10000", token)
     incidents = json.loads(body)["incidents"]

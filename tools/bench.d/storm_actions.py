@@ -37,11 +37,10 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from storm import call, rfc3339  # the plain storm, beside this script
+from storm import alert, call, storm  # the plain storm, beside this script
 
 MAX_RESTARTS = 5
 MAX_CONCURRENT = 2
@@ -103,26 +102,6 @@ def kube_handler(kube):
         do_POST = do_PUT = do_PATCH = do_GET
 
     return Handler
-
-
-def alert(service, instance, firing, now):
-    return {"status": "firing" if firing else "resolved",
-            "labels": {"alertname": "PoolExhausted", "service": service,
-                       "instance": instance, "severity": "critical"},
-            "annotations": {},
-            "startsAt": rfc3339(now - 1),
-            "endsAt": "0001-01-01T00:00:00Z" if firing else rfc3339(now),
-            "generatorURL": "http://prometheus/graph",
-            "fingerprint": instance}
-
-
-def webhook(alerts):
-    return json.dumps({"version": "4", "groupKey": "{}:{}",
-                       "truncatedAlerts": 0, "status": "firing",
-                       "receiver": "vigil", "groupLabels": {},
-                       "commonLabels": {}, "commonAnnotations": {},
-                       "externalURL": "http://alertmanager",
-                       "alerts": alerts}).encode()
 
 
 def setup(work, kube_port):
@@ -214,35 +193,14 @@ def main():
                  for s in ["flappy"] + others]
         call(url, "/api/v1/topology", token,
              json.dumps({"edges": edges}).encode())
-        # The storm.
-        per_s = max(1, a.rate // a.batch)
-        sent = refused = 0
-        start = time.time()
-        seq = 0
-        for second in range(a.duration):
-            tick = start + second
-            for _ in range(per_s):
-                now = time.time()
-                seq += 1
-                firing = seq % 2 == 1  # flaps every batch
-                alerts = [alert("flappy", "flappy-%d" % (i % 50), firing, now)
-                          for i in range(a.batch)]
-                if second < len(others) and _ == 0:
-                    alerts.append(alert(others[second], others[second] + "-0",
-                                        True, now))
-                try:
-                    status, _b = call(url, "/api/v1/alerts/alertmanager",
-                                      body=webhook(alerts))
-                    sent += len(alerts) if status == 200 else 0
-                except urllib.error.HTTPError as e:
-                    refused += 1
-                    print("refused: HTTP %d" % e.code, file=sys.stderr)
-            if time.time() > start + a.duration + 5:
-                break
-            lag = tick + 1 - time.time()
-            if lag > 0:
-                time.sleep(lag)
-        took = time.time() - start
+        # The storm, and each second one more service starts firing.
+        def starting(second, now):
+            if second < len(others):
+                return [alert(others[second], others[second] + "-0", True,
+                              now)]
+            return []
+        sent, refused, took = storm(url, a.rate, a.duration, a.batch,
+                                    starting)
         # Let the engine finish what it started: the audit log stops
         # growing for 5 s (bounded by --settle).
         last, stable, deadline = -1, time.time(), time.time() + a.settle
