@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""How soon, in event time, a node names the true root cause: each case is
+streamed at SPEED event seconds per wall second (vigil-sim --case --to)
+into a fresh vigild on loopback, then the incident holding the root cause
+is read back and the first root-cause entry of its timeline that names the
+truth is compared with the fault's injection time (truth.json inject_ts).
+
+The node ranks on a wall-clock tick (correlation.rank_interval, 500 ms),
+so at SPEED x the measure has a granularity of about SPEED/2 event seconds;
+the anomaly confirmation (detection.confirm_samples samples) and the
+propagation to a first caller come on top. Bounded: each case streams for
+its own length / SPEED wall seconds, then at most 60 s of waiting.
+
+  rca_latency.py --cases DIR CASE [CASE ...] [--speed 20]
+                 [--vigild build/bin/vigild] [--sim build/bin/vigil-sim]
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+
+def get(url, path, token):
+    req = urllib.request.Request(url + path)
+    req.add_header("Authorization", "Bearer " + token)
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return json.loads(r.read())
+
+
+def one(case_dir, speed, vigild, sim):
+    truth = json.load(open(os.path.join(case_dir, "truth.json")))
+    root, inject = truth["root_cause_service"], truth["inject_ts"]
+    work = tempfile.mkdtemp(prefix="vigil-lat-")
+    out = open(work + "/out", "w")
+    node = subprocess.Popen(
+        [vigild, "--data-dir", work + "/data", "--http", "127.0.0.1:0",
+         "--cluster", "127.0.0.1:0", "--playbooks", work, "--log-level",
+         "warn"], stdout=out, stderr=subprocess.DEVNULL)
+    try:
+        url = None
+        deadline = time.time() + 30
+        while url is None and time.time() < deadline:
+            for line in open(work + "/out"):
+                if line.startswith("vigild ready") and "http=" in line:
+                    url = "http://" + line.split("http=")[1].split()[0]
+            time.sleep(0.1)
+        if url is None:
+            return None
+        token_file = work + "/data/admin.token"
+        token = open(token_file).read().strip()
+        subprocess.run([sim, "--case", case_dir, "--to", url, "--speed",
+                        str(speed), "--token-file", token_file],
+                       check=True, capture_output=True)
+        found = None
+        deadline = time.time() + 60
+        while found is None and time.time() < deadline:
+            listed = get(url, "/api/v1/incidents?status=all&limit=1000", token)
+            for brief in listed["incidents"]:
+                if root not in brief.get("services", []):
+                    continue
+                inc = get(url, "/api/v1/incidents/" + brief["id"], token)
+                named = [e["ts"] for e in inc["timeline"]
+                         if e["kind"] == "root_cause"
+                         and e.get("service") == root]
+                if named:
+                    found = min(named) - inject
+            if found is None:
+                time.sleep(1)
+        return found
+    finally:
+        node.terminate()
+        node.wait(timeout=30)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cases", required=True)
+    ap.add_argument("names", nargs="+")
+    ap.add_argument("--speed", type=float, default=20)
+    ap.add_argument("--vigild", default="build/bin/vigild")
+    ap.add_argument("--sim", default="build/bin/vigil-sim")
+    a = ap.parse_args()
+    got = []
+    for name in a.names:
+        lat = one(os.path.join(a.cases, name), a.speed, a.vigild, a.sim)
+        print("%s: %s" % (name, "root never on top" if lat is None
+                          else "root on top %.0f s after injection" % lat))
+        if lat is not None:
+            got.append(lat)
+    if got:
+        got.sort()
+        print("%d of %d cases: median %.0f s, max %.0f s (speed %g)" % (
+            len(got), len(a.names), got[len(got) // 2], got[-1], a.speed))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
