@@ -1,5 +1,8 @@
 #include "tests/support/support.hpp"
 
+#include <sys/wait.h>
+
+#include <cstdio>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -57,6 +60,20 @@ bool wait_until(const std::function<bool()>& condition,
       return false;
     std::this_thread::sleep_for(poll);
   }
+}
+
+run_result run_command(const std::string& command) {
+  run_result r;
+  FILE* p = ::popen(command.c_str(), "r");
+  if (p == nullptr)
+    return r;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0)
+    r.out.append(buf, n);
+  int status = ::pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
 }
 
 } // namespace vigil::test

@@ -33,6 +33,17 @@ private:
   std::filesystem::path path_;
 };
 
+/// What a command run through the shell printed and how it ended.
+struct run_result {
+  /// The exit status; -1 when it did not exit normally or did not start.
+  int exit_code = -1;
+  std::string out;
+};
+
+/// Runs `command` with /bin/sh (popen), capturing its standard output to
+/// the end; the command must bound itself.
+run_result run_command(const std::string& command);
+
 /// Polls `condition` every `poll` until it holds or `deadline` passes.
 /// Returns whether it held.
 bool wait_until(const std::function<bool()>& condition,

@@ -19,27 +19,12 @@ using json = nlohmann::json;
 
 namespace {
 
-struct run_result {
-  int exit_code = -1;
-  std::string out;
-};
-
-run_result vigil_cli(const std::string& args, const std::string& input = {}) {
+test::run_result vigil_cli(const std::string& args, const std::string& input = {}) {
   std::string cmd = std::string(VIGIL_BIN_DIR) + "/vigil " + args
                     + " 2>/dev/null";
   if (!input.empty())
     cmd = "printf '" + input + "' | " + cmd;
-  run_result r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr)
-    return r;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0)
-    r.out.append(buf, n);
-  int status = ::pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+  return test::run_command(cmd);
 }
 
 struct console : ::testing::Test {

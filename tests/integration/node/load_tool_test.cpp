@@ -17,27 +17,12 @@ using json = nlohmann::json;
 
 namespace {
 
-struct run_result {
-  int exit_code = -1;
-  std::string out;
-};
-
 // Runs vigil-load with `args`, its stdout captured. The tool bounds itself
 // (--duration, --max-requests), so reading to EOF ends.
-run_result run_load(const std::string& args) {
+test::run_result run_load(const std::string& args) {
   std::string cmd = std::string(VIGIL_BIN_DIR) + "/vigil-load " + args
                     + " 2>/dev/null";
-  run_result r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr)
-    return r;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0)
-    r.out.append(buf, n);
-  int status = ::pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+  return test::run_command(cmd);
 }
 
 struct load_tool : ::testing::Test {

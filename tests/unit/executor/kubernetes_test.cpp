@@ -404,12 +404,15 @@ struct fake_cluster {
     return out;
   }
 
-  static std::optional<std::string> selector_query(const std::string& query) {
+  // The label selector of a `labelSelector=...` query (and nothing else),
+  // parsed; nullopt when absent or malformed.
+  static auto selector_of(const std::string& query)
+    -> decltype(parse_selector(query)) {
     constexpr std::string_view key = "labelSelector=";
     if (query.compare(0, key.size(), key) != 0
         || query.find('&') != std::string::npos)
       return std::nullopt;
-    return percent_decode(query.substr(key.size()));
+    return parse_selector(percent_decode(query.substr(key.size())));
   }
 
   response scale(const std::string& verb, const std::string& ns,
@@ -541,8 +544,7 @@ struct fake_cluster {
                             const std::string& query) {
     if (verb != "GET")
       return status(405, "MethodNotAllowed", verb + " is not allowed here");
-    auto text = selector_query(query);
-    auto sel = text ? parse_selector(*text) : std::nullopt;
+    auto sel = selector_of(query);
     if (!sel)
       return status(400, "BadRequest", "unable to parse requirement");
     json items = json::array();
@@ -560,8 +562,7 @@ struct fake_cluster {
                        const std::string& query) {
     if (verb != "DELETE")
       return status(405, "MethodNotAllowed", verb + " is not allowed here");
-    auto text = selector_query(query);
-    auto sel = text ? parse_selector(*text) : std::nullopt;
+    auto sel = selector_of(query);
     if (!sel)
       return status(400, "BadRequest", "unable to parse requirement");
     json items = json::array();
