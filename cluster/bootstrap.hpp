@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <string>
 
 #include <caf/actor.hpp>
@@ -12,9 +13,12 @@ namespace vigil::cluster {
 /// build (whose messages would not deserialize the same) refuses to talk.
 std::string app_identifier(const std::string& version);
 
-/// Loads CAF's middleman and sets its node-to-node options in `cfg`.
+/// Loads CAF's middleman and sets its node-to-node options in `cfg`: the
+/// version gate and CAF's own connection heartbeat and timeout.
 void configure_middleman(caf::actor_system_config& cfg,
-                         const std::string& version);
+                         const std::string& version,
+                         std::chrono::milliseconds heartbeat,
+                         std::chrono::milliseconds timeout);
 
 /// Publishes `entry` (the admin actor) on HOST:PORT of the CAF middleman;
 /// port 0 picks one. Returns the bound port.

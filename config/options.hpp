@@ -623,6 +623,26 @@ struct cluster_options {
   /// Fixed number of shards services hash onto; the same on every node.
   /// Default: 256.
   uint32_t shards = 256;
+  /// How often a node tells every other member it is alive. Default: 250 ms.
+  duration heartbeat_interval{250};
+  /// Silence after which a member is suspect (still owns its shards).
+  /// Default: 1 s.
+  duration suspect_after{1000};
+  /// Silence after which a member is down and its shards move. Default: 2 s.
+  duration down_after{2000};
+  /// How long the control node may act after it last heard from a majority
+  /// of the members; shorter than down_after, so a node that was paused or
+  /// cut off stops acting before another takes over. Default: 1.5 s.
+  duration lease{1500};
+  /// Samples forwarded to another node in one message at most; a batch
+  /// goes out when full or after forward_delay. Default: 2000.
+  uint32_t forward_batch = 2000;
+  /// Longest a forwarded sample waits for its batch to fill. Default: 20 ms.
+  duration forward_delay{20};
+  /// TLS between nodes: certificate, key and CA (PEM files), all or none.
+  std::string tls_certificate;
+  std::string tls_key;
+  std::string tls_ca;
   friend bool operator==(const cluster_options&, const cluster_options&)
     = default;
 };

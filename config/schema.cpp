@@ -833,6 +833,43 @@ std::vector<option> make_schema() {
       "Fixed number of shards services hash onto; must be the same on every "
       "node.",
       1, 65536),
+    duration_option<&O::cluster, &K::heartbeat_interval>(
+      "cluster.heartbeat_interval",
+      "How often a node tells every other member it is alive.", 50,
+      10 * second),
+    duration_option<&O::cluster, &K::suspect_after>(
+      "cluster.suspect_after",
+      "Silence after which a member is suspect; it keeps its shards.", 100,
+      minute),
+    duration_option<&O::cluster, &K::down_after>(
+      "cluster.down_after",
+      "Silence after which a member is down and its shards move to others.",
+      200, 10 * minute),
+    duration_option<&O::cluster, &K::lease>(
+      "cluster.lease",
+      "How long the control node may act after it last heard from a majority "
+      "of the members; below down_after.",
+      100, 10 * minute),
+    unsigned_option<&O::cluster, &K::forward_batch>(
+      "cluster.forward_batch",
+      "Samples forwarded to another node in one message at most.", 1,
+      1'000'000),
+    duration_option<&O::cluster, &K::forward_delay>(
+      "cluster.forward_delay",
+      "Longest a forwarded sample waits for its batch to fill.", 1, second),
+    string_option<&O::cluster, &K::tls_certificate>(
+      "cluster.tls_certificate",
+      "PEM certificate of this node for TLS between nodes; with tls_key and "
+      "tls_ca, or none of them.",
+      string_rule::any),
+    string_option<&O::cluster, &K::tls_key>(
+      "cluster.tls_key", "PEM private key of tls_certificate.",
+      string_rule::any),
+    string_option<&O::cluster, &K::tls_ca>(
+      "cluster.tls_ca",
+      "PEM CA that signed every node's certificate; peers are checked "
+      "against it.",
+      string_rule::any),
   };
   return xs;
 }
@@ -986,6 +1023,39 @@ constexpr cross_check cross_check_table[] = {
                         "only one of them"};
    },
    "empty when security.admin_token is set"},
+  {"cluster.down_after", "cluster.lease",
+   [](const options& x) -> std::optional<std::string> {
+     const auto& c = x.cluster;
+     if (c.lease < c.down_after)
+       return std::nullopt;
+     return "is not below cluster.down_after ("
+            + std::to_string(c.down_after.count())
+            + " ms): a cut-off control node could still act after another "
+              "took over";
+   },
+   "below cluster.down_after"},
+  {"cluster.heartbeat_interval", "cluster.suspect_after",
+   [](const options& x) -> std::optional<std::string> {
+     const auto& c = x.cluster;
+     if (c.heartbeat_interval < c.suspect_after
+         && c.suspect_after < c.down_after)
+       return std::nullopt;
+     return std::string{"must lie between cluster.heartbeat_interval and "
+                        "cluster.down_after"};
+   },
+   "heartbeat_interval < suspect_after < down_after"},
+  {"cluster.tls_certificate", "cluster.tls_key",
+   [](const options& x) -> std::optional<std::string> {
+     const auto& c = x.cluster;
+     int set = !c.tls_certificate.empty() + !c.tls_key.empty()
+               + !c.tls_ca.empty();
+     if (set == 0 || set == 3)
+       return std::nullopt;
+     return std::string{"TLS between nodes needs cluster.tls_certificate, "
+                        "cluster.tls_key and cluster.tls_ca together; a "
+                        "partial TLS config is refused"};
+   },
+   "all of tls_certificate, tls_key, tls_ca, or none"},
   {"security.ingest_token", "security.ingest_token_file",
    [](const options& x) -> std::optional<std::string> {
      const auto& s = x.security;

@@ -182,6 +182,14 @@ using ingest_actor = caf::typed_actor<
   caf::replies_to<atom::ingest, alert_batch>::with<ingest_receipt>,
   caf::replies_to<atom::ingest, change_batch>::with<ingest_receipt>,
   caf::replies_to<atom::ingest, topology_update>::with<ingest_receipt>,
+  // Samples and logs another node forwarded to this one, the owner of their
+  // shards: routed to the local shards whatever this node's view says.
+  caf::replies_to<atom::forward, std::vector<sample_batch>>::with<
+    ingest_receipt>,
+  caf::replies_to<atom::forward, std::vector<log_batch>>::with<
+    ingest_receipt>,
+  // Timer: sends the batches waiting for other nodes.
+  caf::reacts_to<atom::flush>,
   // The shard's owner is now the given actor.
   caf::reacts_to<atom::route, shard_id, shard_actor>,
   // Lists every service of every shard.

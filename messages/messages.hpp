@@ -3,6 +3,7 @@
 // Convenience: the whole protocol.
 
 #include "messages/anomaly.hpp"
+#include "messages/cluster.hpp"
 #include "messages/atoms.hpp"
 #include "messages/errc.hpp"
 #include "messages/incidents.hpp"

@@ -56,6 +56,9 @@ struct approval_decision;
 struct incident_notice;
 struct console_request;
 struct console_reply;
+struct member_info;
+struct repl_op;
+struct repl_batch;
 
 } // namespace vigil
 
@@ -87,6 +90,13 @@ CAF_ADD_ATOM(vigil, vigil::atom, approval, "v_approval")
 CAF_ADD_ATOM(vigil, vigil::atom, notify, "v_notify")
 CAF_ADD_ATOM(vigil, vigil::atom, console, "v_console")
 CAF_ADD_ATOM(vigil, vigil::atom, summary, "v_summary")
+CAF_ADD_ATOM(vigil, vigil::atom, join, "v_join")
+CAF_ADD_ATOM(vigil, vigil::atom, beat, "v_beat")
+CAF_ADD_ATOM(vigil, vigil::atom, leave, "v_leave")
+CAF_ADD_ATOM(vigil, vigil::atom, forward, "v_forward")
+CAF_ADD_ATOM(vigil, vigil::atom, relay, "v_relay")
+CAF_ADD_ATOM(vigil, vigil::atom, replicate, "v_repl")
+CAF_ADD_ATOM(vigil, vigil::atom, members, "v_members")
 
 CAF_BEGIN_TYPE_ID_BLOCK(vigil, caf::first_custom_type_id)
 
@@ -140,5 +150,10 @@ CAF_BEGIN_TYPE_ID_BLOCK(vigil, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(vigil, (vigil::incident_notice))
   CAF_ADD_TYPE_ID(vigil, (vigil::console_request))
   CAF_ADD_TYPE_ID(vigil, (vigil::console_reply))
+  CAF_ADD_TYPE_ID(vigil, (vigil::member_info))
+  CAF_ADD_TYPE_ID(vigil, (std::vector<vigil::member_info>))
+  CAF_ADD_TYPE_ID(vigil, (vigil::repl_op))
+  CAF_ADD_TYPE_ID(vigil, (std::vector<vigil::repl_op>))
+  CAF_ADD_TYPE_ID(vigil, (vigil::repl_batch))
 
 CAF_END_TYPE_ID_BLOCK(vigil)

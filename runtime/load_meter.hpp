@@ -53,6 +53,13 @@ public:
     return admitted;
   }
 
+  /// Counts `n` items of `shard` that were admitted elsewhere (relayed by
+  /// another node) and will be released here.
+  void add(uint32_t shard, uint64_t n) {
+    per_shard_[shard].fetch_add(n, std::memory_order_relaxed);
+    total_.fetch_add(n, std::memory_order_relaxed);
+  }
+
   /// Marks `n` items of `shard` as processed (or dropped).
   void release(uint32_t shard, uint64_t n) {
     per_shard_[shard].fetch_sub(n, std::memory_order_relaxed);

@@ -6,6 +6,8 @@
 #include <caf/actor_system.hpp>
 #include <caf/typed_response_promise.hpp>
 
+#include <spdlog/spdlog.h>
+
 #include "messages/errc.hpp"
 #include "runtime/hash.hpp"
 
@@ -74,17 +76,66 @@ caf::error rate_limited(self_ptr self, uint64_t n) {
                          "ingest.rate_limit");
 }
 
-// Admits and routes per-service batches (samples or logs) as one unit.
+// Sends the batches waiting for `o`'s node.
+void flush_one(self_ptr self, gateway_state::outgoing& o) {
+  auto& st = self->state;
+  if (o.items == 0)
+    return;
+  auto n = o.items;
+  st.out_items -= n;
+  o.items = 0;
+  if (st.forwarded_messages)
+    st.forwarded_messages->inc();
+  if (st.forwarded_items)
+    st.forwarded_items->inc(n);
+  auto failed = [self, n](caf::error& err) {
+    if (self->state.forward_failed)
+      self->state.forward_failed->inc(n);
+    spdlog::warn("ingest: {} items forwarded to their shard's owner were "
+                 "lost: {}",
+                 n, render(err));
+  };
+  if (!o.samples.empty())
+    self
+      ->request(o.door, std::chrono::seconds{10}, atom::forward_v,
+                std::exchange(o.samples, {}))
+      .then([](const ingest_receipt&) {}, failed);
+  if (!o.logs.empty())
+    self
+      ->request(o.door, std::chrono::seconds{10}, atom::forward_v,
+                std::exchange(o.logs, {}))
+      .then([](const ingest_receipt&) {}, failed);
+}
+
+void flush_all(self_ptr self) {
+  for (auto& [addr, o] : self->state.out)
+    flush_one(self, o);
+  // Nodes that left keep no buffer.
+  for (auto i = self->state.out.begin(); i != self->state.out.end();)
+    i = i->second.items == 0 ? self->state.out.erase(i) : std::next(i);
+}
+
+// Admits and routes per-service batches (samples or logs) as one unit:
+// those of shards this node owns to the local shards, the others to the
+// owning node in batches of up to forward_batch items.
 template <class Batch, class Count>
 caf::result<ingest_receipt> route_batches(self_ptr self,
                                           std::vector<Batch>& batches,
-                                          Count count) {
+                                          Count count,
+                                          bool local_only = false) {
   auto& st = self->state;
   uint64_t total = 0;
+  uint64_t remote_total = 0;
   std::vector<std::pair<uint32_t, uint64_t>> demand;
   std::vector<uint32_t> targets;
+  // Per batch: the owning node's membership actor; null = here.
+  std::vector<caf::actor> remote(batches.size());
   targets.reserve(batches.size());
-  for (auto& b : batches) {
+  std::shared_ptr<const cluster_view::state> view;
+  if (st.cfg.view && !local_only)
+    view = st.cfg.view->get();
+  for (size_t bi = 0; bi < batches.size(); ++bi) {
+    auto& b = batches[bi];
     if (b.service.empty() || b.service.size() > max_service_name)
       return caf::make_error(errc::malformed,
                              "service name must have 1 to "
@@ -102,14 +153,21 @@ caf::result<ingest_receipt> route_batches(self_ptr self,
                                + std::to_string(b.service.size())
                                + " bytes");
     auto id = shard_of(b.service, st.cfg.shards);
+    auto n = count(b);
+    total += n;
+    targets.push_back(id);
+    if (view) {
+      if (auto door = view->owner_door(id)) {
+        remote[bi] = std::move(door);
+        remote_total += n;
+        continue;
+      }
+    }
     if (!shard(self, id))
       return caf::make_error(errc::unavailable,
                              "shard " + std::to_string(id)
                                + " is restarting",
                              "service " + b.service);
-    auto n = count(b);
-    total += n;
-    targets.push_back(id);
     auto i = std::find_if(demand.begin(), demand.end(),
                           [id](auto& d) { return d.first == id; });
     if (i == demand.end())
@@ -119,6 +177,11 @@ caf::result<ingest_receipt> route_batches(self_ptr self,
   }
   if (auto err = rate_limited(self, total))
     return err;
+  if (remote_total > 0
+      && st.out_items + remote_total > st.cfg.ingest.max_queued_samples)
+    return caf::make_error(errc::overloaded,
+                           "the queue towards the other nodes is full",
+                           std::to_string(st.out_items) + " items waiting");
   auto full = st.cfg.load->try_admit(demand);
   if (full == load_meter::node_full)
     return caf::make_error(errc::overloaded,
@@ -132,10 +195,28 @@ caf::result<ingest_receipt> route_batches(self_ptr self,
                            std::to_string(st.cfg.load->of(full))
                              + " items queued");
   for (size_t i = 0; i < batches.size(); ++i) {
-    if (count(batches[i]) == 0) {
+    auto n = count(batches[i]);
+    if (n == 0) {
+      continue;
+    }
+    if (remote[i]) {
+      auto& o = st.out[remote[i].address()];
+      o.door = remote[i];
+      if constexpr (std::is_same_v<Batch, sample_batch>)
+        o.samples.push_back(std::move(batches[i]));
+      else
+        o.logs.push_back(std::move(batches[i]));
+      o.items += n;
+      st.out_items += n;
+      if (o.items >= st.cfg.forward_batch)
+        flush_one(self, o);
       continue;
     }
     self->send(st.shards[targets[i]], atom::ingest_v, std::move(batches[i]));
+  }
+  if (st.out_items > 0 && !st.flush_pending) {
+    st.flush_pending = true;
+    self->delayed_send(self, st.cfg.forward_delay, atom::flush_v);
   }
   return ingest_receipt{total};
 }
@@ -180,6 +261,16 @@ ingest_actor::behavior_type gateway(self_ptr self, gateway_config cfg) {
     st.routed_changes = &routed.with({"change"});
     st.routed_spans = &routed.with({"span"});
     st.routed_edges = &routed.with({"topology_edge"});
+    auto& fwd = st.cfg.metrics->counters(
+      "vigil_cluster_forwarded_total",
+      "Samples and log records ingest forwarded to the node owning their "
+      "shard, and the messages that carried them.",
+      {"what"});
+    st.forwarded_items = &fwd.with({"items"});
+    st.forwarded_messages = &fwd.with({"messages"});
+    st.forward_failed = &st.cfg.metrics->counter_(
+      "vigil_cluster_forward_failed_total",
+      "Forwarded items the owning node did not take (lost).");
   }
   self->set_down_handler([self](caf::down_msg& msg) {
     for (auto& h : self->state.shards)
@@ -228,6 +319,28 @@ ingest_actor::behavior_type gateway(self_ptr self, gateway_config cfg) {
                                   self->state.cfg.load->rca_slot(),
                                   "rca actor", update, n,
                                   self->state.routed_edges);
+    },
+    [self](atom::forward,
+           std::vector<sample_batch>& batches) -> caf::result<ingest_receipt> {
+      return route_batches(
+        self, batches,
+        [](const sample_batch& b) {
+          return static_cast<uint64_t>(b.samples.size());
+        },
+        true);
+    },
+    [self](atom::forward,
+           std::vector<log_batch>& batches) -> caf::result<ingest_receipt> {
+      return route_batches(
+        self, batches,
+        [](const log_batch& b) {
+          return static_cast<uint64_t>(b.records.size());
+        },
+        true);
+    },
+    [self](atom::flush) {
+      self->state.flush_pending = false;
+      flush_all(self);
     },
     [self](atom::route, shard_id id, const shard_actor& handle) {
       if (id.value < self->state.shards.size()) {

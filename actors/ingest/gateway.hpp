@@ -1,12 +1,14 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "config/options.hpp"
 #include "messages/interfaces.hpp"
+#include "runtime/cluster_view.hpp"
 #include "runtime/load_meter.hpp"
 #include "runtime/metrics/registry.hpp"
 
@@ -41,6 +43,12 @@ struct gateway_config {
   std::shared_ptr<metrics::registry> metrics;
   caf::atom_value correlator_key = caf::atom("correlator");
   caf::atom_value rca_key = caf::atom("rca");
+  /// Which node owns which shard; null = this node owns all.
+  std::shared_ptr<cluster_view> view;
+  /// Items forwarded to another node in one message at most, and how long
+  /// an item waits for its batch to fill.
+  uint32_t forward_batch = 2000;
+  duration forward_delay{20};
 };
 
 /// What the gateway owns: cached shard handles (refreshed from the actor
@@ -53,6 +61,20 @@ struct gateway_state {
   metrics::counter* routed_changes = nullptr;
   metrics::counter* routed_spans = nullptr;
   metrics::counter* routed_edges = nullptr;
+  /// Batches waiting to go to the node owning their shard, by that node's
+  /// membership actor.
+  struct outgoing {
+    caf::actor door;
+    std::vector<sample_batch> samples;
+    std::vector<log_batch> logs;
+    uint64_t items = 0;
+  };
+  std::map<caf::actor_addr, outgoing> out;
+  uint64_t out_items = 0;
+  bool flush_pending = false;
+  metrics::counter* forwarded_items = nullptr;
+  metrics::counter* forwarded_messages = nullptr;
+  metrics::counter* forward_failed = nullptr;
   static inline const char* name = "vigil.ingest";
 };
 

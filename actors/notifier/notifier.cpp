@@ -381,7 +381,8 @@ notifier(notifier_actor::stateful_pointer<notifier_state> self,
     },
     [self](atom::tick) {
       auto& st = self->state;
-      deliver(st);
+      if (!st.cfg.may_deliver || st.cfg.may_deliver())
+        deliver(st);
       self->delayed_send(self, st.cfg.tick, atom::tick_v);
     },
   };

@@ -58,6 +58,9 @@ struct notifier_config {
   std::string node;
   /// Delivery timer period. Default: 50 ms.
   duration tick{50};
+  /// Whether this node may deliver now (the cluster's fence); unset =
+  /// always. Entries wait in the outbox while it says no.
+  std::function<bool()> may_deliver;
 };
 
 struct notifier_state;

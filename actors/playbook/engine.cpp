@@ -559,6 +559,21 @@ void advance(self_ptr self, run_state& run) {
       on_failure(self, run, a.reason);
       return;
     }
+    if (st.cfg.fence) {
+      // In a cluster only the control node acts, and only while it knows
+      // it still is one (its lease); a node that was paused or cut off
+      // leaves the step to the node that took over. Nothing is escalated
+      // from here: that node owns the incident now.
+      if (auto why = st.cfg.fence(); !why.empty()) {
+        a.status = "refused";
+        a.reason = "fenced: " + why;
+        a.ended_ms = wall_ms();
+        audit(self, "action_fenced", a);
+        remember(self, a);
+        finish_run(self, run, "fenced");
+        return;
+      }
+    }
     a.status = "running";
     a.started_ms = wall_ms();
     job->action = a;

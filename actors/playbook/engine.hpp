@@ -54,6 +54,9 @@ struct engine_config {
   /// Where the summarizer is registered; empty = template summaries only.
   caf::atom_value summarizer_key = caf::atom("");
   executor_factory spawn_executor;
+  /// Empty when this node may act now, else why not (the cluster's fence:
+  /// only the control node holding its lease acts); unset = always.
+  std::function<std::string()> fence;
   /// Housekeeping period (wall clock): approvals, verification deadlines,
   /// waiting steps, the directory watch. Default: 1s.
   duration tick{1000};

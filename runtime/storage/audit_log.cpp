@@ -127,6 +127,20 @@ bool decode_audit_record(std::string_view bytes, audit_entry& x) {
 
 caf::expected<std::unique_ptr<audit_log>> audit_log::open(store& db) {
   std::unique_ptr<audit_log> log{new audit_log(db)};
+  if (auto err = log->read_head())
+    return err;
+  return log;
+}
+
+caf::error audit_log::reload() {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return read_head();
+}
+
+caf::error audit_log::read_head() {
+  auto& db = db_;
+  auto* log = this;
+  log->head_seq_ = 0;
   log->head_hash_.assign(hash_size, '\0');
   std::optional<std::pair<std::string, std::string>> newest;
   auto err = db.scan(
@@ -161,7 +175,7 @@ caf::expected<std::unique_ptr<audit_log>> audit_log::open(store& db) {
     log->head_seq_ = head->seq;
     log->head_hash_ = head->hash;
   }
-  return log;
+  return {};
 }
 
 caf::expected<audit_entry> audit_log::append(audit_entry x) {

@@ -106,8 +106,13 @@ public:
   /// Sequence number of the newest record; 0 when empty.
   uint64_t head_seq() const;
 
+  /// Reads the head again: records were written into the store by someone
+  /// else (replicated from the cluster's previous control node).
+  [[nodiscard]] caf::error reload();
+
 private:
   explicit audit_log(store& db) : db_(db) {}
+  caf::error read_head();
   store& db_;
   mutable std::mutex mtx_;
   uint64_t head_seq_ = 0;

@@ -145,6 +145,8 @@ caf::error store::put(column c, std::string_view key, std::string_view value,
   auto st = db_->Put(wo, cf(c), slice(key), slice(value));
   if (!st.ok())
     return fail(st, std::string{"put in "} + to_string(c));
+  if (observer_ && replicated(c))
+    observer_(c, op_kind::put, key, value);
   return {};
 }
 
@@ -165,10 +167,40 @@ caf::error store::erase(column c, std::string_view key, bool durable) {
   auto st = db_->Delete(wo, cf(c), slice(key));
   if (!st.ok())
     return fail(st, std::string{"delete in "} + to_string(c));
+  if (observer_ && replicated(c))
+    observer_(c, op_kind::erase, key, {});
   return {};
 }
 
 caf::error store::write(write_batch& batch, bool durable) {
+  if (auto err = apply(batch, durable))
+    return err;
+  if (observer_)
+    for (auto& op : batch.ops_)
+      if (replicated(op.c))
+        observer_(op.c, op.is_put ? op_kind::put : op_kind::erase, op.key,
+                  op.value);
+  return {};
+}
+
+bool replicated(column c) {
+  switch (c) {
+    case column::meta:
+    case column::anomalies:
+    case column::incidents:
+    case column::silences:
+    case column::audit:
+    case column::approvals:
+    case column::outbox:
+      return true;
+    case column::services:
+    case column::snapshots:
+      return false;
+  }
+  return false;
+}
+
+caf::error store::apply(write_batch& batch, bool durable) {
   rocksdb::WriteBatch wb;
   for (auto& op : batch.ops_) {
     auto st = op.is_put ? wb.Put(cf(op.c), slice(op.key), slice(op.value))
@@ -232,6 +264,8 @@ caf::error store::erase_range(column c, std::string_view from,
                              slice(to));
   if (!st.ok())
     return fail(st, std::string{"delete range in "} + to_string(c));
+  if (observer_ && replicated(c))
+    observer_(c, op_kind::erase_range, from, to);
   return {};
 }
 

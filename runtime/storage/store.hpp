@@ -135,6 +135,21 @@ public:
   /// The directory the store lives in.
   const std::string& path() const { return path_; }
 
+  /// What an observed write did.
+  enum class op_kind : uint8_t { put = 0, erase = 1, erase_range = 2 };
+  /// Called after every successful write to a column `replicated` says is
+  /// replicated (put: key -> value; erase: key; erase_range: [key, value)),
+  /// in the writer's thread. The cluster layer ships these writes of the
+  /// control node to the other members. Set once, before any actor writes.
+  using observer = std::function<void(column c, op_kind kind,
+                                      std::string_view key,
+                                      std::string_view value)>;
+  void set_observer(observer fn) { observer_ = std::move(fn); }
+
+  /// Applies `batch` without telling the observer: writes replicated from
+  /// another node.
+  [[nodiscard]] caf::error apply(write_batch& batch, bool durable = false);
+
 private:
   store() = default;
   rocksdb::ColumnFamilyHandle* cf(column c) const;
@@ -144,7 +159,14 @@ private:
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_; // owned; all CFs
   std::vector<rocksdb::ColumnFamilyHandle*> by_column_; // index = column
+  observer observer_;
 };
+
+/// Whether writes to `c` are the control node's durable records, which the
+/// cluster replicates (incidents, silences, audit, approvals, outbox,
+/// anomalies and the meta keys beside them); detector state and the service
+/// list stay with the node owning the shard.
+bool replicated(column c);
 
 /// Encodes `x` as 8 big-endian bytes, so keys sort numerically.
 std::string big_endian_key(uint64_t x);

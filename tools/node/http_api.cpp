@@ -859,6 +859,56 @@ public:
       atom::reload_v);
   }
 
+  void cluster(request&, responder respond) {
+    auto st = n_.cluster().get();
+    auto now = wall_ms();
+    json nodes = json::array();
+    std::vector<uint32_t> owned(st->members.size(), 0);
+    for (auto p : st->primary)
+      if (p >= 0)
+        ++owned[static_cast<size_t>(p)];
+    for (size_t i = 0; i < st->members.size(); ++i) {
+      const auto& m = st->members[i];
+      json j{{"id", m.info.id},
+             {"address", m.info.cluster},
+             {"http", m.info.http},
+             {"state", m.info.state},
+             {"self", m.self},
+             {"control", static_cast<int32_t>(i) == st->leader},
+             {"incarnation", m.info.incarnation / 1000.0},
+             {"shards", owned[i]}};
+      if (m.self)
+        j["last_heartbeat"] = now / 1000.0;
+      else if (m.info.heard_ms > 0)
+        j["last_heartbeat"] = m.info.heard_ms / 1000.0;
+      else
+        j["last_heartbeat"] = nullptr;
+      nodes.push_back(std::move(j));
+    }
+    auto name = [&](int32_t idx) -> json {
+      if (idx < 0)
+        return nullptr;
+      return st->members[static_cast<size_t>(idx)].info.id;
+    };
+    json shards = json::array();
+    for (size_t s = 0; s < st->primary.size(); ++s)
+      shards.push_back({{"shard", s},
+                        {"owner", name(st->primary[s])},
+                        {"replica", name(st->replica[s])},
+                        {"epoch", st->epoch[s]}});
+    auto fence = n_.cluster().fence_reason();
+    respond(json_response(
+      200, json{{"node", n_.id()},
+                {"mode", st->clustered ? "cluster" : "single-node"},
+                {"joined", st->joined},
+                {"control_node", name(st->leader)},
+                {"may_act", fence.empty()},
+                {"fence", fence.empty() ? json(nullptr) : json(fence)},
+                {"view_version", st->version},
+                {"nodes", std::move(nodes)},
+                {"shards", std::move(shards)}}));
+  }
+
   void stats(request&, responder respond) {
     // The newest incidents, whole (the timeline holds the responses).
     incident_query q;
@@ -1064,13 +1114,21 @@ public:
     respond(std::move(r));
   }
 
+  std::string cluster_state() const {
+    auto st = n_.cluster().get();
+    if (!st->clustered)
+      return "single-node";
+    return st->joined ? "joined" : "joining";
+  }
+
   void readyz(request&, const responder& respond) {
-    bool ready = n_.ready() && n_.gateway() && n_.correlator();
+    bool ready = n_.ready() && n_.gateway() && n_.correlator()
+                 && n_.cluster().get()->joined;
     respond(json_response(ready ? 200 : 503,
                           json{{"ready", ready},
                                {"node", n_.id()},
                                {"storage", n_.ready() ? "open" : "closed"},
-                               {"cluster", "single-node"}}));
+                               {"cluster", cluster_state()}}));
   }
 
 private:
@@ -1147,6 +1205,8 @@ http::router http_api::make_router(node& n) {
   route(verb::post, "/api/v1/playbooks/reload", "playbooks_reload",
         access::admin, 0, &api::playbooks_reload);
   route(verb::get, "/api/v1/stats", "stats", access::admin, 0, &api::stats);
+  route(verb::get, "/api/v1/cluster", "cluster", access::admin, 0,
+        &api::cluster);
   route(verb::post, "/api/v1/remediation/kill-switch", "kill_switch",
         access::admin, 4096, &api::kill_switch);
   route(verb::get, "/api/v1/approvals", "approvals", access::admin, 0,

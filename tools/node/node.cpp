@@ -25,6 +25,7 @@
 #include "actors/supervisor/supervisor.hpp"
 #include "cluster/bootstrap.hpp"
 #include "cluster/identity.hpp"
+#include "cluster/member.hpp"
 #include "config/playbook.hpp"
 #include "config/rules.hpp"
 #include "messages/errc.hpp"
@@ -185,7 +186,8 @@ caf::error node::init() {
   // set here, and argv is never handed to CAF.
   cfg_ = std::make_unique<caf::actor_system_config>();
   add_message_types(*cfg_);
-  cluster::configure_middleman(*cfg_, VIGIL_VERSION);
+  cluster::configure_middleman(*cfg_, VIGIL_VERSION, o.cluster.heartbeat_interval,
+                               o.cluster.down_after);
   cfg_->set("scheduler.max-threads",
             static_cast<size_t>(threads_or_cores(o.node.worker_threads)));
   cfg_->set("logger.console-verbosity", caf::atom("quiet"));
@@ -292,11 +294,27 @@ caf::error node::init() {
                                          playbook_actor engine) {
     return executor::spawn(self, std::move(job), std::move(engine), stop);
   };
-  supervisor::supervisor_options tree;
-  tree.name = "node";
-  tree.policy = policy;
-  tree.shutdown_timeout = o.node.shutdown_timeout;
-  tree.metrics = metrics;
+  bool clustered = !o.cluster.join.empty();
+  view_ = std::make_shared<cluster_view>(id_, o.cluster.shards, clustered);
+  gc.view = view_;
+  gc.forward_batch = o.cluster.forward_batch;
+  gc.forward_delay = o.cluster.forward_delay;
+  if (clustered) {
+    // Only the control node holding its lease acts and notifies.
+    auto view = view_;
+    pc.fence = [view] { return view->fence_reason(); };
+    nc.may_deliver = [view] { return view->may_act(); };
+    repl_ = std::make_shared<cluster::repl_queue>();
+    cluster::replicate_writes(*store_, view_, repl_);
+  }
+  // The control plane: one subtree, on the control node only (every node
+  // in a single-node cluster).
+  supervisor::supervisor_options control;
+  control.name = "control";
+  control.policy = policy;
+  control.shutdown_timeout = o.node.shutdown_timeout;
+  control.metrics = metrics;
+  auto& tree = control;
   tree.children.push_back(
     {"correlator", "correlator", keys::correlator,
      [cc](caf::local_actor* self) {
@@ -328,17 +346,25 @@ caf::error node::init() {
                                self->spawn<caf::detached>(notifier::notifier,
                                                           nc));
                            }});
-  tree.children.push_back({"shards", "supervisor", std::nullopt,
+  spawn_control_ = [this, control] {
+    return sys_->spawn(supervisor::supervisor_actor, control);
+  };
+  supervisor::supervisor_options data;
+  data.name = "node";
+  data.policy = policy;
+  data.shutdown_timeout = o.node.shutdown_timeout;
+  data.metrics = metrics;
+  data.children.push_back({"shards", "supervisor", std::nullopt,
                            [shards](caf::local_actor* self) {
                              return self->spawn(supervisor::supervisor_actor,
                                                 shards);
                            }});
-  tree.children.push_back({"ingest", "ingest", keys::ingest,
+  data.children.push_back({"ingest", "ingest", keys::ingest,
                            [gc](caf::local_actor* self) {
                              return caf::actor_cast<caf::actor>(
                                self->spawn(ingest::gateway, gc));
                            }});
-  root_ = sys_->spawn(supervisor::supervisor_actor, std::move(tree));
+  root_ = sys_->spawn(supervisor::supervisor_actor, std::move(data));
   // Watch the root: if it gives up, the node has failed.
   auto* failed = &failed_;
   auto* ready = &ready_;
@@ -368,9 +394,7 @@ caf::error node::init() {
   auto until = std::chrono::steady_clock::now() + std::chrono::seconds{30};
   auto all_up = [&] {
     auto& reg = sys_->registry();
-    if (!reg.get(keys::ingest) || !reg.get(keys::correlator)
-        || !reg.get(keys::rca) || !reg.get(keys::playbook)
-        || !reg.get(keys::notifier))
+    if (!reg.get(keys::ingest))
       return false;
     for (uint32_t i = 0; i < o.cluster.shards; ++i)
       if (!reg.get(ingest::shard_key(i)))
@@ -403,17 +427,62 @@ caf::error node::init() {
   ac.token = admin_token_;
   admin_ = caf::actor_cast<caf::actor>(
     sys_->spawn<caf::detached>(admin::admin, std::move(ac)));
-  auto port = cluster::publish_entry(*sys_, admin_, o.node.cluster.host,
+  // The membership actor is the door on the cluster port: other nodes and
+  // the console talk to it; console commands go on to the admin actor.
+  cluster::member_config mc;
+  mc.self.id = id_;
+  mc.self.http = status.http;
+  mc.self.version = VIGIL_VERSION;
+  mc.self.incarnation = wall_ms();
+  mc.seeds = o.cluster.join;
+  mc.opts = o.cluster;
+  mc.view = view_;
+  mc.store = store_;
+  mc.queue = repl_ ? repl_ : std::make_shared<cluster::repl_queue>();
+  mc.load = load_;
+  mc.metrics = metrics_;
+  mc.admin = admin_;
+  mc.ingest_key = keys::ingest;
+  mc.correlator_key = keys::correlator;
+  mc.rca_key = keys::rca;
+  mc.proof = cluster::token_proof(admin_token_);
+  mc.on_role = [this](bool lead) {
+    if (lead)
+      start_control();
+    else
+      stop_control();
+  };
+  member_ = sys_->spawn(cluster::member, std::move(mc));
+  auto port = cluster::publish_entry(*sys_, member_, o.node.cluster.host,
                                      o.node.cluster.port);
   if (!port)
     return port.error();
   cluster_port_ = *port;
-  metrics_->gauges("vigil_cluster_nodes", "Cluster members, by state.",
-                   {"state"})
-    .with({"up"})
-    .set(1);
-  metrics_->gauge_("vigil_shards_owned", "Shards this node owns.")
-    .set(o.cluster.shards);
+  // Membership starts once the node knows its own cluster address.
+  caf::anon_send(member_, atom::configure_v,
+                 o.node.cluster.host + ":" + std::to_string(cluster_port_));
+  // Ready when joined and the control plane answers (here or remotely).
+  until = std::chrono::steady_clock::now() + std::chrono::seconds{30};
+  auto control_up = [&] {
+    if (!view_->get()->joined)
+      return false;
+    if (!view_->leading())
+      return view_->get()->leader_door() != nullptr;
+    auto& reg = sys_->registry();
+    return reg.get(keys::correlator) && reg.get(keys::rca)
+           && reg.get(keys::playbook) && reg.get(keys::notifier);
+  };
+  while (!control_up()) {
+    if (failed_ || std::chrono::steady_clock::now() > until)
+      return caf::make_error(
+        errc::unavailable,
+        clustered ? "could not join the cluster through "
+                      + std::to_string(o.cluster.join.size())
+                      + " seed(s) within 30 s"
+                  : std::string{"the control actors did not start within "
+                                "30 s"});
+    std::this_thread::sleep_for(std::chrono::milliseconds{5});
+  }
   auto board = series_board_;
   metrics_->computed_gauge("vigil_series_active",
                            "Series with live detector state on this node.", {},
@@ -455,21 +524,92 @@ caf::error node::start_http() {
   return {};
 }
 
+void node::start_control() {
+  std::lock_guard<std::mutex> guard{role_mtx_};
+  if (stopped_ || control_)
+    return;
+  if (forwarder_) {
+    caf::anon_send_exit(forwarder_, caf::exit_reason::user_shutdown);
+    forwarder_ = nullptr;
+  }
+  // The audit chain may have grown by replication while this node followed.
+  if (audit_)
+    if (auto err = audit_->reload())
+      spdlog::error("reading the replicated audit log failed: {}",
+                    render(err));
+  control_ = spawn_control_();
+  // If the control subtree gives up while it is current, the node failed.
+  auto gen = ++*control_gen_;
+  auto current = control_gen_;
+  auto* failed = &failed_;
+  auto* ready = &ready_;
+  auto* stopped = &stopped_;
+  if (control_watcher_)
+    caf::anon_send_exit(control_watcher_, caf::exit_reason::user_shutdown);
+  // Held by the node: CAF destroys an actor nobody references.
+  control_watcher_ = sys_->spawn(
+    [failed, ready, stopped, gen, current](caf::event_based_actor* self,
+                                           const caf::actor& watched) {
+      self->monitor(watched);
+      self->set_down_handler([=](caf::down_msg& msg) {
+        if (!stopped->load() && current->load() == gen) {
+          spdlog::critical("the node's control actors stopped: {}",
+                           self->system().render(msg.reason));
+          failed->store(true);
+          ready->store(false);
+        }
+        self->quit();
+      });
+      return caf::behavior{[](int) {}};
+    },
+    control_);
+}
+
+void node::stop_control() {
+  std::lock_guard<std::mutex> guard{role_mtx_};
+  if (stopped_)
+    return;
+  if (control_) {
+    ++*control_gen_;
+    caf::anon_send_exit(control_, caf::exit_reason::user_shutdown);
+    control_ = nullptr;
+  }
+  if (!forwarder_) {
+    forwarder_ = sys_->spawn(cluster::forwarder, view_, load_, metrics_);
+    auto ptr = caf::actor_cast<caf::strong_actor_ptr>(forwarder_);
+    sys_->registry().put(keys::correlator, ptr);
+    sys_->registry().put(keys::rca, ptr);
+  }
+}
+
+caf::actor node::control_actor(caf::atom_value key) const {
+  if (view_->leading())
+    return caf::actor_cast<caf::actor>(sys_->registry().get(key));
+  auto door = view_->get()->leader_door();
+  if (!door)
+    return {};
+  caf::scoped_actor self{*sys_};
+  caf::actor out;
+  self->request(door, std::chrono::seconds{3}, atom::locate_v, key)
+    .receive([&](caf::actor& h) { out = std::move(h); },
+             [&](caf::error&) {});
+  return out;
+}
+
 ingest_actor node::gateway() const {
   return caf::actor_cast<ingest_actor>(sys_->registry().get(keys::ingest));
 }
 
 correlator_actor node::correlator() const {
-  return caf::actor_cast<correlator_actor>(
-    sys_->registry().get(keys::correlator));
+  return caf::actor_cast<correlator_actor>(control_actor(keys::correlator));
 }
 
 rca_actor node::rca() const {
-  return caf::actor_cast<rca_actor>(sys_->registry().get(keys::rca));
+  return caf::actor_cast<rca_actor>(control_actor(keys::rca));
 }
 
 playbook_actor node::playbooks() const {
-  return caf::actor_cast<playbook_actor>(sys_->registry().get(keys::playbook));
+  return caf::actor_cast<playbook_actor>(control_actor(keys::playbook));
 }
 
 caf::expected<reload_report> node::reload_playbooks() {
@@ -523,6 +663,12 @@ void node::stop() {
   ready_ = false;
   stopping_->store(true);
   auto timeout = opts_.node.shutdown_timeout;
+  // 0. Leave the cluster, so the others move this node's shards now.
+  if (sys_ && member_ && view_ && view_->get()->clustered) {
+    caf::scoped_actor self{*sys_};
+    self->request(member_, std::chrono::seconds{1}, atom::leave_v)
+      .receive([](bool) {}, [](caf::error&) {});
+  }
   // 1. Stop intake and let requests in flight be answered.
   if (http_) {
     http_->stop_accepting();
@@ -530,10 +676,14 @@ void node::stop() {
   }
   // 2. Stop the actors; detectors snapshot as they go.
   if (sys_) {
-    if (root_) {
+    // Ingest and the detectors first (their last anomalies reach the
+    // correlator), then the control plane (which persists as it stops).
+    auto stop_tree = [&](caf::actor& tree) {
+      if (!tree)
+        return;
       caf::scoped_actor self{*sys_};
-      self->monitor(root_);
-      self->send_exit(root_, caf::exit_reason::user_shutdown);
+      self->monitor(tree);
+      self->send_exit(tree, caf::exit_reason::user_shutdown);
       bool done = false;
       self->receive_while([&] { return !done; })(
         [&](caf::down_msg&) { done = true; },
@@ -541,11 +691,19 @@ void node::stop() {
           [&] {
             spdlog::error("actors did not stop within {} ms; killing them",
                           timeout.count());
-            self->send_exit(root_, caf::exit_reason::kill);
+            self->send_exit(tree, caf::exit_reason::kill);
             done = true;
           });
-      root_ = nullptr;
+      tree = nullptr;
+    };
+    stop_tree(root_);
+    caf::actor control;
+    {
+      std::lock_guard<std::mutex> guard{role_mtx_};
+      control = std::move(control_);
+      control_ = nullptr;
     }
+    stop_tree(control);
     if (watcher_) {
       caf::anon_send_exit(watcher_, caf::exit_reason::user_shutdown);
       watcher_ = nullptr;
@@ -553,6 +711,14 @@ void node::stop() {
     if (admin_) {
       caf::anon_send_exit(admin_, caf::exit_reason::user_shutdown);
       admin_ = nullptr;
+    }
+    {
+      std::lock_guard<std::mutex> guard{role_mtx_};
+      for (auto* h : {&member_, &forwarder_, &control_watcher_})
+        if (*h) {
+          caf::anon_send_exit(*h, caf::exit_reason::user_shutdown);
+          *h = nullptr;
+        }
     }
     // The system waits for every actor at destruction; one that hangs must
     // not hang the process, so wait a bounded time ourselves first.

@@ -1,7 +1,10 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 
 #include <caf/actor_system.hpp>
@@ -9,6 +12,7 @@
 
 #include "config/options.hpp"
 #include "messages/interfaces.hpp"
+#include "runtime/cluster_view.hpp"
 #include "runtime/load_meter.hpp"
 #include "runtime/metrics/board.hpp"
 #include "runtime/metrics/registry.hpp"
@@ -18,6 +22,10 @@
 namespace vigil::http {
 class server;
 } // namespace vigil::http
+
+namespace vigil::cluster {
+class repl_queue;
+} // namespace vigil::cluster
 
 namespace vigil::node {
 
@@ -86,10 +94,20 @@ public:
   /// Whether the node accepts work (storage open, actors up, not stopping).
   bool ready() const { return ready_.load(); }
 
+  /// Members, shard owners, the control node (thread-safe).
+  const cluster_view& cluster() const { return *view_; }
+
 private:
   node() = default;
   caf::error init();
   caf::error start_http();
+  /// Runs the control-plane actors here (this node became the control
+  /// node), or stops them and relays their input to the control node.
+  void start_control();
+  void stop_control();
+  /// The control node's actor registered under `key` (locally when this
+  /// node is it); null when unreachable.
+  caf::actor control_actor(caf::atom_value key) const;
 
   options opts_;
   std::string id_;
@@ -112,6 +130,19 @@ private:
   caf::actor root_;
   caf::actor watcher_;
   caf::actor admin_;
+  /// The membership actor, published on the cluster port.
+  caf::actor member_;
+  std::shared_ptr<cluster_view> view_;
+  std::shared_ptr<cluster::repl_queue> repl_;
+  /// The control-plane subtree (correlator, RCA, playbooks, notifier,
+  /// summarizer) while this node is the control node, else the forwarder.
+  std::mutex role_mtx_;
+  std::function<caf::actor()> spawn_control_;
+  caf::actor control_;
+  caf::actor forwarder_;
+  caf::actor control_watcher_;
+  std::shared_ptr<std::atomic<uint64_t>> control_gen_
+    = std::make_shared<std::atomic<uint64_t>>(0);
   std::unique_ptr<http::server> http_;
   std::atomic<bool> ready_{false};
   std::atomic<bool> failed_{false};

@@ -12,6 +12,7 @@
 #include <iostream>
 #include <optional>
 #include <sstream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -124,6 +125,30 @@ std::string fmt_time(const json& ts) {
 
 // Prints a reply the human way for the commands that have one.
 void print_human(const std::string& cmd, const json& j) {
+  if (cmd == "nodes") {
+    std::printf("%-20s %-9s %-22s %-22s %-6s %s\n", "NODE", "STATE",
+                "CLUSTER", "HTTP", "SHARDS", "LAST HEARTBEAT");
+    for (auto& x : j["nodes"])
+      std::printf("%-20s %-9s %-22s %-22s %-6u %s%s\n",
+                  x["id"].get<std::string>().c_str(),
+                  x["state"].get<std::string>().c_str(),
+                  x["address"].get<std::string>().c_str(),
+                  x["http"].get<std::string>().c_str(),
+                  x["shards"].get<unsigned>(),
+                  fmt_time(x["last_heartbeat"]).c_str(),
+                  x["control"].get<bool>() ? "  (control node)" : "");
+    return;
+  }
+  if (cmd == "shards") {
+    std::map<std::string, std::vector<size_t>> by_owner;
+    for (auto& x : j["shards"])
+      by_owner[x["owner"].is_null() ? std::string{"(none)"}
+                                    : x["owner"].get<std::string>()]
+        .push_back(x["shard"].get<size_t>());
+    for (auto& [owner, ids] : by_owner)
+      std::printf("%-20s %zu shards\n", owner.c_str(), ids.size());
+    return;
+  }
   if (cmd == "incidents") {
     std::printf("%-11s %-13s %-3s %-32s %s\n", "ID", "STATUS", "SEV", "TYPE",
                 "TITLE");
@@ -221,7 +246,7 @@ int run(session& s, std::vector<std::string> args) {
     std::cout << usage_text;
     return exit_ok;
   }
-  if (cmd == "status" || cmd == "nodes" || cmd == "shards") {
+  if (cmd == "status") {
     if (!need(0))
       return exit_usage;
     caf::scoped_actor self{*s.sys};
@@ -233,13 +258,6 @@ int run(session& s, std::vector<std::string> args) {
           json j{{"node", st.node}, {"version", st.version},
                  {"http", st.http}, {"ready", st.ready},
                  {"started_at", st.started_at_ms / 1000.0}};
-          if (cmd == "nodes")
-            j = json{{"nodes", json::array({{{"id", st.node},
-                                             {"http", st.http},
-                                             {"state", "up"}}})}};
-          if (cmd == "shards")
-            j = json{{"owner", st.node},
-                     {"note", "a single-node cluster owns every shard"}};
           if (s.as_json)
             std::cout << j.dump() << "\n";
           else
@@ -365,6 +383,10 @@ int run(session& s, std::vector<std::string> args) {
     if (!need(0))
       return exit_usage;
     target = "/api/v1/stats";
+  } else if (cmd == "nodes" || cmd == "shards") {
+    if (!need(0))
+      return exit_usage;
+    target = "/api/v1/cluster";
   } else {
     std::cerr << "vigil: unknown command '" << cmd << "'\n" << usage_text;
     return exit_usage;
@@ -532,7 +554,9 @@ int main(int argc, char** argv) {
   std::getline(in, s.token);
   caf::actor_system_config cfg;
   vigil::add_message_types(cfg);
-  vigil::cluster::configure_middleman(cfg, VIGIL_VERSION);
+  vigil::cluster::configure_middleman(cfg, VIGIL_VERSION,
+                                      std::chrono::seconds{1},
+                                      std::chrono::seconds{10});
   cfg.set("logger.console-verbosity", caf::atom("quiet"));
   cfg.set("logger.file-verbosity", caf::atom("quiet"));
   caf::actor_system sys{cfg};

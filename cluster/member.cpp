@@ -1,0 +1,822 @@
+#include "cluster/member.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include <caf/actor_registry.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/io/middleman.hpp>
+#include <spdlog/spdlog.h>
+
+#include "cluster/ring.hpp"
+#include "config/units.hpp"
+#include "messages/errc.hpp"
+#include "runtime/clock.hpp"
+#include "runtime/storage/audit_log.hpp"
+
+namespace vigil::cluster {
+
+void replicate_writes(storage::store& db, std::shared_ptr<cluster_view> view,
+                      std::shared_ptr<repl_queue> queue) {
+  db.set_observer([view, queue](storage::column c, storage::store::op_kind k,
+                                std::string_view key, std::string_view value) {
+    // Followers apply the control node's writes without the observer;
+    // anything else a follower writes is its own business.
+    if (!view->leading())
+      return;
+    repl_op op;
+    op.column = static_cast<uint8_t>(c);
+    op.kind = static_cast<uint8_t>(k);
+    op.key.assign(key);
+    op.value.assign(value);
+    queue->push(std::move(op));
+  });
+}
+
+std::string token_proof(const std::string& admin_token) {
+  return storage::to_hex(
+    storage::sha256("vigil cluster membership v1\n" + admin_token));
+}
+
+namespace {
+
+using self_ptr = caf::stateful_actor<member_state>*;
+using clock = member_state::clock;
+
+constexpr size_t max_ops_per_batch = 2000;
+
+std::vector<member_info> view_list(self_ptr self) {
+  auto& st = self->state;
+  std::vector<member_info> out;
+  auto me = st.self;
+  me.state = st.joined ? "up" : "joining";
+  me.heard_ms = wall_ms();
+  out.push_back(me);
+  for (auto& [id, p] : st.peers)
+    out.push_back(p.info);
+  return out;
+}
+
+bool live(const std::string& state) {
+  return state == "up" || state == "suspect";
+}
+
+// Who may act: the control node while it heard from a majority of the
+// members (this one included, left ones not counted) within the lease.
+void renew_lease(self_ptr self) {
+  auto& st = self->state;
+  auto& view = *st.cfg.view;
+  if (!st.leading) {
+    view.set_lease_until(clock::time_point::min());
+    return;
+  }
+  std::vector<clock::time_point> heard;
+  size_t members = 1;
+  for (auto& [id, p] : st.peers) {
+    if (p.info.state == "left")
+      continue;
+    ++members;
+    heard.push_back(p.heard);
+  }
+  auto others_needed = members / 2;
+  if (others_needed == 0) {
+    view.set_lease_until(clock::time_point::max());
+    return;
+  }
+  std::sort(heard.begin(), heard.end(), std::greater<>{});
+  view.set_lease_until(heard[others_needed - 1] + st.cfg.opts.lease);
+}
+
+// Recomputes states, placement and the control node; publishes the view.
+void publish(self_ptr self) {
+  auto& st = self->state;
+  auto& cfg = st.cfg;
+  auto now = clock::now();
+  for (auto& [id, p] : st.peers) {
+    if (p.info.state == "left" || p.info.state == "down")
+      continue;
+    auto silence = now - p.heard;
+    auto next = silence >= cfg.opts.down_after      ? "down"
+                : silence >= cfg.opts.suspect_after ? "suspect"
+                                                    : "up";
+    if (p.info.state != next) {
+      if (std::string{next} == "down")
+        spdlog::warn("cluster: {} is down (silent for {} ms)", id,
+                     std::chrono::duration_cast<std::chrono::milliseconds>(
+                       silence)
+                       .count());
+      else if (std::string{next} == "suspect")
+        spdlog::info("cluster: {} is suspect", id);
+      p.info.state = next;
+    }
+  }
+  auto next = std::make_shared<cluster_view::state>();
+  next->clustered = !cfg.seeds.empty();
+  next->joined = st.joined;
+  {
+    cluster_view::member me;
+    me.info = st.self;
+    me.info.state = st.joined ? "up" : "joining";
+    me.info.heard_ms = wall_ms();
+    me.self = true;
+    next->members.push_back(std::move(me));
+  }
+  for (auto& [id, p] : st.peers) {
+    cluster_view::member m;
+    m.info = p.info;
+    m.door = p.door;
+    next->members.push_back(std::move(m));
+  }
+  std::sort(next->members.begin(), next->members.end(),
+            [](auto& x, auto& y) { return x.info.id < y.info.id; });
+  std::vector<std::string> ids;
+  std::vector<bool> alive;
+  for (size_t i = 0; i < next->members.size(); ++i) {
+    auto& m = next->members[i];
+    if (m.self)
+      next->self = static_cast<int32_t>(i);
+    ids.push_back(m.info.id);
+    alive.push_back(st.joined && live(m.info.state));
+  }
+  if (st.joined) {
+    // The control node: the oldest live incarnation (ties by id), so a
+    // node that rejoins never takes the role back from a working one.
+    int32_t best = cluster_view::state::none;
+    for (size_t i = 0; i < next->members.size(); ++i) {
+      if (!alive[i])
+        continue;
+      auto& m = next->members[i].info;
+      if (best == cluster_view::state::none)
+        best = static_cast<int32_t>(i);
+      auto& b = next->members[static_cast<size_t>(best)].info;
+      if (std::tie(m.incarnation, m.id) < std::tie(b.incarnation, b.id))
+        best = static_cast<int32_t>(i);
+    }
+    next->leader = best;
+  }
+  auto placed = place(cfg.opts.shards, ids, alive);
+  next->primary = placed.primary;
+  next->replica = placed.replica;
+  if (st.epochs.size() != cfg.opts.shards) {
+    st.epochs.assign(cfg.opts.shards, 0);
+    st.last_primary.assign(cfg.opts.shards, cluster_view::state::none);
+  }
+  for (uint32_t s = 0; s < cfg.opts.shards; ++s) {
+    if (placed.primary[s] != st.last_primary[s])
+      ++st.epochs[s];
+    st.last_primary[s] = placed.primary[s];
+  }
+  next->epoch = st.epochs;
+  next->version = ++st.version;
+  bool lead = next->self_is_leader();
+  if (lead && !st.leading) {
+    // Writes before this moment were a follower's; the stream restarts and
+    // every follower gets a full copy first.
+    cfg.queue->clear();
+    st.sent_seq = 0;
+    for (auto& [id, p] : st.peers)
+      p.synced = false;
+  }
+  if (cfg.metrics) {
+    auto& fam = cfg.metrics->gauges("vigil_cluster_nodes",
+                                    "Cluster members, by state.", {"state"});
+    std::map<std::string, double> counts{{"joining", 0}, {"up", 0},
+                                         {"suspect", 0}, {"down", 0},
+                                         {"left", 0}};
+    for (auto& m : next->members)
+      counts[m.info.state] += 1;
+    for (auto& [state, n] : counts)
+      fam.with({state}).set(n);
+    cfg.metrics->gauge_("vigil_shards_owned", "Shards this node owns.")
+      .set(next->owned());
+    cfg.metrics->gauge_("vigil_cluster_leader",
+                        "1 when this node is the control node.")
+      .set(lead ? 1 : 0);
+  }
+  cfg.view->set(std::move(next));
+  if (lead != st.leading || (!st.role_told && st.joined)) {
+    st.role_told = true;
+    st.leading = lead;
+    renew_lease(self);
+    spdlog::info("cluster: this node {} the control node",
+                 lead ? "is now" : "is no longer");
+    if (cfg.on_role)
+      cfg.on_role(lead);
+  } else {
+    renew_lease(self);
+  }
+}
+
+void send_join(self_ptr self, const caf::actor& door);
+
+// Connects to HOST:PORT without blocking; `then` gets the door.
+template <class F>
+void connect(self_ptr self, const std::string& address, F then) {
+  auto hp = parse_host_port(address);
+  if (!hp) {
+    spdlog::error("cluster: cannot join {}: {}", address, hp.error);
+    return;
+  }
+  auto mm = self->system().middleman().actor_handle();
+  self
+    ->request(mm, std::chrono::seconds{2}, caf::connect_atom::value,
+              hp.value->host, hp.value->port)
+    .then(
+      [self, then, address](const caf::node_id&, caf::strong_actor_ptr& ptr,
+                            const std::set<std::string>&) mutable {
+        if (!ptr) {
+          spdlog::debug("cluster: {} published nothing", address);
+          return;
+        }
+        then(caf::actor_cast<caf::actor>(ptr));
+      },
+      [address](caf::error& err) {
+        spdlog::debug("cluster: cannot reach {}: {}", address,
+                      to_string(err));
+      });
+}
+
+void merge(self_ptr self, const std::vector<member_info>& xs,
+           bool from_join_reply) {
+  auto& st = self->state;
+  auto now = clock::now();
+  for (auto& m : xs) {
+    if (m.id == st.self.id)
+      continue;
+    auto i = st.peers.find(m.id);
+    if (i == st.peers.end()) {
+      if (!live(m.state) && m.state != "joining")
+        continue;
+      member_state::peer p;
+      p.info = m;
+      p.info.state = "up";
+      // Benefit of the doubt: it has down_after to answer us directly.
+      p.heard = now;
+      st.peers.emplace(m.id, std::move(p));
+      continue;
+    }
+    auto& p = i->second;
+    if (m.incarnation > p.info.incarnation
+        && (live(m.state) || m.state == "joining")) {
+      // A new run of that node: its old door is dead.
+      p.info = m;
+      p.info.state = "up";
+      p.heard = now;
+      p.door = nullptr;
+      p.synced = false;
+    } else if (m.incarnation == p.info.incarnation && m.state == "left") {
+      p.info.state = "left";
+    } else if (from_join_reply && m.incarnation == p.info.incarnation
+               && p.info.state != "down") {
+      p.info.cluster = m.cluster;
+      p.info.http = m.http;
+    }
+  }
+}
+
+void send_join(self_ptr self, const caf::actor& door) {
+  auto& st = self->state;
+  auto me = st.self;
+  me.state = "joining";
+  self
+    ->request(door, std::chrono::seconds{3}, atom::join_v, me, st.cfg.proof)
+    .then(
+      [self, door](std::vector<member_info>& xs) {
+        auto& st = self->state;
+        if (xs.empty())
+          return;
+        merge(self, xs, true);
+        // The answering node is heard now, and reached through this door.
+        if (auto i = st.peers.find(xs.front().id); i != st.peers.end()) {
+          i->second.door = door;
+          i->second.heard = clock::now();
+          i->second.info.state = "up";
+        }
+        if (!st.joined) {
+          st.joined = true;
+          st.joining = false;
+          spdlog::info("cluster: joined through {} ({} members)",
+                       xs.front().id, st.peers.size() + 1);
+        }
+        publish(self);
+      },
+      [self](caf::error& err) {
+        self->state.joining = false;
+        spdlog::warn("cluster: join refused: {}", to_string(err));
+      });
+}
+
+void try_join(self_ptr self) {
+  auto& st = self->state;
+  if (st.joining)
+    return;
+  st.joining = true;
+  // Known members first (a node declared down rejoins through them), then
+  // the seeds.
+  for (auto& [id, p] : st.peers)
+    if (p.door)
+      send_join(self, p.door);
+  for (auto& seed : st.cfg.seeds) {
+    if (seed == st.self.cluster)
+      continue;
+    connect(self, seed, [self](caf::actor door) { send_join(self, door); });
+  }
+  // Try again on a later tick if nobody answers.
+  self->delayed_send(self, std::chrono::seconds{2}, atom::join_v);
+}
+
+// The cluster declared this node down (it was paused or cut off): it gave
+// up its role when its lease ran out; now it comes back as a new
+// incarnation, which never outranks the members that carried on.
+void declared_down(self_ptr self) {
+  auto& st = self->state;
+  spdlog::warn("cluster: the other members declared this node down (it was "
+               "paused or cut off); rejoining as a new incarnation");
+  st.self.incarnation = std::max(wall_ms(), st.self.incarnation + 1);
+  st.joined = false;
+  st.joining = false;
+  publish(self);
+  try_join(self);
+}
+
+void heartbeat(self_ptr self) {
+  auto& st = self->state;
+  if (!st.joined && !st.cfg.seeds.empty())
+    try_join(self);
+  auto list = view_list(self);
+  for (auto& [id, p] : st.peers) {
+    if (p.info.state == "left")
+      continue;
+    if (!p.door) {
+      if (!p.connecting && !p.info.cluster.empty()) {
+        p.connecting = true;
+        auto peer_id = id;
+        auto inc = p.info.incarnation;
+        connect(self, p.info.cluster, [self, peer_id, inc](caf::actor door) {
+          auto i = self->state.peers.find(peer_id);
+          if (i == self->state.peers.end())
+            return;
+          i->second.connecting = false;
+          if (i->second.info.incarnation == inc)
+            i->second.door = door;
+        });
+        // A connection attempt that fails leaves `connecting` set; clear it
+        // after the attempt's timeout so a later tick tries again.
+        self->delayed_send(self, std::chrono::seconds{3}, atom::locate_v,
+                           peer_id);
+      }
+      continue;
+    }
+    self->send(p.door, atom::beat_v, list.front(), list);
+  }
+  publish(self);
+}
+
+void full_copy(self_ptr self, member_state::peer& p) {
+  auto& st = self->state;
+  repl_batch b;
+  b.leader = st.self.id;
+  b.incarnation = st.self.incarnation;
+  b.seq = ++st.sent_seq;
+  b.reset = true;
+  auto flush = [&] {
+    self->send(p.door, atom::replicate_v, std::move(b));
+    b = repl_batch{};
+    b.leader = st.self.id;
+    b.incarnation = st.self.incarnation;
+    b.seq = ++st.sent_seq;
+  };
+  for (uint8_t c = 0; c < storage::column_count; ++c) {
+    auto col = static_cast<storage::column>(c);
+    if (!storage::replicated(col))
+      continue;
+    (void) st.cfg.store->scan(col, "", [&](auto key, auto value) {
+      repl_op op;
+      op.column = c;
+      op.kind = repl_op::put;
+      op.key.assign(key);
+      op.value.assign(value);
+      b.ops.push_back(std::move(op));
+      if (b.ops.size() >= max_ops_per_batch)
+        flush();
+      return true;
+    });
+  }
+  if (st.repl_ops_sent)
+    st.repl_ops_sent->inc(b.ops.size());
+  self->send(p.door, atom::replicate_v, std::move(b));
+  p.synced = true;
+  spdlog::info("cluster: sent a full copy of the control records to {}",
+               p.info.id);
+}
+
+void ship(self_ptr self) {
+  auto& st = self->state;
+  if (!st.leading)
+    return;
+  auto ops = st.cfg.queue->take();
+  for (auto& [id, p] : st.peers) {
+    if (!p.door || !live(p.info.state))
+      continue;
+    if (!p.synced) {
+      // The copy reads the store as it is now, which already holds `ops`.
+      full_copy(self, p);
+      continue;
+    }
+    for (size_t i = 0; i < ops.size(); i += max_ops_per_batch) {
+      repl_batch b;
+      b.leader = st.self.id;
+      b.incarnation = st.self.incarnation;
+      b.seq = ++st.sent_seq;
+      auto end = std::min(ops.size(), i + max_ops_per_batch);
+      b.ops.assign(ops.begin() + static_cast<ptrdiff_t>(i),
+                   ops.begin() + static_cast<ptrdiff_t>(end));
+      if (st.repl_ops_sent)
+        st.repl_ops_sent->inc(b.ops.size());
+      self->send(p.door, atom::replicate_v, std::move(b));
+    }
+  }
+}
+
+caf::error apply(self_ptr self, repl_batch& b) {
+  auto& st = self->state;
+  auto view = st.cfg.view->get();
+  auto leader = view->leader;
+  if (st.leading || leader == cluster_view::state::none
+      || view->members[static_cast<size_t>(leader)].info.id != b.leader
+      || view->members[static_cast<size_t>(leader)].info.incarnation
+           != b.incarnation) {
+    if (st.repl_refused)
+      st.repl_refused->inc();
+    return caf::make_error(errc::unavailable,
+                           "replicated writes from " + b.leader
+                             + ", which is not this node's control node");
+  }
+  auto& db = *st.cfg.store;
+  if (b.reset) {
+    for (uint8_t c = 0; c < storage::column_count; ++c) {
+      auto col = static_cast<storage::column>(c);
+      if (!storage::replicated(col))
+        continue;
+      storage::write_batch wipe;
+      (void) db.scan(col, "", [&](auto key, auto) {
+        wipe.erase(col, key);
+        return true;
+      });
+      if (auto err = db.apply(wipe))
+        return err;
+    }
+  }
+  storage::write_batch batch;
+  for (auto& op : b.ops) {
+    if (op.column >= storage::column_count
+        || !storage::replicated(static_cast<storage::column>(op.column)))
+      return caf::make_error(errc::malformed,
+                             "replicated write to column "
+                               + std::to_string(op.column)
+                               + ", which is not replicated");
+    auto col = static_cast<storage::column>(op.column);
+    switch (op.kind) {
+      case repl_op::put:
+        batch.put(col, op.key, op.value);
+        break;
+      case repl_op::erase:
+        batch.erase(col, op.key);
+        break;
+      case repl_op::erase_range:
+        if (batch.size() > 0) {
+          if (auto err = db.apply(batch))
+            return err;
+          batch = storage::write_batch{};
+        }
+        if (auto err = db.erase_range(col, op.key, op.value))
+          return err;
+        break;
+      default:
+        return caf::make_error(errc::malformed,
+                               "replicated write of unknown kind "
+                                 + std::to_string(op.kind));
+    }
+  }
+  if (batch.size() > 0)
+    if (auto err = db.apply(batch))
+      return err;
+  st.applied_seq = b.seq;
+  if (st.repl_ops_applied)
+    st.repl_ops_applied->inc(b.ops.size());
+  return {};
+}
+
+caf::actor local(self_ptr self, caf::atom_value key) {
+  return caf::actor_cast<caf::actor>(self->system().registry().get(key));
+}
+
+} // namespace
+
+caf::behavior member(caf::stateful_actor<member_state>* self,
+                     member_config cfg) {
+  auto& st = self->state;
+  st.cfg = std::move(cfg);
+  st.self = st.cfg.self;
+  st.joined = st.cfg.seeds.empty();
+  self->attach_functor([self](const caf::error& reason) {
+    if (reason && reason != caf::exit_reason::user_shutdown)
+      spdlog::critical("cluster: the membership actor stopped: {}",
+                       self->system().render(reason));
+  });
+  // Nothing a peer sends may stop the door: unknown messages are logged
+  // and dropped.
+  self->set_default_handler(
+    [](caf::scheduled_actor* ptr,
+       caf::message_view& x) -> caf::result<caf::message> {
+      spdlog::warn("cluster: dropped an unexpected message: {}",
+                   to_string(x.content()));
+      if (ptr->current_mailbox_element()->mid.is_request())
+        return caf::sec::unexpected_message;
+      // CAF 0.17 sends a handler's result back even for a plain send;
+      // "delegated" sends nothing.
+      return caf::delegated<caf::message>{};
+    });
+  // An error sent to the door (a failed reply to a plain send) must not
+  // stop it, which CAF's default error handler would.
+  self->set_error_handler([self](caf::error& err) {
+    spdlog::warn("cluster: a peer reported an error: {}",
+                 self->system().render(err));
+  });
+  self->set_exception_handler(
+    [](caf::scheduled_actor*, std::exception_ptr& eptr) -> caf::error {
+      try {
+        std::rethrow_exception(eptr);
+      } catch (const std::exception& e) {
+        spdlog::critical("cluster: the membership actor failed: {}",
+                         e.what());
+      } catch (...) {
+        spdlog::critical("cluster: the membership actor failed");
+      }
+      return caf::make_error(errc::internal, "membership actor failed");
+    });
+  if (st.cfg.metrics) {
+    auto& m = *st.cfg.metrics;
+    st.beats_in = &m.counter_("vigil_cluster_heartbeats_received_total",
+                              "Membership heartbeats received.");
+    auto& ops = m.counters("vigil_cluster_replicated_ops_total",
+                           "Control-record writes replicated, by direction.",
+                           {"direction"});
+    st.repl_ops_sent = &ops.with({"sent"});
+    st.repl_ops_applied = &ops.with({"applied"});
+    st.repl_refused = &m.counter_(
+      "vigil_cluster_replication_refused_total",
+      "Replicated batches refused (not from this node's control node).");
+    st.relay_dropped = &m.counter_(
+      "vigil_cluster_relay_dropped_total",
+      "Relayed items dropped because their actor was not running here.");
+  }
+  return {
+    [self](atom::configure, const std::string& cluster_address) {
+      // The node's own cluster address is known once the port is bound;
+      // membership starts here.
+      auto& st = self->state;
+      if (!st.self.cluster.empty())
+        return;
+      st.self.cluster = cluster_address;
+      publish(self);
+      self->send(self, atom::tick_v);
+      self->send(self, atom::flush_v);
+    },
+    [self](atom::tick) {
+      heartbeat(self);
+      self->delayed_send(self, self->state.cfg.opts.heartbeat_interval,
+                         atom::tick_v);
+    },
+    [self](atom::flush) {
+      ship(self);
+      self->delayed_send(self, self->state.cfg.repl_tick, atom::flush_v);
+    },
+    [self](atom::join) {
+      // The retry timer of try_join.
+      if (!self->state.joined) {
+        self->state.joining = false;
+        try_join(self);
+      }
+    },
+    [self](atom::locate, const std::string& peer_id) {
+      // The timeout of a connection attempt.
+      auto i = self->state.peers.find(peer_id);
+      if (i != self->state.peers.end() && !i->second.door)
+        i->second.connecting = false;
+    },
+    [self](atom::join, member_info& m,
+           const std::string& proof) -> caf::result<std::vector<member_info>> {
+      auto& st = self->state;
+      if (proof != st.cfg.proof)
+        return caf::make_error(errc::unauthorized,
+                               "node " + m.id
+                                 + " holds another admin token; the nodes "
+                                   "of one cluster share it "
+                                   "(security.admin_token_file)");
+      if (m.id == st.self.id)
+        return caf::make_error(errc::invalid_config,
+                               "node " + m.id
+                                 + " has this node's id; every node needs "
+                                   "its own (--node-id, or its own data dir)");
+      auto& p = st.peers[m.id];
+      if (m.incarnation < p.info.incarnation)
+        return caf::make_error(errc::unavailable,
+                               "an older run of node " + m.id);
+      bool fresh = p.info.incarnation != m.incarnation;
+      p.info = m;
+      p.info.state = "up";
+      p.heard = clock::now();
+      p.door = caf::actor_cast<caf::actor>(self->current_sender());
+      p.connecting = false;
+      if (fresh)
+        p.synced = false;
+      spdlog::info("cluster: {} joined (cluster {}, http {})", m.id,
+                   m.cluster, m.http);
+      publish(self);
+      return view_list(self);
+    },
+    [self](atom::beat, member_info& from, std::vector<member_info>& theirs) {
+      auto& st = self->state;
+      if (st.beats_in)
+        st.beats_in->inc();
+      for (auto& m : theirs)
+        if (m.id == st.self.id && m.incarnation == st.self.incarnation
+            && m.state == "down") {
+          declared_down(self);
+          return;
+        }
+      auto sender = caf::actor_cast<caf::actor>(self->current_sender());
+      auto i = st.peers.find(from.id);
+      if (i != st.peers.end()) {
+        auto& p = i->second;
+        if (from.incarnation < p.info.incarnation)
+          return; // an old run
+        if (from.incarnation == p.info.incarnation
+            && (p.info.state == "down" || p.info.state == "left")) {
+          // A member this node gave up on: tell it so it rejoins anew.
+          if (sender)
+            self->send(sender, atom::beat_v, view_list(self).front(),
+                       view_list(self));
+          return;
+        }
+        if (from.incarnation > p.info.incarnation)
+          p.synced = false;
+      }
+      auto& p = st.peers[from.id];
+      p.info = from;
+      p.info.state = "up";
+      p.info.heard_ms = wall_ms();
+      p.heard = clock::now();
+      if (sender)
+        p.door = sender;
+      p.connecting = false;
+      merge(self, theirs, false);
+      publish(self);
+    },
+    [self](atom::leave, member_info& m) {
+      auto i = self->state.peers.find(m.id);
+      if (i != self->state.peers.end()
+          && i->second.info.incarnation == m.incarnation) {
+        spdlog::info("cluster: {} left", m.id);
+        i->second.info.state = "left";
+        i->second.door = nullptr;
+        publish(self);
+      }
+    },
+    [self](atom::leave) -> bool {
+      // Graceful leave (SIGTERM): tell everyone, so they move the shards
+      // now rather than after down_after.
+      auto& st = self->state;
+      auto me = st.self;
+      me.state = "left";
+      for (auto& [id, p] : st.peers)
+        if (p.door && live(p.info.state))
+          self->send(p.door, atom::leave_v, me);
+      return true;
+    },
+    [self](atom::members) { return view_list(self); },
+    [self](atom::locate,
+           caf::atom_value key) -> caf::result<caf::actor> {
+      auto h = local(self, key);
+      if (!h)
+        return caf::make_error(errc::unavailable,
+                               "not running on " + self->state.self.id);
+      return h;
+    },
+    [self](atom::replicate, repl_batch& b) {
+      // A plain send, so no reply: a lost or refused batch shows in the
+      // metrics and the log, and a new control node sends a full copy.
+      if (auto err = apply(self, b))
+        spdlog::warn("cluster: replicated batch {} not applied: {}", b.seq,
+                     render(err));
+    },
+    [self](atom::status) {
+      return self->delegate(self->state.cfg.admin, atom::status_v);
+    },
+    [self](atom::console, console_request& r) {
+      return self->delegate(self->state.cfg.admin, atom::console_v,
+                            std::move(r));
+    },
+    [self](atom::forward, std::vector<sample_batch>& xs) {
+      return self->delegate(local(self, self->state.cfg.ingest_key),
+                            atom::forward_v, std::move(xs));
+    },
+    [self](atom::forward, std::vector<log_batch>& xs) {
+      return self->delegate(local(self, self->state.cfg.ingest_key),
+                            atom::forward_v, std::move(xs));
+    },
+    // Items a follower's forwarder relays to this (control) node: admitted
+    // to this node's load meter, which the owner releases.
+    [self](atom::relay, anomaly_event& ev) {
+      auto& st = self->state;
+      if (auto h = local(self, st.cfg.correlator_key))
+        self->send(h, atom::anomaly_v, std::move(ev));
+      else if (st.relay_dropped)
+        st.relay_dropped->inc();
+    },
+    [self](atom::relay, alert_batch& x) {
+      auto& st = self->state;
+      if (auto h = local(self, st.cfg.correlator_key)) {
+        st.cfg.load->add(st.cfg.load->correlator_slot(), x.alerts.size());
+        self->send(h, atom::ingest_v, std::move(x));
+      } else if (st.relay_dropped) {
+        st.relay_dropped->inc(x.alerts.size());
+      }
+    },
+    [self](atom::relay, change_batch& x) {
+      auto& st = self->state;
+      if (auto h = local(self, st.cfg.correlator_key)) {
+        st.cfg.load->add(st.cfg.load->correlator_slot(), x.changes.size());
+        self->send(h, atom::ingest_v, std::move(x));
+      } else if (st.relay_dropped) {
+        st.relay_dropped->inc(x.changes.size());
+      }
+    },
+    [self](atom::relay, span_batch& x) {
+      auto& st = self->state;
+      if (auto h = local(self, st.cfg.rca_key)) {
+        st.cfg.load->add(st.cfg.load->rca_slot(), x.spans.size());
+        self->send(h, atom::ingest_v, std::move(x));
+      } else if (st.relay_dropped) {
+        st.relay_dropped->inc(x.spans.size());
+      }
+    },
+    [self](atom::relay, topology_update& x) {
+      auto& st = self->state;
+      if (auto h = local(self, st.cfg.rca_key)) {
+        st.cfg.load->add(st.cfg.load->rca_slot(), x.edges.size());
+        self->send(h, atom::ingest_v, std::move(x));
+      } else if (st.relay_dropped) {
+        st.relay_dropped->inc(x.edges.size());
+      }
+    },
+  };
+}
+
+caf::behavior forwarder(caf::event_based_actor* self,
+                        std::shared_ptr<cluster_view> view,
+                        std::shared_ptr<load_meter> load,
+                        std::shared_ptr<metrics::registry> metrics) {
+  auto& fam = metrics->counters(
+    "vigil_cluster_relayed_total",
+    "Items this follower relayed to the control node, by outcome.",
+    {"outcome"});
+  auto* sent = &fam.with({"sent"});
+  auto* dropped = &fam.with({"no_control_node"});
+  auto relay = [self, view, sent, dropped](auto&& item, uint64_t n) {
+    auto door = view->get()->leader_door();
+    if (!door) {
+      dropped->inc(n);
+      return;
+    }
+    sent->inc(n);
+    self->send(door, atom::relay_v, std::forward<decltype(item)>(item));
+  };
+  return {
+    [relay](atom::anomaly, anomaly_event& ev) { relay(std::move(ev), 1); },
+    [relay, load](atom::ingest, alert_batch& x) {
+      auto n = x.alerts.size();
+      load->release(load->correlator_slot(), n);
+      relay(std::move(x), n);
+    },
+    [relay, load](atom::ingest, change_batch& x) {
+      auto n = x.changes.size();
+      load->release(load->correlator_slot(), n);
+      relay(std::move(x), n);
+    },
+    [relay, load](atom::ingest, span_batch& x) {
+      auto n = x.spans.size();
+      load->release(load->rca_slot(), n);
+      relay(std::move(x), n);
+    },
+    [relay, load](atom::ingest, topology_update& x) {
+      auto n = x.edges.size();
+      load->release(load->rca_slot(), n);
+      relay(std::move(x), n);
+    },
+  };
+}
+
+} // namespace vigil::cluster

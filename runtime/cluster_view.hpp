@@ -1,0 +1,119 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+
+#include "messages/cluster.hpp"
+
+namespace vigil {
+
+/// What the cluster layer tells the rest of a node: the members, which node
+/// owns each shard, which node is the control node (correlation, RCA,
+/// remediation, notification) and whether this node may act. The membership
+/// actor writes it; ingest, the playbook engine, the notifier and the HTTP
+/// API read it from any thread. A single node owns everything and may always
+/// act.
+class cluster_view {
+public:
+  using clock = std::chrono::steady_clock;
+
+  struct member {
+    member_info info;
+    /// Its membership actor (null for this node and for members not yet
+    /// reached).
+    caf::actor door;
+    bool self = false;
+  };
+
+  /// One consistent picture, replaced whole.
+  struct state {
+    /// Bumped on every change of members, states or ownership.
+    uint64_t version = 0;
+    /// Sorted by id; includes this node.
+    std::vector<member> members;
+    /// Shard -> index into `members` of its primary and replica owner
+    /// (`none` when no member is live).
+    std::vector<int32_t> primary;
+    std::vector<int32_t> replica;
+    /// Shard -> how often its primary changed in this node's view.
+    std::vector<uint64_t> epoch;
+    /// Index of the control node; `none` while unknown (joining).
+    int32_t leader = none;
+    /// Index of this node.
+    int32_t self = none;
+    /// Whether the node was started with seeds (a cluster of several).
+    bool clustered = false;
+    /// Whether this node has joined (always for a single node).
+    bool joined = false;
+    static constexpr int32_t none = -1;
+
+    bool self_is_leader() const { return leader != none && leader == self; }
+    /// The membership actor of the control node; null when it is this node
+    /// or unknown.
+    caf::actor leader_door() const {
+      if (leader == none || leader == self)
+        return {};
+      return members[static_cast<size_t>(leader)].door;
+    }
+    /// The membership actor of shard `id`'s primary; null when this node
+    /// owns it (or nobody does).
+    caf::actor owner_door(uint32_t id) const {
+      if (id >= primary.size() || primary[id] == none || primary[id] == self)
+        return {};
+      return members[static_cast<size_t>(primary[id])].door;
+    }
+    /// Shards whose primary is this node.
+    uint32_t owned() const {
+      uint32_t n = 0;
+      for (auto p : primary)
+        n += p == self && self != none ? 1 : 0;
+      return n;
+    }
+  };
+
+  /// A single node named `self` owning all `shards`; or, with `joining`, a
+  /// node that owns nothing until it has joined its cluster.
+  cluster_view(std::string self_id, uint32_t shards, bool joining = false);
+
+  std::shared_ptr<const state> get() const {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return state_;
+  }
+
+  void set(std::shared_ptr<const state> next) {
+    leading_.store(next->self_is_leader(), std::memory_order_release);
+    std::lock_guard<std::mutex> guard{mtx_};
+    state_ = std::move(next);
+  }
+
+  /// Whether this node is the control node (cheap; no lock).
+  bool leading() const { return leading_.load(std::memory_order_acquire); }
+
+  /// The control node may act until `t`; `clock::time_point::max()` for a
+  /// single node.
+  void set_lease_until(clock::time_point t) {
+    lease_until_.store(t.time_since_epoch().count(),
+                       std::memory_order_release);
+  }
+
+  /// Empty when this node may act now (it is the control node and heard
+  /// from a majority of the members within the lease); else why not.
+  std::string fence_reason() const;
+
+  bool may_act() const { return fence_reason().empty(); }
+
+private:
+  mutable std::mutex mtx_;
+  std::shared_ptr<const state> state_;
+  std::atomic<clock::rep> lease_until_;
+  std::atomic<bool> leading_{true};
+};
+
+} // namespace vigil
