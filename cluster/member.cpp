@@ -96,6 +96,10 @@ void publish(self_ptr self) {
   for (auto& [id, p] : st.peers) {
     if (p.info.state == "left" || p.info.state == "down")
       continue;
+    // After this node itself stalled (paused, swapped out), the silence is
+    // its own: it judges nobody until the others had time to speak again.
+    if (now < st.judge_after)
+      continue;
     auto silence = now - p.heard;
     auto next = silence >= cfg.opts.down_after      ? "down"
                 : silence >= cfg.opts.suspect_after ? "suspect"
@@ -210,6 +214,16 @@ void publish(self_ptr self) {
 
 void send_join(self_ptr self, const caf::actor& door);
 
+// Sets a peer's door and watches it: when the connection behind it dies
+// (the peer was killed, paused past CAF's connection timeout, or cut off),
+// the door is dropped and a later heartbeat tick connects again.
+void set_door(self_ptr self, member_state::peer& p, caf::actor door) {
+  if (!door || p.door == door)
+    return;
+  p.door = std::move(door);
+  self->monitor(p.door);
+}
+
 // Connects to HOST:PORT without blocking; `then` gets the door.
 template <class F>
 void connect(self_ptr self, const std::string& address, F then) {
@@ -289,7 +303,7 @@ void send_join(self_ptr self, const caf::actor& door) {
         merge(self, xs, true);
         // The answering node is heard now, and reached through this door.
         if (auto i = st.peers.find(xs.front().id); i != st.peers.end()) {
-          i->second.door = door;
+          set_door(self, i->second, door);
           i->second.heard = clock::now();
           i->second.info.state = "up";
         }
@@ -303,7 +317,13 @@ void send_join(self_ptr self, const caf::actor& door) {
       },
       [self](caf::error& err) {
         self->state.joining = false;
-        spdlog::warn("cluster: join refused: {}", to_string(err));
+        auto why = render(err);
+        spdlog::warn("cluster: join refused: {}", why);
+        // Another token or a clashing id will not change by retrying.
+        if (err.category() == caf::atom("vigil")
+            && (err.code() == static_cast<uint8_t>(errc::unauthorized)
+                || err.code() == static_cast<uint8_t>(errc::invalid_config)))
+          self->state.cfg.view->set_refusal(why);
       });
 }
 
@@ -342,6 +362,17 @@ void declared_down(self_ptr self) {
 
 void heartbeat(self_ptr self) {
   auto& st = self->state;
+  auto now = clock::now();
+  if (st.last_tick != clock::time_point{}
+      && now - st.last_tick > st.cfg.opts.suspect_after) {
+    spdlog::warn("cluster: this node was stalled for {} ms; it judges no "
+                 "member until it hears from them again",
+                 std::chrono::duration_cast<std::chrono::milliseconds>(
+                   now - st.last_tick)
+                   .count());
+    st.judge_after = now + st.cfg.opts.down_after;
+  }
+  st.last_tick = now;
   if (!st.joined && !st.cfg.seeds.empty())
     try_join(self);
   auto list = view_list(self);
@@ -359,7 +390,7 @@ void heartbeat(self_ptr self) {
             return;
           i->second.connecting = false;
           if (i->second.info.incarnation == inc)
-            i->second.door = door;
+            set_door(self, i->second, door);
         });
         // A connection attempt that fails leaves `connecting` set; clear it
         // after the attempt's timeout so a later tick tries again.
@@ -520,6 +551,14 @@ caf::behavior member(caf::stateful_actor<member_state>* self,
   st.cfg = std::move(cfg);
   st.self = st.cfg.self;
   st.joined = st.cfg.seeds.empty();
+  self->set_down_handler([self](caf::down_msg& msg) {
+    for (auto& [id, p] : self->state.peers)
+      if (p.door && p.door.address() == msg.source) {
+        spdlog::info("cluster: lost the connection to {}", id);
+        p.door = nullptr;
+        p.connecting = false;
+      }
+  });
   self->attach_functor([self](const caf::error& reason) {
     if (reason && reason != caf::exit_reason::user_shutdown)
       spdlog::critical("cluster: the membership actor stopped: {}",
@@ -628,7 +667,7 @@ caf::behavior member(caf::stateful_actor<member_state>* self,
       p.info = m;
       p.info.state = "up";
       p.heard = clock::now();
-      p.door = caf::actor_cast<caf::actor>(self->current_sender());
+      set_door(self, p, caf::actor_cast<caf::actor>(self->current_sender()));
       p.connecting = false;
       if (fresh)
         p.synced = false;
@@ -669,8 +708,7 @@ caf::behavior member(caf::stateful_actor<member_state>* self,
       p.info.state = "up";
       p.info.heard_ms = wall_ms();
       p.heard = clock::now();
-      if (sender)
-        p.door = sender;
+      set_door(self, p, sender);
       p.connecting = false;
       merge(self, theirs, false);
       publish(self);

@@ -113,6 +113,10 @@ struct member_state {
   bool leading = false;
   /// Whether on_role was called once (followers learn their role too).
   bool role_told = false;
+  /// When the heartbeat timer last ran, and until when this node judges
+  /// nobody (after it stalled itself).
+  clock::time_point last_tick{};
+  clock::time_point judge_after{};
   uint64_t version = 0;
   std::vector<int32_t> last_primary;
   std::vector<uint64_t> epochs;

@@ -109,9 +109,21 @@ public:
 
   bool may_act() const { return fence_reason().empty(); }
 
+  /// Why the cluster refused this node for good (another admin token, a
+  /// clashing node id); empty otherwise.
+  std::string refusal() const {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return refusal_;
+  }
+  void set_refusal(std::string why) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    refusal_ = std::move(why);
+  }
+
 private:
   mutable std::mutex mtx_;
   std::shared_ptr<const state> state_;
+  std::string refusal_;
   std::atomic<clock::rep> lease_until_;
   std::atomic<bool> leading_{true};
 };

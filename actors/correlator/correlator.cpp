@@ -170,7 +170,9 @@ void rank_due(partition_actor::stateful_pointer<partition_state> self) {
         [self, id](rca_result& r) {
           auto& st = self->state;
           std::erase(st.ranking, id);
-          st.book->set_root_cause(id, std::move(r));
+          // Stored (and so replicated) before anyone is told of it.
+          if (st.book->set_root_cause(id, std::move(r)))
+            persist(st);
         },
         [self, id](const caf::error& err) {
           auto& st = self->state;

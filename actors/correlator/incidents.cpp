@@ -634,6 +634,11 @@ uint64_t incident_book::adopt(incident inc) {
 void incident_book::restore(incident inc) {
   next_id_ = std::max(next_id_, inc.id + 1);
   auto id = inc.id;
+  // One stored before its first ranking (the node, or the cluster's
+  // previous control node, stopped in between) is ranked now.
+  if (inc.merged_into == 0 && inc.root_cause.candidates.empty()
+      && inc.status != incident_status::resolved)
+    rank_dirty_.push_back(id);
   incidents_[id] = std::move(inc);
 }
 

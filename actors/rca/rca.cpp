@@ -5,7 +5,11 @@
 
 #include <caf/actor_registry.hpp>
 #include <caf/actor_system.hpp>
+#include <caf/binary_deserializer.hpp>
+#include <caf/binary_serializer.hpp>
+#include <spdlog/spdlog.h>
 
+#include "messages/errc.hpp"
 #include "runtime/clock.hpp"
 
 namespace vigil::rca {
@@ -45,6 +49,80 @@ std::vector<attribute> domains_of(const service_graph& g) {
   return out;
 }
 
+// Key of the saved graph in the meta column.
+constexpr std::string_view graph_key = "rca.graph";
+
+topology_snapshot snapshot_of(const service_graph& g) {
+  topology_snapshot snap;
+  for (auto& e : g.edges()) {
+    snap.services.push_back(e.caller);
+    snap.services.push_back(e.callee);
+    topology_edge_stats out;
+    out.caller = e.caller;
+    out.callee = e.callee;
+    out.calls = e.stats.calls;
+    out.errors = e.stats.errors;
+    out.latency_mean_ms = e.stats.latency_mean_ms;
+    out.latency_p95_ms = e.stats.latency_p95_ms;
+    out.last_seen_ms = e.stats.last_seen_ms;
+    out.is_static = e.stats.is_static;
+    out.learned = e.stats.learned;
+    snap.edges.push_back(std::move(out));
+  }
+  std::sort(snap.services.begin(), snap.services.end());
+  snap.services.erase(std::unique(snap.services.begin(), snap.services.end()),
+                      snap.services.end());
+  return snap;
+}
+
+void save_graph(rca_actor::stateful_pointer<rca_state> self) {
+  auto& st = self->state;
+  if (!st.cfg.store)
+    return;
+  auto snap = snapshot_of(*st.graph);
+  std::vector<char> buf;
+  caf::binary_serializer sink{self->system(), buf};
+  if (auto err = sink(snap)) {
+    spdlog::error("rca: cannot encode the service graph: {}",
+                  self->system().render(err));
+    return;
+  }
+  if (auto err = st.cfg.store->put(storage::column::meta, graph_key,
+                                   std::string_view{buf.data(), buf.size()}))
+    spdlog::error("rca: cannot save the service graph: {}", render(err));
+}
+
+void restore_graph(rca_actor::stateful_pointer<rca_state> self,
+                   storage::store& db) {
+  auto bytes = db.get(storage::column::meta, graph_key);
+  if (!bytes || !*bytes)
+    return;
+  std::vector<char> buf((*bytes)->begin(), (*bytes)->end());
+  caf::binary_deserializer source{self->system(), buf};
+  topology_snapshot snap;
+  if (auto err = source(snap)) {
+    spdlog::warn("rca: the saved service graph is unreadable; starting "
+                 "without it: {}",
+                 self->system().render(err));
+    return;
+  }
+  size_t n = 0;
+  for (auto& e : snap.edges) {
+    edge_view v;
+    v.caller = e.caller;
+    v.callee = e.callee;
+    v.stats.calls = e.calls;
+    v.stats.errors = e.errors;
+    v.stats.latency_mean_ms = e.latency_mean_ms;
+    v.stats.latency_p95_ms = e.latency_p95_ms;
+    v.stats.last_seen_ms = e.last_seen_ms;
+    v.stats.is_static = e.is_static;
+    v.stats.learned = e.learned;
+    n += self->state.graph->restore_edge(v) ? 1 : 0;
+  }
+  spdlog::info("rca: restored a service graph of {} edges", n);
+}
+
 void push_domains(rca_actor::stateful_pointer<rca_state> self) {
   auto& st = self->state;
   auto& g = *st.graph;
@@ -53,6 +131,7 @@ void push_domains(rca_actor::stateful_pointer<rca_state> self) {
   if (shape == st.shape)
     return;
   st.shape = shape;
+  save_graph(self);
   auto domains = domains_of(g);
   bool same = domains.size() == st.domains.size()
               && std::equal(domains.begin(), domains.end(), st.domains.begin(),
@@ -106,6 +185,8 @@ rca_actor::behavior_type rca(rca_actor::stateful_pointer<rca_state> self,
            .with({});
   }
   st.cfg = std::move(cfg);
+  if (st.cfg.store)
+    restore_graph(self, *st.cfg.store);
   self->send(self, atom::tick_v);
   return {
     [self](atom::ingest, span_batch& batch) {
@@ -129,28 +210,7 @@ rca_actor::behavior_type rca(rca_actor::stateful_pointer<rca_state> self,
       push_domains(self);
     },
     [self](atom::query) -> topology_snapshot {
-      auto& g = *self->state.graph;
-      topology_snapshot snap;
-      for (auto& e : g.edges()) {
-        snap.services.push_back(e.caller);
-        snap.services.push_back(e.callee);
-        topology_edge_stats out;
-        out.caller = e.caller;
-        out.callee = e.callee;
-        out.calls = e.stats.calls;
-        out.errors = e.stats.errors;
-        out.latency_mean_ms = e.stats.latency_mean_ms;
-        out.latency_p95_ms = e.stats.latency_p95_ms;
-        out.last_seen_ms = e.stats.last_seen_ms;
-        out.is_static = e.stats.is_static;
-        out.learned = e.stats.learned;
-        snap.edges.push_back(std::move(out));
-      }
-      std::sort(snap.services.begin(), snap.services.end());
-      snap.services.erase(
-        std::unique(snap.services.begin(), snap.services.end()),
-        snap.services.end());
-      return snap;
+      return snapshot_of(*self->state.graph);
     },
     [self](atom::rank, rca_request& req) -> rca_result {
       auto& st = self->state;

@@ -14,6 +14,7 @@
 #include "messages/interfaces.hpp"
 #include "runtime/load_meter.hpp"
 #include "runtime/metrics/registry.hpp"
+#include "runtime/storage/store.hpp"
 
 namespace vigil::rca {
 
@@ -28,6 +29,10 @@ struct rca_config {
   ranker_options ranker;
   /// Static edges from the config.
   std::vector<topology_edge> static_edges;
+  /// Where the graph is saved when its shape changes and restored from at
+  /// start (a replicated record: a new control node starts with the
+  /// graph); null = not saved.
+  std::shared_ptr<storage::store> store;
   /// Where the correlator is registered (domain map pushes).
   caf::atom_value correlator_key = caf::atom("");
   /// How often the domain map is checked for changes (wall clock).

@@ -110,6 +110,19 @@ bool service_graph::add_static_edge(std::string_view caller,
   return true;
 }
 
+bool service_graph::restore_edge(const edge_view& x) {
+  if (!add_static_edge(x.caller, x.callee))
+    return false;
+  auto u = vertex_of(x.caller);
+  auto v = vertex_of(x.callee);
+  auto [e, found] = boost::edge(*u, *v, graph_);
+  if (found)
+    graph_[e] = x.stats;
+  if (x.stats.last_seen_ms > now_ms_)
+    now_ms_ = x.stats.last_seen_ms;
+  return found;
+}
+
 size_t service_graph::add_static(const topology_update& update) {
   size_t n = 0;
   for (const auto& e : update.edges)

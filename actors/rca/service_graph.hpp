@@ -116,6 +116,10 @@ public:
   /// were accepted.
   size_t add_static(const topology_update& update);
 
+  /// Puts back an edge with its statistics as a saved graph held it
+  /// (another node's, after it failed). False when a bound refuses it.
+  bool restore_edge(const edge_view& e);
+
   /// Moves event time to `now_ms` (never backwards) and ages out learned
   /// edges, remembered spans and waiting children.
   void advance(int64_t now_ms);

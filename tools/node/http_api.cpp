@@ -899,7 +899,9 @@ public:
     auto fence = n_.cluster().fence_reason();
     respond(json_response(
       200, json{{"node", n_.id()},
-                {"mode", st->clustered ? "cluster" : "single-node"},
+                {"mode", st->clustered || st->members.size() > 1
+                           ? "cluster"
+                           : "single-node"},
                 {"joined", st->joined},
                 {"control_node", name(st->leader)},
                 {"may_act", fence.empty()},
@@ -1116,7 +1118,7 @@ public:
 
   std::string cluster_state() const {
     auto st = n_.cluster().get();
-    if (!st->clustered)
+    if (!st->clustered && st->members.size() == 1)
       return "single-node";
     return st->joined ? "joined" : "joining";
   }

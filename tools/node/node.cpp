@@ -251,6 +251,7 @@ caf::error node::init() {
     if (auto e = parse_edge_rule(text))
       rc.static_edges.push_back({e->first, e->second});
   rc.correlator_key = keys::correlator;
+  rc.store = store_;
   ingest::gateway_config gc;
   gc.ingest = o.ingest;
   gc.shards = o.cluster.shards;
@@ -299,8 +300,10 @@ caf::error node::init() {
   gc.view = view_;
   gc.forward_batch = o.cluster.forward_batch;
   gc.forward_delay = o.cluster.forward_delay;
-  if (clustered) {
-    // Only the control node holding its lease acts and notifies.
+  {
+    // Only the control node holding its lease acts and notifies (a node
+    // started without seeds may be joined by others later), and its
+    // durable records go to every member.
     auto view = view_;
     pc.fence = [view] { return view->fence_reason(); };
     nc.may_deliver = [view] { return view->may_act(); };
@@ -438,7 +441,7 @@ caf::error node::init() {
   mc.opts = o.cluster;
   mc.view = view_;
   mc.store = store_;
-  mc.queue = repl_ ? repl_ : std::make_shared<cluster::repl_queue>();
+  mc.queue = repl_;
   mc.load = load_;
   mc.metrics = metrics_;
   mc.admin = admin_;
@@ -473,6 +476,9 @@ caf::error node::init() {
            && reg.get(keys::playbook) && reg.get(keys::notifier);
   };
   while (!control_up()) {
+    if (auto why = view_->refusal(); !why.empty())
+      return caf::make_error(errc::invalid_config,
+                             "the cluster refused this node: " + why);
     if (failed_ || std::chrono::steady_clock::now() > until)
       return caf::make_error(
         errc::unavailable,
@@ -529,6 +535,13 @@ void node::start_control() {
   if (stopped_ || control_)
     return;
   if (forwarder_) {
+    // CAF's registry never overwrites a key: make room for the control
+    // actors' own entries.
+    auto& reg = sys_->registry();
+    auto ptr = caf::actor_cast<caf::strong_actor_ptr>(forwarder_);
+    for (auto key : {keys::correlator, keys::rca})
+      if (reg.get(key) == ptr)
+        reg.erase(key);
     caf::anon_send_exit(forwarder_, caf::exit_reason::user_shutdown);
     forwarder_ = nullptr;
   }
@@ -576,9 +589,14 @@ void node::stop_control() {
   }
   if (!forwarder_) {
     forwarder_ = sys_->spawn(cluster::forwarder, view_, load_, metrics_);
+    // CAF's registry never overwrites a key, so the stopping control
+    // actors' entries go first (their supervisor erases an entry only while
+    // it still names the child, so it leaves the forwarder's alone).
     auto ptr = caf::actor_cast<caf::strong_actor_ptr>(forwarder_);
-    sys_->registry().put(keys::correlator, ptr);
-    sys_->registry().put(keys::rca, ptr);
+    for (auto key : {keys::correlator, keys::rca}) {
+      sys_->registry().erase(key);
+      sys_->registry().put(key, ptr);
+    }
   }
 }
 
@@ -664,7 +682,7 @@ void node::stop() {
   stopping_->store(true);
   auto timeout = opts_.node.shutdown_timeout;
   // 0. Leave the cluster, so the others move this node's shards now.
-  if (sys_ && member_ && view_ && view_->get()->clustered) {
+  if (sys_ && member_ && view_ && view_->get()->members.size() > 1) {
     caf::scoped_actor self{*sys_};
     self->request(member_, std::chrono::seconds{1}, atom::leave_v)
       .receive([](bool) {}, [](caf::error&) {});

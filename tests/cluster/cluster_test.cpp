@@ -1,0 +1,329 @@
+// A real cluster: three vigild processes on loopback joined over CAF. They
+// agree on members and shard owners; an outage streamed through a follower
+// becomes the same incident a single node finds; kill -9 of the control
+// node loses no incident; a paused control node comes back without acting;
+// a restarted node rejoins and gets its shards back; a node holding another
+// admin token is refused.
+
+#include <gtest/gtest.h>
+
+#include <sys/stat.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <algorithm>
+#include <map>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "runtime/clock.hpp"
+#include "tests/support/node/outage.hpp"
+#include "tests/support/node/replay.hpp"
+#include "tests/support/node/vigild.hpp"
+
+using namespace std::chrono_literals;
+using namespace vigil;
+using json = nlohmann::json;
+
+namespace {
+
+constexpr const char* shared_token = "cluster-test-token-4d1f7c0a9e2b";
+
+// A node's data dir with the cluster's admin token already in place (the
+// nodes of one cluster share it).
+std::string prepare(const std::string& dir, const std::string& token) {
+  std::filesystem::create_directories(dir);
+  auto path = dir + "/admin.token";
+  std::ofstream{path} << token << "\n";
+  ::chmod(path.c_str(), 0600);
+  return dir;
+}
+
+json cluster_of(const test::vigild& node) {
+  auto r = node.get("/api/v1/cluster");
+  if (!r || r->status != 200)
+    return json{};
+  return json::parse(r->body, nullptr, false);
+}
+
+// State of node `id` in `view`; empty when absent.
+std::string state_in(const json& view, const std::string& id) {
+  if (!view.is_object())
+    return {};
+  for (auto& n : view["nodes"])
+    if (n["id"] == id)
+      return n["state"].get<std::string>();
+  return {};
+}
+
+// Shard -> owner in `view`; shards without an owner are left out.
+std::map<int, std::string> owners(const json& view) {
+  std::map<int, std::string> out;
+  if (!view.is_object())
+    return out;
+  for (auto& s : view["shards"])
+    if (!s["owner"].is_null())
+      out[s["shard"].get<int>()] = s["owner"].get<std::string>();
+  return out;
+}
+
+struct cluster3 {
+  test::temp_dir dir;
+  std::vector<std::unique_ptr<test::vigild>> nodes;
+
+  std::string data(int i) const {
+    return dir.str() + "/n" + std::to_string(i);
+  }
+
+  std::string seed(int i) const {
+    return "127.0.0.1:" + std::to_string(nodes[i]->cluster_port());
+  }
+
+  // n0 alone, then n1 and n2 joining through it.
+  void start() {
+    for (int i = 0; i < 3; ++i) {
+      std::vector<std::string> flags{"--node-id", "n" + std::to_string(i)};
+      if (i > 0) {
+        flags.push_back("--join");
+        flags.push_back(seed(0));
+      }
+      nodes.push_back(std::make_unique<test::vigild>(
+        prepare(data(i), shared_token), flags));
+      ASSERT_TRUE(nodes.back()->ready())
+        << nodes.back()->proc().stderr_text();
+    }
+  }
+
+  // Every live node sees `up` members up and the same owner for every one
+  // of the 256 shards.
+  bool settled(const std::vector<int>& live, size_t up) {
+    std::map<int, std::string> first;
+    for (size_t k = 0; k < live.size(); ++k) {
+      auto view = cluster_of(*nodes[live[k]]);
+      if (!view.is_object())
+        return false;
+      size_t n_up = 0;
+      for (auto& n : view["nodes"])
+        n_up += n["state"] == "up" ? 1 : 0;
+      auto own = owners(view);
+      if (n_up != up || own.size() != 256)
+        return false;
+      for (auto& [shard, owner] : own)
+        if (std::find_if(live.begin(), live.end(), [&](int i) {
+              return nodes[i]->node_id() == owner;
+            }) == live.end())
+          return false;
+      if (k == 0)
+        first = own;
+      else if (own != first)
+        return false;
+    }
+    return true;
+  }
+
+  std::string control(int via) {
+    auto view = cluster_of(*nodes[via]);
+    return view.is_object() && view["control_node"].is_string()
+             ? view["control_node"].get<std::string>()
+             : std::string{};
+  }
+
+  int index_of(const std::string& id) const {
+    return id.empty() ? -1 : id.back() - '0';
+  }
+};
+
+TEST(cluster, three_nodes_agree_on_members_and_shard_owners) {
+  cluster3 c;
+  c.start();
+  ASSERT_TRUE(test::wait_until([&] { return c.settled({0, 1, 2}, 3); }, 15s))
+    << cluster_of(*c.nodes[2]).dump(1);
+  // Every node owns a share; the oldest node is the control node.
+  auto view = cluster_of(*c.nodes[1]);
+  for (auto& n : view["nodes"])
+    EXPECT_GT(n["shards"].get<int>(), 40) << n.dump();
+  EXPECT_EQ(view["control_node"], "n0");
+  EXPECT_EQ(view["mode"], "cluster");
+  EXPECT_FALSE(view["may_act"].get<bool>()) << "a follower must not act";
+  EXPECT_TRUE(cluster_of(*c.nodes[0])["may_act"].get<bool>());
+  // The console on any node sees the whole cluster.
+  auto out = test::run_command(std::string{VIGIL_BIN_DIR}
+                               + "/vigil --json --node " + c.seed(2)
+                               + " --token-file " + c.data(2)
+                               + "/admin.token nodes");
+  ASSERT_EQ(out.exit_code, 0) << out.out;
+  auto nodes = json::parse(out.out)["nodes"];
+  EXPECT_EQ(nodes.size(), 3u) << out.out;
+  auto ready = c.nodes[2]->get("/readyz");
+  ASSERT_TRUE(ready);
+  EXPECT_EQ(ready->status, 200);
+  EXPECT_NE(ready->body.find("\"joined\""), std::string::npos) << ready->body;
+}
+
+TEST(cluster, an_outage_is_the_same_incident_on_three_nodes_and_survives_kill_9_of_the_control_node) {
+  using namespace test::outage;
+  // The reference: one node.
+  test::temp_dir single_dir;
+  test::vigild single{single_dir.str() + "/data"};
+  ASSERT_TRUE(single.ready()) << single.proc().stderr_text();
+  ASSERT_EQ(single.post("/api/v1/topology", topology_body().dump(),
+                        "application/json")
+              ->status,
+            200);
+  auto o1 = stream(single, {"orders-db"}, 7);
+  std::vector<json> one;
+  ASSERT_TRUE(test::wait_until(
+    [&] {
+      one = incidents_since(single, o1.fault_ms);
+      return one.size() == 1 && top_cause(one[0]) == "orders-db";
+    },
+    30s))
+    << json(one).dump(1);
+  // The cluster: topology through one follower, samples and alerts through
+  // the other, incidents read through the first.
+  cluster3 c;
+  c.start();
+  ASSERT_TRUE(test::wait_until([&] { return c.settled({0, 1, 2}, 3); }, 15s));
+  ASSERT_EQ(c.control(1), "n0");
+  auto t = c.nodes[1]->post("/api/v1/topology", topology_body().dump(),
+                            "application/json");
+  ASSERT_TRUE(t && t->status == 200) << (t ? t->body : "no answer");
+  auto o3 = stream(*c.nodes[2], {"orders-db"}, 7);
+  std::vector<json> three;
+  ASSERT_TRUE(test::wait_until(
+    [&] {
+      three = incidents_since(*c.nodes[1], o3.fault_ms);
+      return three.size() == 1 && top_cause(three[0]) == "orders-db"
+             && three[0]["services"].size() >= one[0]["services"].size();
+    },
+    30s))
+    << json(three).dump(1);
+  EXPECT_EQ(three[0]["type"], one[0]["type"]);
+  EXPECT_EQ(three[0]["services"], one[0]["services"]);
+  // Samples went to the nodes owning their shards, in batches.
+  double forwarded = 0;
+  for (int i : {1, 2})
+    forwarded += test::scrape(*c.nodes[i],
+                              "vigil_cluster_forwarded_total{what=\"items\"}");
+  EXPECT_GT(forwarded, 0);
+  // kill -9 of the control node: the others see it down, own every shard
+  // between them, and the new control node serves the same incident from
+  // the replicated records.
+  auto id = three[0]["id"].get<std::string>();
+  auto killed_at = std::chrono::steady_clock::now();
+  c.nodes[0]->proc().signal(SIGKILL);
+  ASSERT_TRUE(test::wait_until(
+    [&] { return state_in(cluster_of(*c.nodes[1]), "n0") == "down"; }, 10s));
+  auto detected = std::chrono::steady_clock::now() - killed_at;
+  ASSERT_TRUE(test::wait_until([&] { return c.settled({1, 2}, 2); }, 15s));
+  auto owned = std::chrono::steady_clock::now() - killed_at;
+  std::cout << "[ measured ] loss detected after "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(detected)
+                 .count()
+            << " ms, every shard owned again after "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(owned)
+                 .count()
+            << " ms\n";
+  EXPECT_EQ(c.control(2), "n1");
+  std::vector<json> after;
+  ASSERT_TRUE(test::wait_until(
+    [&] {
+      after = incidents_since(*c.nodes[2], o3.fault_ms);
+      return after.size() == 1;
+    },
+    20s))
+    << json(after).dump(1) << "\nall: "
+    << c.nodes[2]->get("/api/v1/incidents?status=all")->body
+    << "\non n1: " << c.nodes[1]->get("/api/v1/incidents?status=all")->body
+    << "\napplied on n1: "
+    << test::scrape(*c.nodes[1],
+                    "vigil_cluster_replicated_ops_total{direction=\"applied\"}")
+    << "\n"
+    << c.nodes[1]->proc().stderr_text();
+  EXPECT_EQ(after[0]["id"], id);
+  EXPECT_EQ(top_cause(after[0]), "orders-db")
+    << after[0]["root_cause"].dump(1) << "\n"
+    << c.nodes[1]->proc().stderr_text();
+  EXPECT_EQ(after[0]["services"], three[0]["services"]);
+  // The audit chain moved with it, intact.
+  auto verify = c.nodes[1]->get("/api/v1/audit/verify");
+  ASSERT_TRUE(verify && verify->status == 200);
+  EXPECT_TRUE(json::parse(verify->body)["ok"].get<bool>()) << verify->body;
+}
+
+TEST(cluster, a_paused_control_node_comes_back_fenced_and_follows) {
+  cluster3 c;
+  c.start();
+  ASSERT_TRUE(test::wait_until([&] { return c.settled({0, 1, 2}, 3); }, 15s));
+  ASSERT_EQ(c.control(0), "n0");
+  c.nodes[0]->proc().signal(SIGSTOP);
+  ASSERT_TRUE(test::wait_until(
+    [&] {
+      return state_in(cluster_of(*c.nodes[1]), "n0") == "down"
+             && c.control(1) == "n1" && c.control(2) == "n1";
+    },
+    10s));
+  EXPECT_TRUE(cluster_of(*c.nodes[1])["may_act"].get<bool>());
+  c.nodes[0]->proc().signal(SIGCONT);
+  // Back, it learns it was declared down, rejoins as a new incarnation and
+  // follows n1; it never holds the lease again.
+  ASSERT_TRUE(test::wait_until(
+    [&] {
+      auto v = cluster_of(*c.nodes[0]);
+      return v.is_object() && v["control_node"] == "n1"
+             && state_in(cluster_of(*c.nodes[1]), "n0") == "up";
+    },
+    15s))
+    << cluster_of(*c.nodes[0]).dump(1);
+  auto v = cluster_of(*c.nodes[0]);
+  EXPECT_FALSE(v["may_act"].get<bool>()) << v.dump();
+  EXPECT_NE(v["fence"].get<std::string>().find("not the control node"),
+            std::string::npos);
+  EXPECT_EQ(c.control(1), "n1");
+  ASSERT_TRUE(test::wait_until([&] { return c.settled({0, 1, 2}, 3); }, 15s));
+}
+
+TEST(cluster, a_restarted_node_rejoins_and_gets_its_shards_back) {
+  cluster3 c;
+  c.start();
+  ASSERT_TRUE(test::wait_until([&] { return c.settled({0, 1, 2}, 3); }, 15s));
+  auto before = owners(cluster_of(*c.nodes[0]));
+  c.nodes[2]->proc().signal(SIGKILL);
+  ASSERT_TRUE(test::wait_until([&] { return c.settled({0, 1}, 2); }, 15s));
+  auto without = owners(cluster_of(*c.nodes[0]));
+  for (auto& [shard, owner] : without)
+    EXPECT_NE(owner, "n2");
+  // Only n2's shards moved.
+  for (auto& [shard, owner] : before)
+    if (owner != "n2")
+      EXPECT_EQ(without[shard], owner) << "shard " << shard;
+  c.nodes[2] = std::make_unique<test::vigild>(
+    c.data(2), std::vector<std::string>{"--node-id", "n2", "--join",
+                                        c.seed(0) + "," + c.seed(1)});
+  ASSERT_TRUE(c.nodes[2]->ready()) << c.nodes[2]->proc().stderr_text();
+  ASSERT_TRUE(test::wait_until([&] { return c.settled({0, 1, 2}, 3); }, 15s));
+  EXPECT_EQ(owners(cluster_of(*c.nodes[2])), before);
+  EXPECT_EQ(c.control(2), "n0") << "a rejoining node never takes control";
+}
+
+TEST(cluster, a_node_with_another_admin_token_is_refused) {
+  cluster3 c;
+  c.nodes.push_back(std::make_unique<test::vigild>(
+    prepare(c.data(0), shared_token),
+    std::vector<std::string>{"--node-id", "n0"}));
+  ASSERT_TRUE(c.nodes[0]->ready());
+  test::vigild stranger{prepare(c.data(1), "some-other-token-123456789"),
+                        {"--node-id", "n1", "--join", c.seed(0)}};
+  EXPECT_FALSE(stranger.ready());
+  auto code = stranger.proc().wait(20s);
+  ASSERT_TRUE(code);
+  EXPECT_NE(*code, 0);
+  EXPECT_NE(stranger.proc().stderr_text().find("another admin token"),
+            std::string::npos)
+    << stranger.proc().stderr_text();
+  EXPECT_EQ(state_in(cluster_of(*c.nodes[0]), "n1"), "");
+}
+
+} // namespace
