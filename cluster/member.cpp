@@ -9,6 +9,7 @@
 #include <caf/io/middleman.hpp>
 #include <spdlog/spdlog.h>
 
+#include "cluster/bootstrap.hpp"
 #include "cluster/ring.hpp"
 #include "config/units.hpp"
 #include "messages/errc.hpp"
@@ -232,7 +233,7 @@ void connect(self_ptr self, const std::string& address, F then) {
     spdlog::error("cluster: cannot join {}: {}", address, hp.error);
     return;
   }
-  auto mm = self->system().middleman().actor_handle();
+  auto mm = connector(self->system(), self->state.cfg.tls);
   self
     ->request(mm, std::chrono::seconds{2}, caf::connect_atom::value,
               hp.value->host, hp.value->port)

@@ -73,6 +73,8 @@ struct member_config {
   /// Called (in the actor) when this node becomes (true) or stops being
   /// (false) the control node.
   std::function<void(bool)> on_role;
+  /// Whether nodes talk TLS (libcaf_openssl).
+  bool tls = false;
   /// Replication timer. Default: 20 ms.
   duration repl_tick{20};
 };

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include <csignal>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <algorithm>
@@ -20,6 +21,7 @@
 
 #include "runtime/clock.hpp"
 #include "tests/support/node/outage.hpp"
+#include "tests/support/node/pool_fault.hpp"
 #include "tests/support/node/replay.hpp"
 #include "tests/support/node/vigild.hpp"
 
@@ -324,6 +326,200 @@ TEST(cluster, a_node_with_another_admin_token_is_refused) {
             std::string::npos)
     << stranger.proc().stderr_text();
   EXPECT_EQ(state_in(cluster_of(*c.nodes[0]), "n1"), "");
+}
+
+} // namespace
+
+namespace {
+
+// A CA and one node certificate it signed, made with the openssl CLI.
+struct test_pki {
+  std::string ca, cert, key;
+  explicit test_pki(const std::string& dir) {
+    ca = dir + "/ca.pem";
+    cert = dir + "/node.pem";
+    key = dir + "/node.key";
+    auto sh = "cd " + dir
+              + " && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key"
+                " -out ca.pem -days 2 -subj /CN=vigil-test-ca 2>&1"
+                " && openssl req -newkey rsa:2048 -nodes -keyout node.key"
+                " -out node.csr -subj /CN=vigil-node 2>&1"
+                " && openssl x509 -req -in node.csr -CA ca.pem -CAkey ca.key"
+                " -CAcreateserial -out node.pem -days 2 2>&1";
+    auto r = test::run_command(sh);
+    EXPECT_EQ(r.exit_code, 0) << r.out;
+  }
+  std::string yaml() const {
+    return "cluster:\n  tls_certificate: " + cert + "\n  tls_key: " + key
+           + "\n  tls_ca: " + ca + "\n";
+  }
+};
+
+TEST(cluster, nodes_with_tls_join_and_the_console_needs_it_too) {
+  test::temp_dir dir;
+  test_pki pki{dir.str()};
+  auto d0 = prepare(dir.str() + "/n0", shared_token);
+  auto d1 = prepare(dir.str() + "/n1", shared_token);
+  test::vigild n0{d0, {"--node-id", "n0"}, pki.yaml()};
+  ASSERT_TRUE(n0.ready()) << n0.proc().stderr_text();
+  auto seed = "127.0.0.1:" + std::to_string(n0.cluster_port());
+  test::vigild n1{d1, {"--node-id", "n1", "--join", seed}, pki.yaml()};
+  ASSERT_TRUE(n1.ready()) << n1.proc().stderr_text();
+  ASSERT_TRUE(test::wait_until(
+    [&] { return state_in(cluster_of(n0), "n1") == "up"; }, 10s));
+  auto console = std::string{VIGIL_BIN_DIR} + "/vigil --json --node " + seed
+                 + " --token-file " + d0 + "/admin.token ";
+  auto with_tls = test::run_command(console + "--tls-certificate " + pki.cert
+                                    + " --tls-key " + pki.key + " --tls-ca "
+                                    + pki.ca + " nodes");
+  ASSERT_EQ(with_tls.exit_code, 0) << with_tls.out;
+  EXPECT_EQ(json::parse(with_tls.out)["nodes"].size(), 2u);
+  // A plain connection gets no answer from a TLS port.
+  auto plain = test::run_command("timeout 30 " + console + "nodes");
+  EXPECT_EQ(plain.exit_code, 3) << plain.out;
+}
+
+TEST(cluster, a_partial_tls_config_is_refused_at_start) {
+  test::temp_dir dir;
+  test::vigild node{prepare(dir.str() + "/n0", shared_token), {},
+                    "cluster:\n  tls_certificate: /nonexistent.pem\n"};
+  EXPECT_FALSE(node.ready());
+  auto code = node.proc().wait(10s);
+  ASSERT_TRUE(code);
+  EXPECT_EQ(*code, 2);
+  EXPECT_NE(node.proc().stderr_text().find("cluster.tls_key"),
+            std::string::npos)
+    << node.proc().stderr_text();
+}
+
+} // namespace
+
+namespace {
+
+size_t count_kind(const test::vigild& node, const std::string& kind) {
+  auto r = node.get("/api/v1/audit?limit=1000");
+  if (!r || r->status != 200)
+    return 0;
+  size_t n = 0;
+  auto body = json::parse(r->body);
+  for (auto& e : body["records"])
+    n += e["kind"] == kind ? 1 : 0;
+  return n;
+}
+
+json pool_incident(const test::vigild& node) {
+  auto r = node.get("/api/v1/incidents?status=all&limit=10");
+  if (!r || r->status != 200)
+    return nullptr;
+  auto all = json::parse(r->body);
+  for (auto& brief : all["incidents"]) {
+    if (brief.contains("merged_into"))
+      continue;
+    auto one = node.get("/api/v1/incidents/" + brief["id"].get<std::string>());
+    if (one && one->status == 200) {
+      auto inc = json::parse(one->body);
+      if (inc["type"] == "database_connection_exhaustion")
+        return inc;
+    }
+  }
+  return nullptr;
+}
+
+TEST(cluster, kill_9_of_the_control_node_after_it_acted_runs_nothing_twice) {
+  using namespace test::pool_fault;
+  cluster3 c;
+  auto books = c.dir.path() / "playbooks";
+  auto markers = c.dir.path() / "markers";
+  std::filesystem::create_directories(books);
+  std::filesystem::create_directories(markers);
+  std::ofstream{books / "release.yaml"} << release_playbook(markers, 3);
+  for (int i = 0; i < 3; ++i) {
+    std::vector<std::string> flags{"--node-id", "n" + std::to_string(i),
+                                   "--playbooks", books.string()};
+    if (i > 0) {
+      flags.push_back("--join");
+      flags.push_back(c.seed(0));
+    }
+    c.nodes.push_back(
+      std::make_unique<test::vigild>(prepare(c.data(i), shared_token), flags));
+    ASSERT_TRUE(c.nodes.back()->ready()) << c.nodes.back()->proc().stderr_text();
+  }
+  ASSERT_TRUE(test::wait_until([&] { return c.settled({0, 1, 2}, 3); }, 15s));
+  // The fault streams in through a follower; the control node acts once.
+  ASSERT_TRUE(c.nodes[2]->post("/api/v1/topology", topology_body().dump(),
+                               "application/json"));
+  int total = history_steps + fault_steps;
+  auto t0 = wall_ms() / 1000 - (total + 20) * step_s;
+  post_steps(*c.nodes[2], t0, 0, total, history_steps, total + 1000);
+  json inc;
+  ASSERT_TRUE(test::wait_until(
+    [&] {
+      inc = pool_incident(*c.nodes[1]);
+      return !inc.is_null() && !inc["actions"].empty()
+             && inc["actions"][0]["status"] == "succeeded";
+    },
+    30s))
+    << inc.dump(1) << "\nall: "
+    << c.nodes[1]->get("/api/v1/incidents?status=all")->body
+
+    << "\nservices n0: " << c.nodes[0]->get("/api/v1/services")->body
+    << "\nservices n1: " << c.nodes[1]->get("/api/v1/services")->body
+    << "\nservices n2: " << c.nodes[2]->get("/api/v1/services")->body;
+  ASSERT_TRUE(std::filesystem::exists(markers / "ran-orders-db"));
+  // Let the audit records reach the followers, then kill the control node.
+  ASSERT_TRUE(test::wait_until(
+    [&] { return count_kind(*c.nodes[1], "action_finished") == 1; }, 10s));
+  c.nodes[0]->proc().signal(SIGKILL);
+  ASSERT_TRUE(test::wait_until([&] { return c.settled({1, 2}, 2); }, 15s));
+  ASSERT_EQ(c.control(2), "n1");
+  std::filesystem::remove(markers / "ran-orders-db");
+  // The fault goes on and an alert joins the incident: the new control
+  // node holds it, knows it was acted on (the replicated audit log) and
+  // runs nothing again.
+  auto updated = inc["updated_at"].get<double>();
+  post_steps(*c.nodes[2], t0, total, total + 20, history_steps, total + 1000);
+  json alert{{"status", "firing"},
+             {"labels",
+              {{"alertname", "DBPoolExhausted"},
+               {"service", "orders-db"},
+               {"severity", "critical"}}},
+             {"annotations", json::object()},
+             {"startsAt", "2026-01-01T00:00:00Z"},
+             {"endsAt", "0001-01-01T00:00:00Z"},
+             {"generatorURL", "http://prometheus/graph"},
+             {"fingerprint", "pool1"}};
+  auto starts = (t0 + (total + 10) * step_s);
+  char when[32];
+  std::time_t tt = starts;
+  std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&tt));
+  alert["startsAt"] = when;
+  json hook{{"version", "4"},           {"groupKey", "{}:{}"},
+            {"truncatedAlerts", 0},     {"status", "firing"},
+            {"receiver", "vigil"},      {"groupLabels", json::object()},
+            {"commonLabels", json::object()},
+            {"commonAnnotations", json::object()},
+            {"externalURL", "http://alertmanager"},
+            {"alerts", json::array({alert})}};
+  auto posted = c.nodes[2]->post("/api/v1/alerts/alertmanager", hook.dump(),
+                                 "application/json");
+  ASSERT_TRUE(posted && posted->status == 200)
+    << (posted ? posted->body : "no answer");
+  json later;
+  ASSERT_TRUE(test::wait_until(
+    [&] {
+      later = pool_incident(*c.nodes[2]);
+      return !later.is_null() && later["updated_at"].get<double>() > updated;
+    },
+    30s))
+    << later.dump(1);
+  EXPECT_EQ(later["id"], inc["id"]);
+  EXPECT_EQ(later["actions"].size(), 1u) << later["actions"].dump(1);
+  EXPECT_EQ(count_kind(*c.nodes[1], "action_started"), 1u);
+  EXPECT_FALSE(std::filesystem::exists(markers / "ran-orders-db"))
+    << "the step ran again after the failover";
+  auto verify = c.nodes[1]->get("/api/v1/audit/verify");
+  ASSERT_TRUE(verify && verify->status == 200);
+  EXPECT_TRUE(json::parse(verify->body)["ok"].get<bool>()) << verify->body;
 }
 
 } // namespace

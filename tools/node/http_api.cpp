@@ -1062,6 +1062,7 @@ public:
     auto limit = number("limit", 1, 10000, 100);
     if (!limit)
       return;
+    follow_replicated_audit();
     auto xs = *since == 0 ? n_.audit().tail(*limit)
                           : n_.audit().read(*since, *limit);
     if (!xs)
@@ -1090,7 +1091,16 @@ public:
     respond(json_response(200, json{{"records", list}}));
   }
 
+  // On a follower the audit chain grows by replication; read its head
+  // again before answering from it.
+  void follow_replicated_audit() {
+    if (!n_.cluster().leading())
+      if (auto err = n_.audit().reload())
+        spdlog::warn("reading the replicated audit log: {}", render(err));
+  }
+
   void audit_verify(request&, const responder& respond) {
+    follow_replicated_audit();
     auto v = n_.audit().verify();
     json out{{"ok", v.ok}, {"records", v.records}, {"head", v.head}};
     if (!v.ok) {

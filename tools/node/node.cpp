@@ -186,8 +186,13 @@ caf::error node::init() {
   // set here, and argv is never handed to CAF.
   cfg_ = std::make_unique<caf::actor_system_config>();
   add_message_types(*cfg_);
-  cluster::configure_middleman(*cfg_, VIGIL_VERSION, o.cluster.heartbeat_interval,
-                               o.cluster.down_after);
+  cluster::tls_files tls{o.cluster.tls_certificate, o.cluster.tls_key,
+                         o.cluster.tls_ca};
+  if (auto err = cluster::check_tls(tls))
+    return err;
+  cluster::configure_middleman(*cfg_, VIGIL_VERSION,
+                               o.cluster.heartbeat_interval,
+                               o.cluster.down_after, tls);
   cfg_->set("scheduler.max-threads",
             static_cast<size_t>(threads_or_cores(o.node.worker_threads)));
   cfg_->set("logger.console-verbosity", caf::atom("quiet"));
@@ -449,6 +454,7 @@ caf::error node::init() {
   mc.correlator_key = keys::correlator;
   mc.rca_key = keys::rca;
   mc.proof = cluster::token_proof(admin_token_);
+  mc.tls = !o.cluster.tls_certificate.empty();
   mc.on_role = [this](bool lead) {
     if (lead)
       start_control();
@@ -457,7 +463,8 @@ caf::error node::init() {
   };
   member_ = sys_->spawn(cluster::member, std::move(mc));
   auto port = cluster::publish_entry(*sys_, member_, o.node.cluster.host,
-                                     o.node.cluster.port);
+                                     o.node.cluster.port,
+                                     !o.cluster.tls_certificate.empty());
   if (!port)
     return port.error();
   cluster_port_ = *port;

@@ -19,6 +19,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/io/middleman.hpp>
+#include <caf/openssl/remote_actor.hpp>
 #include <caf/scoped_actor.hpp>
 #include <nlohmann/json.hpp>
 
@@ -38,7 +39,8 @@ constexpr int exit_no_node = 3;
 
 const char* usage_text
   = "usage: vigil [--node HOST:PORT] [--token-file FILE] [--json]\n"
-    "             [--approver-token-file FILE] [COMMAND ...]\n"
+    "             [--approver-token-file FILE]\n"
+    "             [--tls-certificate F --tls-key F --tls-ca F] [COMMAND ...]\n"
     "commands: status, nodes, shards, anomalies, incidents [--all], "
     "incident ID,\n"
     "  ack ID [--comment T], resolve ID [--comment T], approvals,\n"
@@ -528,6 +530,20 @@ int main(int argc, char** argv) {
     auto e = line.find_last_not_of(" \t\r");
     s.approver_token = b == std::string::npos ? "" : line.substr(b, e - b + 1);
   }
+  // TLS to a node whose cluster port speaks TLS (cluster.tls_*): all
+  // three or none.
+  vigil::cluster::tls_files tls;
+  if (auto v = take_option(args, "--tls-certificate"))
+    tls.certificate = *v;
+  if (auto v = take_option(args, "--tls-key"))
+    tls.key = *v;
+  if (auto v = take_option(args, "--tls-ca"))
+    tls.ca = *v;
+  if ((tls.certificate.empty() + tls.key.empty() + tls.ca.empty()) % 3 != 0) {
+    std::cerr << "vigil: --tls-certificate, --tls-key and --tls-ca go "
+                 "together\n";
+    return exit_usage;
+  }
   if (!args.empty() && (args[0] == "-h" || args[0] == "--help")) {
     std::cout << usage_text;
     return exit_ok;
@@ -554,16 +570,24 @@ int main(int argc, char** argv) {
   std::getline(in, s.token);
   caf::actor_system_config cfg;
   vigil::add_message_types(cfg);
+  if (auto err = vigil::cluster::check_tls(tls)) {
+    std::cerr << "vigil: " << vigil::render(err) << " (--tls-*)\n";
+    return exit_usage;
+  }
   vigil::cluster::configure_middleman(cfg, VIGIL_VERSION,
                                       std::chrono::seconds{1},
-                                      std::chrono::seconds{10});
+                                      std::chrono::seconds{10}, tls);
   cfg.set("logger.console-verbosity", caf::atom("quiet"));
   cfg.set("logger.file-verbosity", caf::atom("quiet"));
   caf::actor_system sys{cfg};
   s.sys = &sys;
   // The node publishes its entry as a dynamically typed handle (the same
   // port serves other nodes), so it is looked up untyped and cast.
-  auto admin = sys.middleman().remote_actor(hp.value->host, hp.value->port);
+  auto admin = tls.enabled()
+                 ? caf::openssl::remote_actor(sys, hp.value->host,
+                                              hp.value->port)
+                 : sys.middleman().remote_actor(hp.value->host,
+                                                hp.value->port);
   if (!admin) {
     std::cerr << "vigil: no node answers at " << node << ": "
               << vigil::render(admin.error()) << "\n";

@@ -25,99 +25,20 @@
 #include "runtime/clock.hpp"
 #include "runtime/http/router.hpp"
 #include "runtime/http/server.hpp"
+#include "tests/support/node/pool_fault.hpp"
 #include "tests/support/node/vigild.hpp"
 
 using namespace std::chrono_literals;
 using namespace vigil;
 using json = nlohmann::json;
 namespace fs = std::filesystem;
+using namespace vigil::test::pool_fault;
 
 namespace {
-
-constexpr int step_s = 10;
-constexpr int history_steps = 150;
-constexpr int fault_steps = 20;
-constexpr int recovery_steps = 40;
-
-// fe -> checkout -> orders -> orders-db; the fault starts in orders-db and
-// reaches each caller one step later.
-const std::vector<std::string> chain = {"orders-db", "orders", "checkout",
-                                        "fe"};
-
-json topology_body() {
-  json es = json::array();
-  for (size_t i = 1; i < chain.size(); ++i)
-    es.push_back({{"caller", chain[i]}, {"callee", chain[i - 1]}});
-  return json{{"edges", es}};
-}
-
-// Samples for steps [from, to): history, then the fault from `fault_at` to
-// `heal_at` (exclusive), then normal again.
-std::string samples(int64_t t0_s, int from, int to, int fault_at, int heal_at,
-                    uint32_t seed) {
-  std::mt19937 gen{seed};
-  std::normal_distribution<double> noise{0, 1};
-  std::string out;
-  for (int i = from; i < to; ++i)
-    for (size_t h = 0; h < chain.size(); ++h) {
-      const auto& s = chain[h];
-      bool hit = i >= fault_at + static_cast<int>(h) && i < heal_at;
-      for (int pod = 0; pod < 5; ++pod)
-        for (auto metric : {h == 0 ? "db_pool_in_use" : "latency_ms",
-                            h == 0 ? "db_pool_wait_ms" : "error_ratio"}) {
-          double base = std::string{metric} == "error_ratio" ? 1 : 100;
-          double v = base + base * 0.03 * noise(gen);
-          if (hit)
-            v = base * (h == 0 ? 6 : 4);
-          json line{{"service", s},
-                    {"metric", metric},
-                    {"value", v},
-                    {"ts", t0_s + i * step_s},
-                    {"labels", {{"pod", s + "-" + std::to_string(pod)}}}};
-          out += line.dump();
-          out += '\n';
-        }
-    }
-  return out;
-}
-
-void post_steps(const test::vigild& node, int64_t t0_s, int from, int to,
-                int fault_at, int heal_at) {
-  for (int i = from; i < to; i += 20) {
-    auto r = node.post("/api/v1/samples",
-                       samples(t0_s, i, std::min(i + 20, to), fault_at,
-                               heal_at, 7 + i),
-                       "application/x-ndjson");
-    ASSERT_TRUE(r && r->status == 200) << (r ? r->body : "no answer");
-  }
-}
 
 void write(const fs::path& p, const std::string& text) {
   std::ofstream out{p};
   out << text;
-}
-
-std::string release_playbook(const fs::path& marker_dir, int autonomy) {
-  return "name: release-db-connections\n"
-         "description: Free idle connections when the pool is exhausted.\n"
-         "match:\n"
-         "  incident_type: database_connection_exhaustion\n"
-         "  services: [\"*-db\"]\n"
-         "autonomy: "
-         + std::to_string(autonomy)
-         + "\n"
-           "limits: {max_runs_per_hour: 3, cooldown: 10m}\n"
-           "steps:\n"
-           "  - name: kill-idle\n"
-           "    action: shell\n"
-           "    with:\n"
-           "      argv: [\"/usr/bin/touch\", \""
-         + (marker_dir / "ran-{{service}}").string()
-         + "\"]\n"
-           "      timeout: 10s\n"
-           "verify:\n"
-           "  within: 2m\n"
-           "on_failure: escalate\n";
 }
 
 json incident_of(const test::vigild& node) {
