@@ -14,17 +14,36 @@
 #include "config/units.hpp"
 #include "messages/errc.hpp"
 #include "runtime/clock.hpp"
+#include "runtime/hash.hpp"
 #include "runtime/storage/audit_log.hpp"
 
 namespace vigil::cluster {
 
+std::string_view snapshot_service(std::string_view key) {
+  // Log state is kept under SERVICE + "\x1f" + "logs".
+  return key.substr(0, key.find('\x1f'));
+}
+
 void replicate_writes(storage::store& db, std::shared_ptr<cluster_view> view,
-                      std::shared_ptr<repl_queue> queue) {
-  db.set_observer([view, queue](storage::column c, storage::store::op_kind k,
-                                std::string_view key, std::string_view value) {
+                      std::shared_ptr<repl_queue> queue,
+                      std::shared_ptr<repl_queue> snapshots) {
+  db.set_observer([view, queue, snapshots](storage::column c,
+                                           storage::store::op_kind k,
+                                           std::string_view key,
+                                           std::string_view value) {
+    if (c == storage::column::snapshots) {
+      // Detector state goes to every member, whoever owns the shard.
+      repl_op op;
+      op.column = static_cast<uint8_t>(c);
+      op.kind = static_cast<uint8_t>(k);
+      op.key.assign(key);
+      op.value.assign(value);
+      snapshots->push(std::move(op));
+      return;
+    }
     // Followers apply the control node's writes without the observer;
     // anything else a follower writes is its own business.
-    if (!view->leading())
+    if (!storage::replicated(c) || !view->leading())
       return;
     repl_op op;
     op.column = static_cast<uint8_t>(c);
@@ -137,13 +156,22 @@ void publish(self_ptr self) {
             [](auto& x, auto& y) { return x.info.id < y.info.id; });
   std::vector<std::string> ids;
   std::vector<bool> alive;
+  // Owners: live members that have been up for handoff_delay (while a
+  // member that just came up receives the state of the shards it will
+  // own); a live member that is the only candidate owns at once.
+  std::vector<bool> eligible;
   for (size_t i = 0; i < next->members.size(); ++i) {
     auto& m = next->members[i];
     if (m.self)
       next->self = static_cast<int32_t>(i);
     ids.push_back(m.info.id);
     alive.push_back(st.joined && live(m.info.state));
+    auto since = m.self ? st.joined_at : st.peers[m.info.id].up_since;
+    eligible.push_back(alive.back()
+                       && since + cfg.opts.handoff_delay <= now);
   }
+  if (std::none_of(eligible.begin(), eligible.end(), [](bool x) { return x; }))
+    eligible = alive;
   if (st.joined) {
     // The control node: the oldest live incarnation (ties by id), so a
     // node that rejoins never takes the role back from a working one.
@@ -160,17 +188,44 @@ void publish(self_ptr self) {
     }
     next->leader = best;
   }
-  auto placed = place(cfg.opts.shards, ids, alive);
+  auto placed = place(cfg.opts.shards, ids, eligible);
+  if (eligible != alive && next->self != cluster_view::state::none) {
+    // Shards this node owns that will move to a member coming up: their
+    // detectors snapshot now, and the stream carries the state over.
+    auto future = place(cfg.opts.shards, ids, alive);
+    for (uint32_t s = 0; s < cfg.opts.shards; ++s) {
+      if (placed.primary[s] != next->self || future.primary[s] == next->self)
+        continue;
+      auto [it, fresh] = st.handing_off.emplace(s, future.primary[s]);
+      if (!fresh && it->second == future.primary[s])
+        continue;
+      it->second = future.primary[s];
+      if (st.handoffs)
+        st.handoffs->inc();
+      if (cfg.on_handoff)
+        cfg.on_handoff(s);
+    }
+  } else {
+    st.handing_off.clear();
+  }
   next->primary = placed.primary;
   next->replica = placed.replica;
   if (st.epochs.size() != cfg.opts.shards) {
     st.epochs.assign(cfg.opts.shards, 0);
-    st.last_primary.assign(cfg.opts.shards, cluster_view::state::none);
+    st.last_owner.assign(cfg.opts.shards, std::string{});
   }
+  // last_primary holds member ids' indices of the previous view, which
+  // may differ from this one's: compare by id.
   for (uint32_t s = 0; s < cfg.opts.shards; ++s) {
-    if (placed.primary[s] != st.last_primary[s])
+    auto owner = placed.primary[s] < 0
+                   ? std::string{}
+                   : ids[static_cast<size_t>(placed.primary[s])];
+    if (owner != st.last_owner[s]) {
       ++st.epochs[s];
-    st.last_primary[s] = placed.primary[s];
+      if (owner == st.self.id && !st.last_owner[s].empty() && cfg.on_gain)
+        cfg.on_gain(s);
+      st.last_owner[s] = owner;
+    }
   }
   next->epoch = st.epochs;
   next->version = ++st.version;
@@ -268,6 +323,9 @@ void merge(self_ptr self, const std::vector<member_info>& xs,
       p.info.state = "up";
       // Benefit of the doubt: it has down_after to answer us directly.
       p.heard = now;
+      // Members already owning shards when this node learns of them (a
+      // join reply) own them at once; one that is joining waits.
+      p.up_since = m.state == "joining" ? now : clock::time_point{};
       st.peers.emplace(m.id, std::move(p));
       continue;
     }
@@ -278,8 +336,10 @@ void merge(self_ptr self, const std::vector<member_info>& xs,
       p.info = m;
       p.info.state = "up";
       p.heard = now;
+      p.up_since = now;
       p.door = nullptr;
       p.synced = false;
+      p.snaps_synced = false;
     } else if (m.incarnation == p.info.incarnation && m.state == "left") {
       p.info.state = "left";
     } else if (from_join_reply && m.incarnation == p.info.incarnation
@@ -311,6 +371,7 @@ void send_join(self_ptr self, const caf::actor& door) {
         if (!st.joined) {
           st.joined = true;
           st.joining = false;
+          st.joined_at = clock::now();
           spdlog::info("cluster: joined through {} ({} members)",
                        xs.front().id, st.peers.size() + 1);
         }
@@ -443,8 +504,64 @@ void full_copy(self_ptr self, member_state::peer& p) {
                p.info.id);
 }
 
+// This node's detector snapshots of the shards it owns, for a member that
+// has none of them yet.
+void snapshot_copy(self_ptr self, member_state::peer& p) {
+  auto& st = self->state;
+  auto view = st.cfg.view->get();
+  repl_batch b;
+  b.leader = st.self.id;
+  b.incarnation = st.self.incarnation;
+  auto col = static_cast<uint8_t>(storage::column::snapshots);
+  auto send = [&] {
+    if (!b.ops.empty())
+      self->send(p.door, atom::snapshot_v, std::move(b));
+    b.ops.clear();
+  };
+  (void) st.cfg.store->scan(storage::column::snapshots, "",
+                            [&](auto key, auto value) {
+    auto shard = service_shard(snapshot_service(key), st.cfg.opts.shards);
+    if (shard < view->primary.size() && view->primary[shard] == view->self) {
+      repl_op op;
+      op.column = col;
+      op.kind = repl_op::put;
+      op.key.assign(key);
+      op.value.assign(value);
+      b.ops.push_back(std::move(op));
+      if (b.ops.size() >= max_ops_per_batch / 10)
+        send();
+    }
+    return true;
+  });
+  send();
+  p.snaps_synced = true;
+}
+
+void ship_snapshots(self_ptr self) {
+  auto& st = self->state;
+  if (!st.cfg.snapshots)
+    return;
+  auto ops = st.cfg.snapshots->take();
+  for (auto& [id, p] : st.peers) {
+    if (!p.door || !live(p.info.state))
+      continue;
+    if (!p.snaps_synced) {
+      snapshot_copy(self, p);
+      continue;
+    }
+    if (ops.empty())
+      continue;
+    repl_batch b;
+    b.leader = st.self.id;
+    b.incarnation = st.self.incarnation;
+    b.ops = ops;
+    self->send(p.door, atom::snapshot_v, std::move(b));
+  }
+}
+
 void ship(self_ptr self) {
   auto& st = self->state;
+  ship_snapshots(self);
   if (!st.leading)
     return;
   auto ops = st.cfg.queue->take();
@@ -552,6 +669,7 @@ caf::behavior member(caf::stateful_actor<member_state>* self,
   st.cfg = std::move(cfg);
   st.self = st.cfg.self;
   st.joined = st.cfg.seeds.empty();
+  st.joined_at = clock::now();
   self->set_down_handler([self](caf::down_msg& msg) {
     for (auto& [id, p] : self->state.peers)
       if (p.door && p.door.address() == msg.source) {
@@ -608,6 +726,9 @@ caf::behavior member(caf::stateful_actor<member_state>* self,
     st.repl_refused = &m.counter_(
       "vigil_cluster_replication_refused_total",
       "Replicated batches refused (not from this node's control node).");
+    st.handoffs = &m.counter_(
+      "vigil_cluster_handoffs_total",
+      "Shards this node snapshotted to hand them to a member coming up.");
     st.relay_dropped = &m.counter_(
       "vigil_cluster_relay_dropped_total",
       "Relayed items dropped because their actor was not running here.");
@@ -665,13 +786,17 @@ caf::behavior member(caf::stateful_actor<member_state>* self,
         return caf::make_error(errc::unavailable,
                                "an older run of node " + m.id);
       bool fresh = p.info.incarnation != m.incarnation;
+      if (fresh || p.info.state != "up")
+        p.up_since = clock::now();
       p.info = m;
       p.info.state = "up";
       p.heard = clock::now();
       set_door(self, p, caf::actor_cast<caf::actor>(self->current_sender()));
       p.connecting = false;
-      if (fresh)
+      if (fresh) {
         p.synced = false;
+        p.snaps_synced = false;
+      }
       spdlog::info("cluster: {} joined (cluster {}, http {})", m.id,
                    m.cluster, m.http);
       publish(self);
@@ -701,8 +826,13 @@ caf::behavior member(caf::stateful_actor<member_state>* self,
                        view_list(self));
           return;
         }
-        if (from.incarnation > p.info.incarnation)
+        if (from.incarnation > p.info.incarnation) {
           p.synced = false;
+          p.snaps_synced = false;
+          p.up_since = clock::now();
+        }
+      } else {
+        st.peers[from.id].up_since = clock::now();
       }
       auto& p = st.peers[from.id];
       p.info = from;
@@ -750,6 +880,31 @@ caf::behavior member(caf::stateful_actor<member_state>* self,
       if (auto err = apply(self, b))
         spdlog::warn("cluster: replicated batch {} not applied: {}", b.seq,
                      render(err));
+    },
+    [self](atom::snapshot, repl_batch& b) {
+      // Another member's detector state: kept for the shards this node
+      // does not own (if one comes here, its detectors start from it).
+      auto& st = self->state;
+      auto view = st.cfg.view->get();
+      storage::write_batch batch;
+      for (auto& op : b.ops) {
+        if (op.column != static_cast<uint8_t>(storage::column::snapshots))
+          continue;
+        auto shard = service_shard(snapshot_service(op.key),
+                                   st.cfg.opts.shards);
+        if (shard < view->primary.size() && view->primary[shard] == view->self)
+          continue;
+        if (op.kind == repl_op::put)
+          batch.put(storage::column::snapshots, op.key, op.value);
+        else if (op.kind == repl_op::erase)
+          batch.erase(storage::column::snapshots, op.key);
+      }
+      if (batch.size() > 0)
+        if (auto err = st.cfg.store->apply(batch))
+          spdlog::warn("cluster: detector state from {} not kept: {}",
+                       b.leader, render(err));
+      if (st.repl_ops_applied)
+        st.repl_ops_applied->inc(batch.size());
     },
     [self](atom::status) {
       return self->delegate(self->state.cfg.admin, atom::status_v);

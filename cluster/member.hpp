@@ -42,9 +42,14 @@ private:
 };
 
 /// Installs the observer that queues this node's replicated writes while it
-/// is the control node.
+/// is the control node (`queue`), and its detector snapshots (`snapshots`,
+/// streamed to every member so a shard's next owner starts warm).
 void replicate_writes(storage::store& db, std::shared_ptr<cluster_view> view,
-                      std::shared_ptr<repl_queue> queue);
+                      std::shared_ptr<repl_queue> queue,
+                      std::shared_ptr<repl_queue> snapshots);
+
+/// The service a key of the snapshots column belongs to.
+std::string_view snapshot_service(std::string_view key);
 
 /// What a node presents when it joins: a hash of the cluster's admin token
 /// (the nodes of one cluster share it, so a console may talk to any).
@@ -60,6 +65,7 @@ struct member_config {
   std::shared_ptr<cluster_view> view;
   std::shared_ptr<storage::store> store;
   std::shared_ptr<repl_queue> queue;
+  std::shared_ptr<repl_queue> snapshots;
   std::shared_ptr<load_meter> load;
   std::shared_ptr<metrics::registry> metrics;
   /// The node's admin actor: console commands and status are passed on.
@@ -73,6 +79,13 @@ struct member_config {
   /// Called (in the actor) when this node becomes (true) or stops being
   /// (false) the control node.
   std::function<void(bool)> on_role;
+  /// Called (in the actor) when a shard this node owns is about to move to
+  /// a member that just came up: snapshot its detectors now, so the state
+  /// reaches the next owner before the ownership switches.
+  std::function<void(uint32_t)> on_handoff;
+  /// Called (in the actor) when a shard another member owned becomes this
+  /// node's: its detectors restart from the state in storage.
+  std::function<void(uint32_t)> on_gain;
   /// Whether nodes talk TLS (libcaf_openssl).
   bool tls = false;
   /// Replication timer. Default: 20 ms.
@@ -106,6 +119,11 @@ struct member_state {
     bool connecting = false;
     /// Whether this node (as control node) has sent it the full copy.
     bool synced = false;
+    /// Whether it has this node's detector snapshots.
+    bool snaps_synced = false;
+    /// When it last came up (joined, rejoined, came back): it owns shards
+    /// only handoff_delay later, after their state reached it.
+    clock::time_point up_since{};
   };
   member_config cfg;
   member_info self;
@@ -119,8 +137,14 @@ struct member_state {
   /// nobody (after it stalled itself).
   clock::time_point last_tick{};
   clock::time_point judge_after{};
+  /// When this node joined (it owns shards handoff_delay later).
+  clock::time_point joined_at{};
+  /// Shards already snapshotted for a coming handoff, with their target.
+  std::map<uint32_t, int32_t> handing_off;
+  metrics::counter* handoffs = nullptr;
   uint64_t version = 0;
-  std::vector<int32_t> last_primary;
+  /// Shard -> the id of its owner in the previous view.
+  std::vector<std::string> last_owner;
   std::vector<uint64_t> epochs;
   /// Replication stream: sent (as control node) and applied (as follower).
   uint64_t sent_seq = 0;

@@ -634,11 +634,15 @@ struct cluster_options {
   /// of the members; shorter than down_after, so a node that was paused or
   /// cut off stops acting before another takes over. Default: 1.5 s.
   duration lease{1500};
+  /// How long a member that came up waits before it owns shards, while
+  /// the current owners send it their detector state. Default: 1 s.
+  duration handoff_delay{1000};
   /// Samples forwarded to another node in one message at most; a batch
   /// goes out when full or after forward_delay. Default: 2000.
   uint32_t forward_batch = 2000;
-  /// Longest a forwarded sample waits for its batch to fill. Default: 20 ms.
-  duration forward_delay{20};
+  /// Longest a forwarded sample waits for its batch to fill. Default:
+  /// 100 ms.
+  duration forward_delay{100};
   /// TLS between nodes: certificate, key and CA (PEM files), all or none.
   std::string tls_certificate;
   std::string tls_key;

@@ -850,6 +850,11 @@ std::vector<option> make_schema() {
       "How long the control node may act after it last heard from a majority "
       "of the members; below down_after.",
       100, 10 * minute),
+    duration_option<&O::cluster, &K::handoff_delay>(
+      "cluster.handoff_delay",
+      "How long a member that came up waits before it owns shards, while the "
+      "current owners send it their detector state.",
+      0, minute),
     unsigned_option<&O::cluster, &K::forward_batch>(
       "cluster.forward_batch",
       "Samples forwarded to another node in one message at most.", 1,

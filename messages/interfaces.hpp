@@ -47,7 +47,11 @@ using shard_actor = caf::typed_actor<
   // Returns the detector of a service (error not_found if it has none).
   caf::replies_to<atom::locate, std::string>::with<detector_actor>,
   // Snapshots every detector of the shard. Replies with the bytes written.
-  caf::replies_to<atom::snapshot>::with<uint64_t>>;
+  caf::replies_to<atom::snapshot>::with<uint64_t>,
+  // The shard came (back) to this node in a cluster: its detectors stop
+  // without writing their state, and restart from storage (the state the
+  // previous owner handed over) on their next data.
+  caf::reacts_to<atom::reload>>;
 
 /// Where detectors send anomalies (the correlator, from the correlation
 /// issue on; until then a sink that keeps the recent ones).

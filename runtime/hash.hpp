@@ -71,4 +71,9 @@ inline uint64_t hash64(std::string_view bytes) {
   return h.finish();
 }
 
+/// The shard of `service` among `shards`: the same on every node.
+inline uint32_t service_shard(std::string_view service, uint32_t shards) {
+  return static_cast<uint32_t>(hash64(service) % shards);
+}
+
 } // namespace vigil

@@ -292,8 +292,10 @@ shard_impl::behavior_type shard(self_ptr self, shard_config cfg) {
     for (auto& [_, d] : *live)
       caf::anon_send_exit(d, caf::exit_reason::user_shutdown);
   });
-  // Bring back every service this shard had before the last stop or crash.
-  if (st.cfg.store) {
+  // Bring back every service this shard had before the last stop or crash
+  // (a node joining a cluster owns nothing yet: its shards restore when
+  // they come to it).
+  if (st.cfg.store && st.cfg.restore_at_start) {
     auto prefix = service_key(st.cfg.id, "");
     std::vector<std::string> known;
     auto err = st.cfg.store->scan(storage::column::services, prefix,
@@ -402,6 +404,22 @@ shard_impl::behavior_type shard(self_ptr self, shard_config cfg) {
             });
       }
       return rp;
+    },
+    [self](atom::reload) {
+      auto& st = self->state;
+      if (st.stopping)
+        return;
+      // Forget the detectors before they go, so their down messages find
+      // nothing to restart; killed, they write no state over the store's.
+      for (auto& [name, e] : st.services) {
+        if (e.active_series)
+          e.active_series->store(0, std::memory_order_relaxed);
+        if (e.handle)
+          self->send_exit(e.handle, caf::exit_reason::kill);
+      }
+      st.by_addr.clear();
+      st.live->clear();
+      st.services.clear();
     },
     [self](atom::restart, const std::string& service, uint64_t generation) {
       auto& st = self->state;

@@ -26,6 +26,10 @@ struct shard_config {
   /// restarts); beyond this they are dropped and counted.
   uint64_t max_buffered_samples = 100000;
   std::shared_ptr<storage::store> store;
+  /// Whether the detectors of the services in storage start with the
+  /// shard (a single node); a node joining a cluster waits until the shard
+  /// is its own.
+  bool restore_at_start = true;
   std::shared_ptr<metrics::registry> metrics;
   std::shared_ptr<detector::detector_metrics> det_metrics;
   /// Items admitted by ingest; released here once a detector has them.

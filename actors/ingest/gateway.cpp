@@ -14,7 +14,7 @@
 namespace vigil::ingest {
 
 uint32_t shard_of(std::string_view service, uint32_t shards) {
-  return static_cast<uint32_t>(hash64(service) % shards);
+  return service_shard(service, shards);
 }
 
 caf::atom_value shard_key(uint32_t id) {

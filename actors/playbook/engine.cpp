@@ -489,6 +489,14 @@ void advance(self_ptr self, run_state& run) {
     const auto& step = run.book.steps[run.next_step];
     bool approved = run.approved_action != 0;
     auto req = request_of(run, step, approved);
+    // The control node whose lease lapsed for a moment (a slow heartbeat
+    // under load) keeps the step waiting; it runs once the lease is back,
+    // or is refused below if another node took over meanwhile.
+    if (st.cfg.fence && st.cfg.in_charge && st.cfg.in_charge()
+        && !st.cfg.fence().empty()) {
+      run.waiting = true;
+      return;
+    }
     auto v = st.envelope->admit_step(req, wall_ms());
     if (v.kind == verdict_kind::wait) {
       run.waiting = true;

@@ -57,6 +57,9 @@ struct engine_config {
   /// Empty when this node may act now, else why not (the cluster's fence:
   /// only the control node holding its lease acts); unset = always.
   std::function<std::string()> fence;
+  /// Whether this node is still the control node (a lapsed lease then
+  /// means wait, not give up); unset = never waits on the fence.
+  std::function<bool()> in_charge;
   /// Housekeeping period (wall clock): approvals, verification deadlines,
   /// waiting steps, the directory watch. Default: 1s.
   duration tick{1000};

@@ -145,7 +145,7 @@ caf::error store::put(column c, std::string_view key, std::string_view value,
   auto st = db_->Put(wo, cf(c), slice(key), slice(value));
   if (!st.ok())
     return fail(st, std::string{"put in "} + to_string(c));
-  if (observer_ && replicated(c))
+  if (observer_)
     observer_(c, op_kind::put, key, value);
   return {};
 }
@@ -167,7 +167,7 @@ caf::error store::erase(column c, std::string_view key, bool durable) {
   auto st = db_->Delete(wo, cf(c), slice(key));
   if (!st.ok())
     return fail(st, std::string{"delete in "} + to_string(c));
-  if (observer_ && replicated(c))
+  if (observer_)
     observer_(c, op_kind::erase, key, {});
   return {};
 }
@@ -177,9 +177,8 @@ caf::error store::write(write_batch& batch, bool durable) {
     return err;
   if (observer_)
     for (auto& op : batch.ops_)
-      if (replicated(op.c))
-        observer_(op.c, op.is_put ? op_kind::put : op_kind::erase, op.key,
-                  op.value);
+      observer_(op.c, op.is_put ? op_kind::put : op_kind::erase, op.key,
+                op.value);
   return {};
 }
 
@@ -264,7 +263,7 @@ caf::error store::erase_range(column c, std::string_view from,
                              slice(to));
   if (!st.ok())
     return fail(st, std::string{"delete range in "} + to_string(c));
-  if (observer_ && replicated(c))
+  if (observer_)
     observer_(c, op_kind::erase_range, from, to);
   return {};
 }

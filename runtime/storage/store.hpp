@@ -137,10 +137,10 @@ public:
 
   /// What an observed write did.
   enum class op_kind : uint8_t { put = 0, erase = 1, erase_range = 2 };
-  /// Called after every successful write to a column `replicated` says is
-  /// replicated (put: key -> value; erase: key; erase_range: [key, value)),
-  /// in the writer's thread. The cluster layer ships these writes of the
-  /// control node to the other members. Set once, before any actor writes.
+  /// Called after every successful write (put: key -> value; erase: key;
+  /// erase_range: [key, value)), in the writer's thread. The cluster layer
+  /// ships the control node's durable records and every node's detector
+  /// snapshots to the other members. Set once, before any actor writes.
   using observer = std::function<void(column c, op_kind kind,
                                       std::string_view key,
                                       std::string_view value)>;

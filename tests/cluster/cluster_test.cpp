@@ -15,6 +15,7 @@
 #include <fstream>
 #include <algorithm>
 #include <map>
+#include <set>
 #include <memory>
 
 #include <nlohmann/json.hpp>
@@ -287,27 +288,99 @@ TEST(cluster, a_paused_control_node_comes_back_fenced_and_follows) {
   ASSERT_TRUE(test::wait_until([&] { return c.settled({0, 1, 2}, 3); }, 15s));
 }
 
-TEST(cluster, a_restarted_node_rejoins_and_gets_its_shards_back) {
+// Services (of the pool chain) whose shard `node` owns, with their
+// detectors' warm-up state and restore time.
+std::map<std::string, json> services_on(const test::vigild& node) {
+  std::map<std::string, json> out;
+  auto r = node.get("/api/v1/services");
+  if (!r || r->status != 200)
+    return out;
+  auto body = json::parse(r->body);
+  for (auto& s : body["services"])
+    out[s["name"].get<std::string>()] = s;
+  return out;
+}
+
+TEST(cluster, a_restarted_node_rejoins_and_gets_its_shards_back_warm) {
+  using namespace test::pool_fault;
   cluster3 c;
   c.start();
   ASSERT_TRUE(test::wait_until([&] { return c.settled({0, 1, 2}, 3); }, 15s));
   auto before = owners(cluster_of(*c.nodes[0]));
-  c.nodes[2]->proc().signal(SIGKILL);
-  ASSERT_TRUE(test::wait_until([&] { return c.settled({0, 1}, 2); }, 15s));
+  // Normal traffic through n0 warms the detectors wherever their shards
+  // are.
+  auto t0 = wall_ms() / 1000 - 400 * step_s;
+  post_steps(*c.nodes[0], t0, 0, 100, 10'000, 10'000);
+  std::set<std::string> on_n2;
+  ASSERT_TRUE(test::wait_until(
+    [&] {
+      size_t warm = 0;
+      on_n2.clear();
+      for (int i = 0; i < 3; ++i)
+        for (auto& [name, s] : services_on(*c.nodes[i])) {
+          warm += s["warmup"] == "warm" ? 1 : 0;
+          if (i == 2)
+            on_n2.insert(name);
+        }
+      return warm == chain.size();
+    },
+    20s));
+  // A graceful restart of n2: it leaves, its shards move (only those), and
+  // it rejoins from its data dir.
+  ASSERT_EQ(c.nodes[2]->stop(), 0);
+  ASSERT_TRUE(test::wait_until(
+    [&] {
+      auto own = owners(cluster_of(*c.nodes[0]));
+      return own.size() == 256
+             && std::none_of(own.begin(), own.end(),
+                             [](auto& x) { return x.second == "n2"; });
+    },
+    10s));
   auto without = owners(cluster_of(*c.nodes[0]));
-  for (auto& [shard, owner] : without)
-    EXPECT_NE(owner, "n2");
-  // Only n2's shards moved.
   for (auto& [shard, owner] : before)
     if (owner != "n2")
       EXPECT_EQ(without[shard], owner) << "shard " << shard;
+  post_steps(*c.nodes[0], t0, 100, 140, 10'000, 10'000);
   c.nodes[2] = std::make_unique<test::vigild>(
     c.data(2), std::vector<std::string>{"--node-id", "n2", "--join",
                                         c.seed(0) + "," + c.seed(1)});
   ASSERT_TRUE(c.nodes[2]->ready()) << c.nodes[2]->proc().stderr_text();
-  ASSERT_TRUE(test::wait_until([&] { return c.settled({0, 1, 2}, 3); }, 15s));
-  EXPECT_EQ(owners(cluster_of(*c.nodes[2])), before);
+  // After the handoff delay the placement is the one before, everywhere.
+  ASSERT_TRUE(test::wait_until(
+    [&] {
+      for (int i = 0; i < 3; ++i)
+        if (owners(cluster_of(*c.nodes[i])) != before)
+          return false;
+      return true;
+    },
+    15s));
   EXPECT_EQ(c.control(2), "n0") << "a rejoining node never takes control";
+  // The shards came back with their detectors' state (handed over when
+  // the move began): on the first samples after the rejoin n2's detectors
+  // are warm at once, restored from state written after it restarted.
+  post_steps(*c.nodes[0], t0, 140, 142, 10'000, 10'000);
+  std::map<std::string, json> back;
+  ASSERT_TRUE(test::wait_until(
+    [&] {
+      back = services_on(*c.nodes[2]);
+      return back.size() == on_n2.size();
+    },
+    10s))
+    << json(back).dump(1);
+  for (auto& [name, s] : back) {
+    EXPECT_TRUE(on_n2.count(name)) << name;
+    EXPECT_EQ(s["warmup"], "warm") << s.dump();
+    ASSERT_TRUE(s["restored_from_ts"].is_number()) << s.dump();
+    EXPECT_GE(s["restored_from_ts"].get<double>(),
+              static_cast<double>(t0 + 139 * step_s))
+      << s.dump() << "\nhandoffs n0 "
+      << test::scrape(*c.nodes[0], "vigil_cluster_handoffs_total") << " n1 "
+      << test::scrape(*c.nodes[1], "vigil_cluster_handoffs_total")
+      << " applied on n2 "
+      << test::scrape(*c.nodes[2],
+                      "vigil_cluster_replicated_ops_total{direction=\"applied\"}")
+      << "\n" << c.nodes[2]->proc().stderr_text();
+  }
 }
 
 TEST(cluster, a_node_with_another_admin_token_is_refused) {

@@ -226,6 +226,7 @@ caf::error node::init() {
     sc.load = load_;
     sc.series_board = series_board_;
     sc.sink_key = keys::correlator;
+    sc.restore_at_start = o.cluster.join.empty();
     shards.children.push_back(
       {"shard-" + std::to_string(i), "shard", ingest::shard_key(i),
        [sc](caf::local_actor* self) {
@@ -311,9 +312,11 @@ caf::error node::init() {
     // durable records go to every member.
     auto view = view_;
     pc.fence = [view] { return view->fence_reason(); };
+    pc.in_charge = [view] { return view->leading(); };
     nc.may_deliver = [view] { return view->may_act(); };
     repl_ = std::make_shared<cluster::repl_queue>();
-    cluster::replicate_writes(*store_, view_, repl_);
+    snaps_ = std::make_shared<cluster::repl_queue>();
+    cluster::replicate_writes(*store_, view_, repl_, snaps_);
   }
   // The control plane: one subtree, on the control node only (every node
   // in a single-node cluster).
@@ -447,6 +450,17 @@ caf::error node::init() {
   mc.view = view_;
   mc.store = store_;
   mc.queue = repl_;
+  mc.snapshots = snaps_;
+  mc.on_gain = [this](uint32_t shard) {
+    if (auto h = caf::actor_cast<shard_actor>(
+          sys_->registry().get(ingest::shard_key(shard))))
+      caf::anon_send(h, atom::reload_v);
+  };
+  mc.on_handoff = [this](uint32_t shard) {
+    if (auto h = caf::actor_cast<shard_actor>(
+          sys_->registry().get(ingest::shard_key(shard))))
+      caf::anon_send(h, atom::snapshot_v);
+  };
   mc.load = load_;
   mc.metrics = metrics_;
   mc.admin = admin_;

@@ -134,6 +134,7 @@ private:
   caf::actor member_;
   std::shared_ptr<cluster_view> view_;
   std::shared_ptr<cluster::repl_queue> repl_;
+  std::shared_ptr<cluster::repl_queue> snaps_;
   /// The control-plane subtree (correlator, RCA, playbooks, notifier,
   /// summarizer) while this node is the control node, else the forwarder.
   std::mutex role_mtx_;
