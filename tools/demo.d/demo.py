@@ -4,6 +4,8 @@ sample, prints what the node found and checks it. Exit status 0 only when
 the anomalies are where the fault was and nowhere else."""
 
 import json
+import os
+import signal
 import sys
 import time
 import urllib.error
@@ -31,8 +33,59 @@ def metric(base, name):
     return 0.0
 
 
+# In a cluster (VIGIL_DEMO_NODES="ID=PID=HOST:PORT ..."), a node that is
+# not the control node is killed at this minute of the scenario, before
+# the fault: its shards move to the others with their detectors' state.
+KILL_MIN = 60
+
+
+def kill_one(base, token):
+    """Kills (SIGKILL) one member that is neither the control node nor the
+    node the demo talks to; waits until the others own every shard."""
+    members = {}
+    for spec in os.environ.get("VIGIL_DEMO_NODES", "").split():
+        node_id, pid, _ = spec.split("=", 2)
+        members[node_id] = int(pid)
+    _, body = call(base, "/api/v1/cluster", token)
+    view = json.loads(body)
+    victims = [n["id"] for n in view["nodes"]
+               if n["id"] in members and not n["control"]
+               and n["id"] != view["node"]]
+    if not victims:
+        print("!!  no node to kill (control node %s)" % view["control_node"])
+        return False
+    victim = victims[-1]
+    owned = sum(1 for x in view["shards"] if x["owner"] == victim)
+    print("\n==> minute %d: killing %s (SIGKILL; it owns %d shards; the "
+          "control node is %s)" % (KILL_MIN, victim, owned,
+                                  view["control_node"]))
+    killed = time.time()
+    os.kill(members[victim], signal.SIGKILL)
+    detected = None
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        _, body = call(base, "/api/v1/cluster", token)
+        view = json.loads(body)
+        state = {n["id"]: n["state"] for n in view["nodes"]}
+        if detected is None and state.get(victim) == "down":
+            detected = time.time() - killed
+        live = {i for i, st in state.items() if st in ("up", "suspect")}
+        if detected is not None and all(x["owner"] in live
+                                        for x in view["shards"]):
+            print("    %s declared down after %.1f s; every shard owned "
+                  "again after %.1f s" % (victim, detected,
+                                           time.time() - killed))
+            return True
+        time.sleep(0.1)
+    print("!!  the cluster did not take over %s's shards in 30 s" % victim)
+    return False
+
+
 def main():
     base, token, sink = sys.argv[1], sys.argv[2], sys.argv[3]
+    clustered = bool(os.environ.get("VIGIL_DEMO_NODES", "").strip())
+    kill_at = scenario.START + KILL_MIN * 60
+    kill_ok = True
     print("==> replaying the scenario: %d minutes of 4 services, fault at "
           "minute %d" % (scenario.MINUTES, scenario.FAULT_MIN))
     call(base, "/api/v1/topology", body=json.dumps(scenario.TOPOLOGY).encode(),
@@ -44,7 +97,12 @@ def main():
     chunk = []
 
     def send(gen):
+        nonlocal clustered, kill_ok
         for ts, service, name, value, labels in gen:
+            if clustered and ts >= kill_at:
+                flush()
+                kill_ok = kill_one(base, token)
+                clustered = False
             line = {"service": service, "metric": name, "value": value,
                     "ts": ts}
             if labels:
@@ -76,17 +134,32 @@ def main():
     print("    %d samples accepted" % sent)
     # Ingest acknowledges on admission; wait until the detectors took all.
     deadline = time.time() + 60
-    while metric(base, "vigil_detector_samples_total") < sent - 1000:
+    # In a cluster the detectors are spread over the nodes (and the killed
+    # node's share before the kill is gone with it): wait until the
+    # detectors of the live nodes stop taking samples.
+    last = -1.0
+    while True:
+        taken = sum(metric(b, "vigil_detector_samples_total")
+                    for b in bases(base, token))
         # counters judge rates, so the first value of each counter series
         # is not a judged sample; allow for that slack but no more.
+        if os.environ.get("VIGIL_DEMO_NODES", "").strip():
+            if taken == last:
+                break
+        elif taken >= sent - 1000:
+            break
+        last = taken
         if time.time() > deadline:
             print("!!  detectors did not catch up in time")
             return 1
         time.sleep(0.2)
     time.sleep(0.5)
 
-    _, body = call(base, "/api/v1/services", token)
-    services = json.loads(body)["services"]
+    services = []
+    for b in bases(base, token):
+        _, body = call(b, "/api/v1/services", token)
+        services += json.loads(body)["services"]
+    services.sort(key=lambda s: s["name"])
     print("\n==> services")
     print("    %-10s %6s %8s %8s %10s" % ("service", "series", "samples",
                                          "warmup", "anomalies"))
@@ -108,7 +181,7 @@ def main():
                   _fmt(a["expected"][0]), _fmt(a["expected"][1]),
                   ",".join(a["detectors"])))
 
-    ok = True
+    ok = kill_ok
     early = [a for a in onsets if a["ts"] < scenario.FAULT_TS]
     if early:
         print("!!  %d anomalies before the fault (false alarms)" % len(early))
@@ -168,6 +241,18 @@ def main():
                         "playbook run, recovery verified, notified"
                         % scenario.ROOT_CAUSE if ok else "FAILED"))
     return 0 if ok else 1
+
+
+def bases(base, token):
+    """The HTTP addresses of the live members (just `base` on one node)."""
+    try:
+        _, body = call(base, "/api/v1/cluster", token)
+    except urllib.error.HTTPError:
+        return [base]
+    view = json.loads(body)
+    out = ["http://" + n["http"] for n in view["nodes"]
+           if n["state"] in ("up", "suspect") and n["http"]]
+    return out or [base]
 
 
 def get_incident(base, token, inc_id):
