@@ -50,7 +50,7 @@ void replicate_writes(storage::store& db, std::shared_ptr<cluster_view> view,
     op.kind = static_cast<uint8_t>(k);
     op.key.assign(key);
     op.value.assign(value);
-    queue->push(std::move(op));
+    queue->push(std::move(op), view->note_written());
   });
 }
 
@@ -466,7 +466,7 @@ void heartbeat(self_ptr self) {
   publish(self);
 }
 
-void full_copy(self_ptr self, member_state::peer& p) {
+void full_copy(self_ptr self, member_state::peer& p, uint64_t through) {
   auto& st = self->state;
   repl_batch b;
   b.leader = st.self.id;
@@ -498,6 +498,7 @@ void full_copy(self_ptr self, member_state::peer& p) {
   }
   if (st.repl_ops_sent)
     st.repl_ops_sent->inc(b.ops.size());
+  b.through = through;
   self->send(p.door, atom::replicate_v, std::move(b));
   p.synced = true;
   spdlog::info("cluster: sent a full copy of the control records to {}",
@@ -564,13 +565,16 @@ void ship(self_ptr self) {
   ship_snapshots(self);
   if (!st.leading)
     return;
-  auto ops = st.cfg.queue->take();
+  uint64_t through = 0;
+  auto ops = st.cfg.queue->take(&through);
+  bool alone = true;
   for (auto& [id, p] : st.peers) {
     if (!p.door || !live(p.info.state))
       continue;
+    alone = false;
     if (!p.synced) {
       // The copy reads the store as it is now, which already holds `ops`.
-      full_copy(self, p);
+      full_copy(self, p, std::max(through, st.cfg.view->written()));
       continue;
     }
     for (size_t i = 0; i < ops.size(); i += max_ops_per_batch) {
@@ -581,11 +585,15 @@ void ship(self_ptr self) {
       auto end = std::min(ops.size(), i + max_ops_per_batch);
       b.ops.assign(ops.begin() + static_cast<ptrdiff_t>(i),
                    ops.begin() + static_cast<ptrdiff_t>(end));
+      if (end == ops.size())
+        b.through = through;
       if (st.repl_ops_sent)
         st.repl_ops_sent->inc(b.ops.size());
       self->send(p.door, atom::replicate_v, std::move(b));
     }
   }
+  // With no member to hold them, the records are as safe as they get.
+  st.cfg.view->set_alone(alone);
 }
 
 caf::error apply(self_ptr self, repl_batch& b) {
@@ -877,9 +885,23 @@ caf::behavior member(caf::stateful_actor<member_state>* self,
     [self](atom::replicate, repl_batch& b) {
       // A plain send, so no reply: a lost or refused batch shows in the
       // metrics and the log, and a new control node sends a full copy.
-      if (auto err = apply(self, b))
+      if (auto err = apply(self, b)) {
         spdlog::warn("cluster: replicated batch {} not applied: {}", b.seq,
                      render(err));
+        return;
+      }
+      // Held: the control node may announce what these writes carried.
+      if (b.through > 0)
+        if (auto sender = caf::actor_cast<caf::actor>(self->current_sender()))
+          self->send(sender, atom::replicate_v, atom::ok_v, b.leader,
+                     b.incarnation, b.through);
+    },
+    [self](atom::replicate, atom::ok, const std::string& leader,
+           int64_t incarnation, uint64_t through) {
+      auto& st = self->state;
+      if (st.leading && leader == st.self.id
+          && incarnation == st.self.incarnation)
+        st.cfg.view->note_acked(through);
     },
     [self](atom::snapshot, repl_batch& b) {
       // Another member's detector state: kept for the shards this node

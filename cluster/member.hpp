@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <memory>
@@ -24,14 +25,19 @@ namespace vigil::cluster {
 /// filled by the store's observer in the writers' threads.
 class repl_queue {
 public:
-  void push(repl_op op) {
+  /// Queues `op`, the `seq`-th write of the stream.
+  void push(repl_op op, uint64_t seq = 0) {
     std::lock_guard<std::mutex> guard{mtx_};
     ops_.push_back(std::move(op));
+    last_ = std::max(last_, seq);
   }
-  std::vector<repl_op> take() {
+  /// Takes the queued writes; `through` gets the seq of the last.
+  std::vector<repl_op> take(uint64_t* through = nullptr) {
     std::lock_guard<std::mutex> guard{mtx_};
     std::vector<repl_op> out;
     out.swap(ops_);
+    if (through)
+      *through = last_;
     return out;
   }
   void clear() { take(); }
@@ -39,6 +45,7 @@ public:
 private:
   std::mutex mtx_;
   std::vector<repl_op> ops_;
+  uint64_t last_ = 0;
 };
 
 /// Installs the observer that queues this node's replicated writes while it

@@ -65,12 +65,15 @@ struct repl_batch {
   uint64_t seq = 0;
   bool reset = false;
   std::vector<repl_op> ops;
+  /// The leader's write counter after the last op of this batch: a
+  /// follower that applied it confirms holding every write up to here.
+  uint64_t through = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, repl_batch& x) {
   return f(caf::meta::type_name("vigil.repl_batch"), x.leader, x.incarnation,
-           x.seq, x.reset, x.ops);
+           x.seq, x.reset, x.ops, x.through);
 }
 
 } // namespace vigil

@@ -1,5 +1,7 @@
 #include "runtime/cluster_view.hpp"
 
+#include <thread>
+
 namespace vigil {
 
 cluster_view::cluster_view(std::string self_id, uint32_t shards,
@@ -37,6 +39,17 @@ std::string cluster_view::fence_reason() const {
     return "this node has not heard from a majority of the cluster within "
            "its lease; it may have been cut off or paused, so it does not act";
   return {};
+}
+
+bool cluster_view::wait_held(uint64_t seq,
+                             std::chrono::milliseconds timeout) const {
+  auto until = clock::now() + timeout;
+  while (!holds(seq)) {
+    if (clock::now() >= until)
+      return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds{2});
+  }
+  return true;
 }
 
 } // namespace vigil

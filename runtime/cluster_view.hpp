@@ -109,6 +109,32 @@ public:
 
   bool may_act() const { return fence_reason().empty(); }
 
+  /// Replication progress of the control node's records: `written` counts
+  /// the writes queued for the members, `acked` the highest of them some
+  /// member confirmed holding. A record is safe to announce once a member
+  /// holds it, or when there is no other member.
+  uint64_t note_written() {
+    return written_.fetch_add(1, std::memory_order_acq_rel) + 1;
+  }
+  uint64_t written() const { return written_.load(std::memory_order_acquire); }
+  void note_acked(uint64_t seq) {
+    auto cur = acked_.load(std::memory_order_relaxed);
+    while (seq > cur
+           && !acked_.compare_exchange_weak(cur, seq,
+                                            std::memory_order_acq_rel)) {
+    }
+  }
+  void set_alone(bool alone) {
+    alone_.store(alone, std::memory_order_release);
+  }
+  /// Whether write `seq` is held by another member (or there is none).
+  bool holds(uint64_t seq) const {
+    return alone_.load(std::memory_order_acquire)
+           || acked_.load(std::memory_order_acquire) >= seq;
+  }
+  /// Waits (polling, at most `timeout`) until `holds(seq)`.
+  bool wait_held(uint64_t seq, std::chrono::milliseconds timeout) const;
+
   /// Why the cluster refused this node for good (another admin token, a
   /// clashing node id); empty otherwise.
   std::string refusal() const {
@@ -126,6 +152,9 @@ private:
   std::string refusal_;
   std::atomic<clock::rep> lease_until_;
   std::atomic<bool> leading_{true};
+  std::atomic<uint64_t> written_{0};
+  std::atomic<uint64_t> acked_{0};
+  std::atomic<bool> alone_{true};
 };
 
 } // namespace vigil

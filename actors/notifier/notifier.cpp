@@ -2,6 +2,7 @@
 #include "messages/labels.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <cctype>
 #include <optional>
 #include <set>
@@ -109,6 +110,12 @@ bool foldable(const outbox_entry& e) {
 void deliver(notifier_state& st) {
   auto now = wall_ms();
   const auto& o = st.cfg.opts;
+  while (!st.unreplicated.empty() && st.cfg.held
+         && st.cfg.held(st.unreplicated.front().second))
+    st.unreplicated.pop_front();
+  auto blocked_from = st.unreplicated.empty()
+                        ? std::numeric_limits<uint64_t>::max()
+                        : st.unreplicated.front().first;
   for (auto& lr : st.receivers) {
     // Token bucket: rate_per_minute, bursts up to a second's worth (at
     // least one).
@@ -118,7 +125,7 @@ void deliver(notifier_state& st) {
     lr.refilled_ms = now;
     for (int i = 0; i < max_per_pass; ++i) {
       auto* e = st.box->head(lr.r.rule.name);
-      if (!e || e->next_ms > now)
+      if (!e || e->next_ms > now || e->seq >= blocked_from)
         break;
       auto label = lr.r.rule.name;
       if (now - e->note.ts_ms > o.max_age.count()) {
@@ -138,7 +145,11 @@ void deliver(notifier_state& st) {
                   || lr.r.kind == receiver_kind::slack;
       if (chat && o.digest_after > 0
           && st.box->pending(lr.r.rule.name) > o.digest_after && foldable(*e))
-        run = st.box->run_from_head(lr.r.rule.name, now, 100, foldable);
+        run = st.box->run_from_head(lr.r.rule.name, now, 100,
+                                    [blocked_from](const outbox_entry& x) {
+                                      return x.seq < blocked_from
+                                             && foldable(x);
+                                    });
       std::optional<notification> digest;
       if (run.size() >= 2)
         digest = make_digest({run.begin(), run.end()}, st.cfg.node);
@@ -373,8 +384,11 @@ notifier(notifier_actor::stateful_pointer<notifier_state> self,
         if (routes_to(lr.r, n))
           xs.emplace_back(lr.r.rule.name, n);
       uint64_t dropped = 0;
+      auto first = st.box->next_seq();
       if (auto err = st.box->add(xs, dropped))
         return err;
+      if (st.cfg.written && !xs.empty())
+        st.unreplicated.emplace_back(first, st.cfg.written());
       if (dropped > 0 && st.sent)
         st.sent->with({"outbox", "evicted"}).inc(dropped);
       return static_cast<uint32_t>(xs.size());

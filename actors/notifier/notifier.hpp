@@ -61,6 +61,12 @@ struct notifier_config {
   /// Whether this node may deliver now (the cluster's fence); unset =
   /// always. Entries wait in the outbox while it says no.
   std::function<bool()> may_deliver;
+  /// In a cluster: the count of the node's replicated writes so far, and
+  /// whether write N is held by another member. An entry goes out only
+  /// once the write that stored it is held (nobody is told of what a
+  /// failover could lose). Unset = at once.
+  std::function<uint64_t()> written;
+  std::function<bool(uint64_t)> held;
 };
 
 struct notifier_state;
@@ -82,6 +88,10 @@ struct notifier_state {
   notifier_config cfg;
   std::vector<live_receiver> receivers;
   std::unique_ptr<outbox> box;
+  /// (first outbox seq of an add, replicated write count after it), oldest
+  /// first, until the members hold it; entries from the front mark's seq on
+  /// wait.
+  std::deque<std::pair<uint64_t, uint64_t>> unreplicated;
   metrics::family<metrics::counter>* sent = nullptr;
   metrics::gauge* pending = nullptr;
   static inline const char* name = "vigil.notifier";

@@ -76,6 +76,8 @@ public:
   void retry(uint64_t seq, int64_t next_ms, std::string error);
 
   size_t size() const { return entries_.size(); }
+  /// The seq the next added entry gets.
+  uint64_t next_seq() const { return next_seq_; }
   /// Entries waiting for `receiver`.
   size_t pending(const std::string& receiver) const;
 

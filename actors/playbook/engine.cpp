@@ -594,6 +594,19 @@ void advance(self_ptr self, run_state& run) {
       finish_run(self, run, "failed");
       return;
     }
+    // In a cluster the record must outlive this node before the step
+    // runs: otherwise a failover right now would not know it ran.
+    if (st.cfg.held && !st.cfg.held()) {
+      a.status = "failed";
+      a.reason = "the audit record was not confirmed by another cluster "
+                 "member within 2 s, so nothing was run";
+      a.ended_ms = wall_ms();
+      audit(self, "action_failed", a);
+      remember(self, a);
+      escalate(self, run.incident, run.service, "replication", a.reason);
+      finish_run(self, run, "failed");
+      return;
+    }
     st.envelope->step_started(req, wall_ms());
     run.only_dry = false;
     run.current = a.id;

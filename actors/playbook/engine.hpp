@@ -60,6 +60,10 @@ struct engine_config {
   /// Whether this node is still the control node (a lapsed lease then
   /// means wait, not give up); unset = never waits on the fence.
   std::function<bool()> in_charge;
+  /// Waits until another member holds everything written so far (the
+  /// audit record of the step about to run); false when none confirmed in
+  /// time. Unset = nothing to wait for.
+  std::function<bool()> held;
   /// Housekeeping period (wall clock): approvals, verification deadlines,
   /// waiting steps, the directory watch. Default: 1s.
   duration tick{1000};

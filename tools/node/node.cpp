@@ -313,6 +313,11 @@ caf::error node::init() {
     auto view = view_;
     pc.fence = [view] { return view->fence_reason(); };
     pc.in_charge = [view] { return view->leading(); };
+    pc.held = [view] {
+      return view->wait_held(view->written(), std::chrono::seconds{2});
+    };
+    nc.written = [view] { return view->written(); };
+    nc.held = [view](uint64_t seq) { return view->holds(seq); };
     nc.may_deliver = [view] { return view->may_act(); };
     repl_ = std::make_shared<cluster::repl_queue>();
     snaps_ = std::make_shared<cluster::repl_queue>();

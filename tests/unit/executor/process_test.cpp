@@ -280,10 +280,12 @@ TEST(run_process, stopping_gives_the_whole_group_sigterm_and_the_grace) {
   vigil::test::temp_dir dir;
   auto inner = (dir.path() / "inner.sh").string();
   auto ready = (dir.path() / "ready").string();
+  // Short sleeps in a loop: whenever the group's SIGTERM lands (in a
+  // sleep, which it ends, or between commands), the trap runs next; a
+  // long-lived sleeper forked just after the signal would outlive it.
   std::ofstream{inner} << "trap 'echo child got TERM; exit 0' TERM\n"
                           ": > \"$1\"\n"
-                          "/bin/sleep 30 &\n"
-                          "wait\n";
+                          "while :; do /bin/sleep 0.05; done\n";
   auto spec = spec_of({"/bin/sh", "-c",
                        "trap 'echo leader got TERM' TERM\n"
                        "/bin/sh \"$0\" \"$1\" &\n"
