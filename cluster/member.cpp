@@ -669,6 +669,20 @@ caf::actor local(self_ptr self, caf::atom_value key) {
   return caf::actor_cast<caf::actor>(self->system().registry().get(key));
 }
 
+// Hands `n` items a follower relayed to the local actor under `key`,
+// counted in this node's load meter (the actor releases them).
+template <class Batch>
+void relay_in(self_ptr self, caf::atom_value key, uint32_t slot, Batch x,
+              size_t n) {
+  auto& st = self->state;
+  if (auto h = local(self, key)) {
+    st.cfg.load->add(slot, n);
+    self->send(h, atom::ingest_v, std::move(x));
+  } else if (st.relay_dropped) {
+    st.relay_dropped->inc(n);
+  }
+}
+
 } // namespace
 
 caf::behavior member(caf::stateful_actor<member_state>* self,
@@ -953,40 +967,24 @@ caf::behavior member(caf::stateful_actor<member_state>* self,
         st.relay_dropped->inc();
     },
     [self](atom::relay, alert_batch& x) {
-      auto& st = self->state;
-      if (auto h = local(self, st.cfg.correlator_key)) {
-        st.cfg.load->add(st.cfg.load->correlator_slot(), x.alerts.size());
-        self->send(h, atom::ingest_v, std::move(x));
-      } else if (st.relay_dropped) {
-        st.relay_dropped->inc(x.alerts.size());
-      }
+      auto n = x.alerts.size();
+      relay_in(self, self->state.cfg.correlator_key,
+               self->state.cfg.load->correlator_slot(), std::move(x), n);
     },
     [self](atom::relay, change_batch& x) {
-      auto& st = self->state;
-      if (auto h = local(self, st.cfg.correlator_key)) {
-        st.cfg.load->add(st.cfg.load->correlator_slot(), x.changes.size());
-        self->send(h, atom::ingest_v, std::move(x));
-      } else if (st.relay_dropped) {
-        st.relay_dropped->inc(x.changes.size());
-      }
+      auto n = x.changes.size();
+      relay_in(self, self->state.cfg.correlator_key,
+               self->state.cfg.load->correlator_slot(), std::move(x), n);
     },
     [self](atom::relay, span_batch& x) {
-      auto& st = self->state;
-      if (auto h = local(self, st.cfg.rca_key)) {
-        st.cfg.load->add(st.cfg.load->rca_slot(), x.spans.size());
-        self->send(h, atom::ingest_v, std::move(x));
-      } else if (st.relay_dropped) {
-        st.relay_dropped->inc(x.spans.size());
-      }
+      auto n = x.spans.size();
+      relay_in(self, self->state.cfg.rca_key, self->state.cfg.load->rca_slot(),
+               std::move(x), n);
     },
     [self](atom::relay, topology_update& x) {
-      auto& st = self->state;
-      if (auto h = local(self, st.cfg.rca_key)) {
-        st.cfg.load->add(st.cfg.load->rca_slot(), x.edges.size());
-        self->send(h, atom::ingest_v, std::move(x));
-      } else if (st.relay_dropped) {
-        st.relay_dropped->inc(x.edges.size());
-      }
+      auto n = x.edges.size();
+      relay_in(self, self->state.cfg.rca_key, self->state.cfg.load->rca_slot(),
+               std::move(x), n);
     },
   };
 }

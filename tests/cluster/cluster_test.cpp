@@ -480,24 +480,6 @@ size_t count_kind(const test::vigild& node, const std::string& kind) {
   return n;
 }
 
-json pool_incident(const test::vigild& node) {
-  auto r = node.get("/api/v1/incidents?status=all&limit=10");
-  if (!r || r->status != 200)
-    return nullptr;
-  auto all = json::parse(r->body);
-  for (auto& brief : all["incidents"]) {
-    if (brief.contains("merged_into"))
-      continue;
-    auto one = node.get("/api/v1/incidents/" + brief["id"].get<std::string>());
-    if (one && one->status == 200) {
-      auto inc = json::parse(one->body);
-      if (inc["type"] == "database_connection_exhaustion")
-        return inc;
-    }
-  }
-  return nullptr;
-}
-
 TEST(cluster, kill_9_of_the_control_node_after_it_acted_runs_nothing_twice) {
   using namespace test::pool_fault;
   cluster3 c;
@@ -527,7 +509,7 @@ TEST(cluster, kill_9_of_the_control_node_after_it_acted_runs_nothing_twice) {
   json inc;
   ASSERT_TRUE(test::wait_until(
     [&] {
-      inc = pool_incident(*c.nodes[1]);
+      inc = incident_of(*c.nodes[1]);
       return !inc.is_null() && !inc["actions"].empty()
              && inc["actions"][0]["status"] == "succeeded";
     },
@@ -580,7 +562,7 @@ TEST(cluster, kill_9_of_the_control_node_after_it_acted_runs_nothing_twice) {
   json later;
   ASSERT_TRUE(test::wait_until(
     [&] {
-      later = pool_incident(*c.nodes[2]);
+      later = incident_of(*c.nodes[2]);
       return !later.is_null() && later["updated_at"].get<double>() > updated;
     },
     30s))

@@ -41,24 +41,6 @@ void write(const fs::path& p, const std::string& text) {
   out << text;
 }
 
-json incident_of(const test::vigild& node) {
-  auto r = node.get("/api/v1/incidents?status=all&limit=10");
-  if (!r || r->status != 200)
-    return nullptr;
-  auto all = json::parse(r->body);
-  for (auto& brief : all["incidents"]) {
-    if (brief.contains("merged_into"))
-      continue;
-    auto one = node.get("/api/v1/incidents/" + brief["id"].get<std::string>());
-    if (one && one->status == 200) {
-      auto inc = json::parse(one->body);
-      if (inc["type"] == "database_connection_exhaustion")
-        return inc;
-    }
-  }
-  return nullptr;
-}
-
 bool timeline_has(const json& inc, const std::string& text) {
   if (inc.is_null())
     return false;

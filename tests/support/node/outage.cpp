@@ -84,13 +84,8 @@ std::string samples(int64_t t0_s, int from, int to, int fault_at,
           double v = base + base * 0.03 * noise(gen);
           if (hit)
             v = base * (h == 0 ? 6 : 4);
-          json line{{"service", s},
-                    {"metric", metric},
-                    {"value", v},
-                    {"ts", t0_s + i * step_s},
-                    {"labels", {{"pod", s + "-" + std::to_string(pod)}}}};
-          out += line.dump();
-          out += '\n';
+          out += sample_line(s, metric, v, t0_s + i * step_s,
+                             s + "-" + std::to_string(pod));
         }
     }
   return out;

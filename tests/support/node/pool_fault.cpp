@@ -40,13 +40,8 @@ std::string samples(int64_t t0_s, int from, int to, int fault_at, int heal_at,
           double v = base + base * 0.03 * noise(gen);
           if (hit)
             v = base * (h == 0 ? 6 : 4);
-          json line{{"service", s},
-                    {"metric", metric},
-                    {"value", v},
-                    {"ts", t0_s + i * step_s},
-                    {"labels", {{"pod", s + "-" + std::to_string(pod)}}}};
-          out += line.dump();
-          out += '\n';
+          out += sample_line(s, metric, v, t0_s + i * step_s,
+                             s + "-" + std::to_string(pod));
         }
     }
   return out;
@@ -85,6 +80,24 @@ std::string release_playbook(const std::filesystem::path& marker_dir,
            "verify:\n"
            "  within: 2m\n"
            "on_failure: escalate\n";
+}
+
+json incident_of(const vigild& node) {
+  auto r = node.get("/api/v1/incidents?status=all&limit=10");
+  if (!r || r->status != 200)
+    return nullptr;
+  auto all = json::parse(r->body);
+  for (auto& brief : all["incidents"]) {
+    if (brief.contains("merged_into"))
+      continue;
+    auto one = node.get("/api/v1/incidents/" + brief["id"].get<std::string>());
+    if (one && one->status == 200) {
+      auto inc = json::parse(one->body);
+      if (inc["type"] == "database_connection_exhaustion")
+        return inc;
+    }
+  }
+  return nullptr;
 }
 
 } // namespace vigil::test::pool_fault

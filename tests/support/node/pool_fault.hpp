@@ -36,6 +36,10 @@ std::string samples(int64_t t0_s, int from, int to, int fault_at, int heal_at,
 void post_steps(const vigild& node, int64_t t0_s, int from, int to,
                 int fault_at, int heal_at);
 
+/// The (unmerged) database_connection_exhaustion incident, whole; null
+/// when there is none yet.
+nlohmann::json incident_of(const vigild& node);
+
 /// release-db-connections at `autonomy`: one shell step touching
 /// `marker_dir`/ran-SERVICE.
 std::string release_playbook(const std::filesystem::path& marker_dir,

@@ -4,7 +4,19 @@
 
 #include <fstream>
 
+#include <nlohmann/json.hpp>
+
 namespace vigil::test {
+
+std::string sample_line(const std::string& service, const std::string& metric,
+                        double value, int64_t ts_s, const std::string& pod) {
+  nlohmann::json line{{"service", service},
+                      {"metric", metric},
+                      {"value", value},
+                      {"ts", ts_s},
+                      {"labels", {{"pod", pod}}}};
+  return line.dump() + "\n";
+}
 
 std::string ready_field(const std::string& line, const std::string& key) {
   auto pos = line.find(key + "=");

@@ -52,6 +52,11 @@ private:
   std::string node_id_;
 };
 
+/// One line of POST /api/v1/samples: a sample of `service`'s `metric` at
+/// `ts_s` from pod `pod`, newline included.
+std::string sample_line(const std::string& service, const std::string& metric,
+                        double value, int64_t ts_s, const std::string& pod);
+
 /// Extracts the value of `key=` from a ready line.
 std::string ready_field(const std::string& line, const std::string& key);
 
