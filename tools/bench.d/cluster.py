@@ -8,8 +8,9 @@ count and time; nothing leaves 127.0.0.1).
       playbook step that creates one marker file per run); the control node
       is killed with SIGKILL mid-load. Measures the time until a survivor
       reports it down and until every shard is owned by a live node, and
-      counts incidents lost and steps run twice. Exits 1 on any loss or
-      duplicate.
+      counts incidents lost, steps run twice and notifications (the page and
+      the step's notice, at a local webhook receiver) that never arrived.
+      Exits 1 on any loss or duplicate step.
 
   cluster.py cost --bin build/bin [--samples 3000000] [--rate 50000]
       CPU seconds per ingested sample of one node and of three nodes (load
@@ -18,8 +19,10 @@ count and time; nothing leaves 127.0.0.1).
 """
 
 import argparse
+import http.server
 import json
 import os
+import threading
 import shutil
 import signal
 import subprocess
@@ -41,8 +44,38 @@ def call(port, path, body=None, ctype="application/json"):
         return json.loads(r.read() or b"{}")
 
 
+class Sink(http.server.ThreadingHTTPServer):
+    """A webhook receiver on loopback that keeps every notification."""
+
+    def __init__(self):
+        self.events = []
+        self.lock = threading.Lock()
+        sink = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                with sink.lock:
+                    sink.events.append(json.loads(body))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    def kinds(self, dedup_key):
+        with self.lock:
+            return [e["event"] for e in self.events
+                    if e.get("dedup_key") == dedup_key]
+
+
 class Node:
-    def __init__(self, bindir, data, node_id, join=None, playbooks=None):
+    def __init__(self, bindir, data, node_id, join=None, playbooks=None,
+                 config=None):
         os.makedirs(data, exist_ok=True)
         with open(os.path.join(data, "admin.token"), "w") as f:
             f.write(TOKEN + "\n")
@@ -54,6 +87,8 @@ class Node:
             argv += ["--join", join]
         if playbooks:
             argv += ["--playbooks", playbooks]
+        if config:
+            argv += ["--config", config]
         self.id = node_id
         self.err = open(data + ".stderr", "w")
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE,
@@ -103,12 +138,13 @@ def metric(port, name):
     return 0.0
 
 
-def start_cluster(bindir, root, playbooks=None):
+def start_cluster(bindir, root, playbooks=None, config=None):
     nodes = [Node(bindir, os.path.join(root, "n0"), "n0",
-                  playbooks=playbooks)]
+                  playbooks=playbooks, config=config)]
     for i in (1, 2):
         nodes.append(Node(bindir, os.path.join(root, "n%d" % i), "n%d" % i,
-                          join=nodes[0].cluster, playbooks=playbooks))
+                          join=nodes[0].cluster, playbooks=playbooks,
+                          config=config))
     wait(lambda: all(sum(n["state"] == "up" for n in x.view()["nodes"]) == 3
                      for x in nodes), 15, "three nodes up")
     return nodes
@@ -163,7 +199,10 @@ def incident(port):
 def failover(args):
     rounds = []
     failures = 0
+    sink = Sink()
     for r in range(args.rounds):
+        with sink.lock:
+            sink.events.clear()
         root = tempfile.mkdtemp(prefix="vigil-failover-")
         books = os.path.join(root, "playbooks")
         markers = os.path.join(root, "markers")
@@ -176,7 +215,11 @@ def failover(args):
                     "    with:\n      argv: [\"/usr/bin/mktemp\", \"%s/run-XXXXXX\"]\n"
                     "      timeout: 10s\nverify:\n  within: 2m\n"
                     "on_failure: escalate\n" % markers)
-        nodes = start_cluster(args.bin, root, books)
+        config = os.path.join(root, "vigil.yaml")
+        with open(config, "w") as f:
+            f.write("notifiers:\n  receivers: [\"sink webhook "
+                    "http://127.0.0.1:%d/hook\"]\n" % sink.server_address[1])
+        nodes = start_cluster(args.bin, root, books, config)
         load = None
         try:
             follower = nodes[2]
@@ -228,12 +271,24 @@ def failover(args):
             except RuntimeError:
                 lost = 1
             runs = len(os.listdir(markers))
+            # Notifications: the page and the step's notice reach the
+            # receiver, from whichever control node held them.
+            key = "vigil-" + before["id"]
+            try:
+                wait(lambda: {"opened", "action"} <= set(sink.kinds(key)), 20,
+                     "the notifications")
+                missing = 0
+            except RuntimeError:
+                missing = len({"opened", "action"} - set(sink.kinds(key)))
+            kinds = sink.kinds(key)
             row = {"round": r + 1, "detected_s": round(detected, 3),
                    "owned_s": round(owned, 3), "incidents_lost": lost,
-                   "step_runs": runs}
+                   "step_runs": runs, "notifications_missing": missing,
+                   "notifications": len(kinds),
+                   "opened_delivered": kinds.count("opened")}
             rounds.append(row)
             print(json.dumps(row), flush=True)
-            if lost or runs != 1:
+            if lost or runs != 1 or missing:
                 failures += 1
         finally:
             if load:
@@ -250,6 +305,10 @@ def failover(args):
                       "incidents_lost": sum(x["incidents_lost"] for x in rounds),
                       "duplicate_runs": sum(max(0, x["step_runs"] - 1)
                                             for x in rounds),
+                      "notifications_missing": sum(x["notifications_missing"]
+                                                   for x in rounds),
+                      "pages_delivered_twice": sum(
+                          1 for x in rounds if x["opened_delivered"] > 1),
                       "rounds_failed": failures}))
     return 1 if failures else 0
 
