@@ -82,6 +82,20 @@ bool live(const std::string& state) {
   return state == "up" || state == "suspect";
 }
 
+// Whether `view` (a member's list, itself included) sees a strict
+// majority of its members alive (left ones not counted).
+bool majority(const std::vector<member_info>& view) {
+  size_t members = 0;
+  size_t alive = 0;
+  for (auto& m : view) {
+    if (m.state == "left")
+      continue;
+    ++members;
+    alive += live(m.state) || m.state == "joining" ? 1 : 0;
+  }
+  return alive * 2 > members;
+}
+
 // Who may act: the control node while it heard from a majority of the
 // members (this one included, left ones not counted) within the lease.
 void renew_lease(self_ptr self) {
@@ -255,6 +269,11 @@ void publish(self_ptr self) {
       .set(lead ? 1 : 0);
   }
   cfg.view->set(std::move(next));
+  // Cut off with a minority (the others fell silent): when contact comes
+  // back, this node rejoins as a new incarnation rather than resuming the
+  // place the majority gave up on.
+  if (st.joined && !st.peers.empty() && !majority(view_list(self)))
+    st.must_rejoin = true;
   if (lead != st.leading || (!st.role_told && st.joined)) {
     st.role_told = true;
     st.leading = lead;
@@ -343,9 +362,14 @@ void merge(self_ptr self, const std::vector<member_info>& xs,
     } else if (m.incarnation == p.info.incarnation && m.state == "left") {
       p.info.state = "left";
     } else if (from_join_reply && m.incarnation == p.info.incarnation
-               && p.info.state != "down") {
+               && live(m.state)) {
+      // The member that let this node in vouches for the ones it sees.
       p.info.cluster = m.cluster;
       p.info.http = m.http;
+      if (p.info.state == "down") {
+        p.info.state = "up";
+        p.heard = now;
+      }
     }
   }
 }
@@ -416,7 +440,15 @@ void declared_down(self_ptr self) {
   spdlog::warn("cluster: the other members declared this node down (it was "
                "paused or cut off); rejoining as a new incarnation");
   st.self.incarnation = std::max(wall_ms(), st.self.incarnation + 1);
+  st.must_rejoin = false;
   st.joined = false;
+  // A fresh start for the judgement of the others too: they get
+  // down_after to be heard again.
+  for (auto& [id, p] : st.peers)
+    if (p.info.state != "left") {
+      p.info.state = "up";
+      p.heard = clock::now();
+    }
   st.joining = false;
   publish(self);
   try_join(self);
@@ -828,12 +860,18 @@ caf::behavior member(caf::stateful_actor<member_state>* self,
       auto& st = self->state;
       if (st.beats_in)
         st.beats_in->inc();
+      // Declared down by the majority's side: rejoin anew. A minority's
+      // verdict (a node cut off with a few) changes nothing here.
       for (auto& m : theirs)
         if (m.id == st.self.id && m.incarnation == st.self.incarnation
-            && m.state == "down") {
+            && m.state == "down" && majority(theirs)) {
           declared_down(self);
           return;
         }
+      if (st.must_rejoin) {
+        declared_down(self);
+        return;
+      }
       auto sender = caf::actor_cast<caf::actor>(self->current_sender());
       auto i = st.peers.find(from.id);
       if (i != st.peers.end()) {
@@ -842,10 +880,12 @@ caf::behavior member(caf::stateful_actor<member_state>* self,
           return; // an old run
         if (from.incarnation == p.info.incarnation
             && (p.info.state == "down" || p.info.state == "left")) {
-          // A member this node gave up on: tell it so it rejoins anew.
-          if (sender)
-            self->send(sender, atom::beat_v, view_list(self).front(),
-                       view_list(self));
+          // A member this node gave up on: tell it (with the majority's
+          // view, which it heeds) so it rejoins anew as a new incarnation,
+          // never outranking the others.
+          auto mine = view_list(self);
+          if (sender && (p.info.state == "left" || majority(mine)))
+            self->send(sender, atom::beat_v, mine.front(), mine);
           return;
         }
         if (from.incarnation > p.info.incarnation) {

@@ -140,6 +140,9 @@ struct member_state {
   bool leading = false;
   /// Whether on_role was called once (followers learn their role too).
   bool role_told = false;
+  /// Set while this node sees no majority alive: on the next word from a
+  /// member it rejoins as a new incarnation.
+  bool must_rejoin = false;
   /// When the heartbeat timer last ran, and until when this node judges
   /// nobody (after it stalled itself).
   clock::time_point last_tick{};

@@ -226,9 +226,13 @@ void recover(self_ptr self) {
   for (auto& e : *xs) {
     // An escalation for an uncertain root cause leaves the incident open
     // to a run once a surer ranking comes; every other handling closes it.
+    // So does one that no playbook matched: a later ranking may name
+    // another cause (in a cluster, evidence from other nodes arrives in
+    // any order).
     if (e.incident_id != 0 && handling.count(e.kind)
         && !(e.kind == "escalated"
-             && e.detail.rfind("root cause confidence is", 0) == 0))
+             && (e.detail.rfind("root cause confidence is", 0) == 0
+                 || e.detail.rfind("no playbook matches", 0) == 0)))
       st.handled.insert(e.incident_id);
     if (e.action_id != 0)
       st.next_action = std::max(st.next_action, e.action_id + 1);
@@ -656,8 +660,8 @@ void consider(self_ptr self, const incident_view& inc) {
                  + "); no automatic action");
     return;
   }
-  st.handled.insert(inc.id);
   if (!st.cfg.remediation.enabled) {
+    st.handled.insert(inc.id);
     escalate(self, inc.id, service, "disabled",
              "remediation is disabled (remediation.enabled: false)");
     return;
@@ -670,10 +674,20 @@ void consider(self_ptr self, const incident_view& inc) {
       break;
     }
   if (!book) {
-    escalate(self, inc.id, service, "no_playbook",
-             "no playbook matches a " + inc.type + " incident in " + service);
+    // Escalated once per cause; a later ranking that names another cause
+    // (or type) is considered again.
+    auto cause = inc.type + "\x1f" + service;
+    auto& told = st.told_no_match[inc.id];
+    if (told != cause) {
+      told = cause;
+      escalate(self, inc.id, service, "no_playbook",
+               "no playbook matches a " + inc.type + " incident in "
+                 + service);
+    }
     return;
   }
+  st.handled.insert(inc.id);
+  st.told_no_match.erase(inc.id);
   run_state run;
   run.incident = inc.id;
   run.book = *book;

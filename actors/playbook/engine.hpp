@@ -112,6 +112,9 @@ struct engine_state {
   std::set<uint64_t> handled;
   /// Incidents escalated for a low-confidence root cause (said once).
   std::set<uint64_t> told_uncertain;
+  /// Incidents escalated because no playbook matched, with the cause
+  /// (type and service) they were escalated for.
+  std::map<uint64_t, std::string> told_no_match;
   /// Newest incident views, for verification.
   std::map<uint64_t, incident_view> incidents;
   /// What receivers were told of each unresolved incident: its last

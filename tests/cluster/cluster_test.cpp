@@ -514,7 +514,9 @@ TEST(cluster, kill_9_of_the_control_node_after_it_acted_runs_nothing_twice) {
              && inc["actions"][0]["status"] == "succeeded";
     },
     30s))
-    << inc.dump(1) << "\nall: "
+    << "n0 view: " << cluster_of(*c.nodes[0]).dump().substr(0, 400)
+    << "\nn0 audit: " << c.nodes[0]->get("/api/v1/audit?limit=20")->body
+    << "\n" << inc.dump(1).substr(0, 300) << "\nall: "
     << c.nodes[1]->get("/api/v1/incidents?status=all")->body
 
     << "\nservices n0: " << c.nodes[0]->get("/api/v1/services")->body
