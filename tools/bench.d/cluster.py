@@ -237,9 +237,23 @@ def failover(args):
                 call(follower.http, "/api/v1/samples",
                      fault_samples(t0, frm, min(frm + 20, 170), 150),
                      "application/x-ndjson")
-            wait(lambda: (incident(nodes[1].http) or {}).get("actions")
-                 and incident(nodes[1].http)["actions"][0]["status"] == "succeeded",
-                 30, "the step to run")
+            try:
+                wait(lambda: (incident(nodes[1].http) or {}).get("actions")
+                     and incident(nodes[1].http)["actions"][0]["status"]
+                     == "succeeded", 30, "the step to run")
+            except RuntimeError:
+                # Say why, from the control node's own records.
+                inc = incident(nodes[1].http) or {}
+                audit = call(nodes[0].http, "/api/v1/audit?limit=50")["records"]
+                print(json.dumps({"round": r + 1, "error": "the step did not run",
+                                  "type": inc.get("type"),
+                                  "root_cause": (inc.get("root_cause") or {}).get("service"),
+                                  "confidence": (inc.get("root_cause") or {}).get("confidence_level"),
+                                  "actions": inc.get("actions"),
+                                  "audit": [(x["kind"], x.get("detail", "")[:80])
+                                            for x in audit]}), flush=True)
+                failures += 1
+                continue
             before = incident(nodes[1].http)
             wait(lambda: any(x["kind"] == "action_finished" for x in
                              call(nodes[1].http, "/api/v1/audit?limit=1000")["records"]),
