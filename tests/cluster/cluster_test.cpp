@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/clock.hpp"
+#include "tests/cluster/views.hpp"
 #include "tests/support/node/outage.hpp"
 #include "tests/support/node/pool_fault.hpp"
 #include "tests/support/node/replay.hpp"
@@ -51,15 +52,7 @@ json cluster_of(const test::vigild& node) {
   return json::parse(r->body, nullptr, false);
 }
 
-// State of node `id` in `view`; empty when absent.
-std::string state_in(const json& view, const std::string& id) {
-  if (!view.is_object())
-    return {};
-  for (auto& n : view["nodes"])
-    if (n["id"] == id)
-      return n["state"].get<std::string>();
-  return {};
-}
+using test::state_in;
 
 // Shard -> owner in `view`; shards without an owner are left out.
 std::map<int, std::string> owners(const json& view) {

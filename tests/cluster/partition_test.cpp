@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/http/client.hpp"
+#include "tests/cluster/views.hpp"
 #include "tests/support/node/vigild.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/support.hpp"
@@ -128,14 +129,6 @@ struct node {
   }
 };
 
-std::string state_of(const json& view, const std::string& id) {
-  if (!view.is_object())
-    return {};
-  for (auto& n : view["nodes"])
-    if (n["id"] == id)
-      return n["state"].get<std::string>();
-  return {};
-}
 
 TEST(cluster_partition, the_minority_side_stops_acting_and_the_majority_takes_over) {
   if (::geteuid() != 0)
@@ -155,8 +148,8 @@ TEST(cluster_partition, the_minority_side_stops_acting_and_the_majority_takes_ov
     [&] {
       for (auto* n : {&a, &b, &c}) {
         auto v = n->view();
-        if (state_of(v, "a") != "up" || state_of(v, "b") != "up"
-            || state_of(v, "c") != "up" || v["control_node"] != "c")
+        if (test::state_in(v, "a") != "up" || test::state_in(v, "b") != "up"
+            || test::state_in(v, "c") != "up" || v["control_node"] != "c")
           return false;
       }
       return true;
@@ -170,7 +163,7 @@ TEST(cluster_partition, the_minority_side_stops_acting_and_the_majority_takes_ov
     [&] {
       auto va = a.view();
       auto vc = c.view();
-      return state_of(va, "c") == "down" && va["control_node"] == "a"
+      return test::state_in(va, "c") == "down" && va["control_node"] == "a"
              && va["may_act"] == true && vc.is_object()
              && vc["may_act"] == false;
     },
@@ -191,7 +184,7 @@ TEST(cluster_partition, the_minority_side_stops_acting_and_the_majority_takes_ov
           && va["may_act"] == true)
         ++both_may_act;
       return vc.is_object() && vc["control_node"] == "a"
-             && state_of(va, "c") == "up";
+             && test::state_in(va, "c") == "up";
     },
     20s, 50ms))
     << "c: " << c.view().dump(1) << "\n" << c.proc->stderr_text();
