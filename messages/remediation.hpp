@@ -113,13 +113,17 @@ struct incident_notice {
   std::string text;
   /// Wall clock, ms since the epoch.
   int64_t ts_ms = 0;
+  /// Names what the notice is about (e.g. "action/12/succeeded"): the
+  /// notifier stores a notice once per key, so one said again after a
+  /// restart or a failover is not delivered twice. Empty: always stored.
+  std::string key;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, incident_notice& x) {
   return f(caf::meta::type_name("vigil.incident_notice"), x.event,
            x.incident, x.severity, x.status, x.type, x.title, x.service,
-           x.text, x.ts_ms);
+           x.text, x.ts_ms, x.key);
 }
 
 /// A line for an incident's timeline from the engine (escalations,

@@ -24,6 +24,10 @@ namespace {
 // Per delivery pass and receiver, so one busy receiver cannot starve the
 // others or the mailbox.
 constexpr int max_per_pass = 256;
+constexpr int64_t hour_ms = 3'600'000;
+// How long a notice's key keeps a second one with the same key out: far
+// longer than an engine reads its audit log back (an hour).
+constexpr int64_t remember_notices_ms = 7 * 24 * hour_ms;
 
 std::string trim(std::string s) {
   auto not_space = [](unsigned char c) { return !std::isspace(c); };
@@ -352,7 +356,7 @@ notifier(notifier_actor::stateful_pointer<notifier_state> self,
     st.sent = &st.cfg.metrics->counters(
       "vigil_notifications_total",
       "Notification deliveries by receiver and outcome (delivered, "
-      "retried, refused, expired, evicted).",
+      "retried, refused, expired, evicted, duplicate).",
       {"receiver", "status"});
     st.pending = &st.cfg.metrics->gauge_(
       "vigil_notifications_pending", "Notifications in the outbox.");
@@ -361,6 +365,12 @@ notifier(notifier_actor::stateful_pointer<notifier_state> self,
   return {
     [self](atom::notify, const incident_notice& x) -> caf::result<uint32_t> {
       auto& st = self->state;
+      if (!x.key.empty() && st.box->marked(x.key)) {
+        // Said before (an engine reading its audit log back): stored once.
+        if (st.sent)
+          st.sent->with({"outbox", "duplicate"}).inc();
+        return uint32_t{0};
+      }
       notification n;
       auto ev = event_named(x.event);
       if (!ev)
@@ -385,7 +395,7 @@ notifier(notifier_actor::stateful_pointer<notifier_state> self,
           xs.emplace_back(lr.r.rule.name, n);
       uint64_t dropped = 0;
       auto first = st.box->next_seq();
-      if (auto err = st.box->add(xs, dropped))
+      if (auto err = st.box->add(xs, dropped, x.key, wall_ms()))
         return err;
       if (st.cfg.written && !xs.empty())
         st.unreplicated.emplace_back(first, st.cfg.written());
@@ -397,6 +407,10 @@ notifier(notifier_actor::stateful_pointer<notifier_state> self,
       auto& st = self->state;
       if (!st.cfg.may_deliver || st.cfg.may_deliver())
         deliver(st);
+      if (auto now = wall_ms(); now - st.marks_pruned_ms >= hour_ms) {
+        st.marks_pruned_ms = now;
+        st.box->forget_marks_before(now - remember_notices_ms);
+      }
       self->delayed_send(self, st.cfg.tick, atom::tick_v);
     },
   };

@@ -92,6 +92,8 @@ struct notifier_state {
   /// first, until the members hold it; entries from the front mark's seq on
   /// wait.
   std::deque<std::pair<uint64_t, uint64_t>> unreplicated;
+  /// When the notice marks were last pruned (wall clock).
+  int64_t marks_pruned_ms = 0;
   metrics::family<metrics::counter>* sent = nullptr;
   metrics::gauge* pending = nullptr;
   static inline const char* name = "vigil.notifier";

@@ -1,5 +1,8 @@
 #include "actors/notifier/outbox.hpp"
 
+#include <cstdlib>
+#include <string_view>
+
 #include "messages/errc.hpp"
 #include "messages/proto/store.pb.h"
 
@@ -60,6 +63,8 @@ bool decode(std::string_view bytes, outbox_entry& e) {
   return true;
 }
 
+constexpr std::string_view mark_prefix = "notice/";
+
 } // namespace
 
 outbox::outbox(std::shared_ptr<storage::store> db, uint32_t max_entries)
@@ -85,6 +90,14 @@ caf::expected<uint64_t> outbox::load() {
                        });
   if (err)
     return err;
+  err = db_->scan(storage::column::meta, mark_prefix,
+                  [&](std::string_view key, std::string_view value) {
+                    marks_[std::string{key.substr(mark_prefix.size())}]
+                      = std::strtoll(std::string{value}.c_str(), nullptr, 10);
+                    return true;
+                  });
+  if (err)
+    return err;
   for (const auto& key : unreadable) {
     ++bad;
     (void) db_->erase(storage::column::outbox, key);
@@ -98,9 +111,10 @@ void outbox::put(const outbox_entry& e, storage::write_batch& b) const {
 
 caf::error
 outbox::add(const std::vector<std::pair<std::string, notification>>& xs,
-            uint64_t& dropped) {
+            uint64_t& dropped, const std::string& mark,
+            int64_t now_ms) {
   dropped = 0;
-  if (xs.empty())
+  if (xs.empty() && mark.empty())
     return {};
   storage::write_batch b;
   std::vector<outbox_entry> fresh;
@@ -121,6 +135,10 @@ outbox::add(const std::vector<std::pair<std::string, notification>>& xs,
     evict.push_back(it->first);
   for (auto seq : evict)
     b.erase(storage::column::outbox, storage::big_endian_key(seq));
+  // Last in the batch: a copy that holds the mark holds the entries too.
+  if (!mark.empty())
+    b.put(storage::column::meta, std::string{mark_prefix} + mark,
+          std::to_string(now_ms));
   if (db_)
     if (auto err = db_->write(b, true)) {
       next_seq_ -= fresh.size();
@@ -134,7 +152,26 @@ outbox::add(const std::vector<std::pair<std::string, notification>>& xs,
     auto seq = e.seq;
     entries_[seq] = std::move(e);
   }
+  if (!mark.empty())
+    marks_[mark] = now_ms;
   return {};
+}
+
+size_t outbox::forget_marks_before(int64_t ms) {
+  storage::write_batch b;
+  size_t n = 0;
+  for (auto it = marks_.begin(); it != marks_.end();) {
+    if (it->second < ms) {
+      b.erase(storage::column::meta, std::string{mark_prefix} + it->first);
+      it = marks_.erase(it);
+      ++n;
+    } else {
+      ++it;
+    }
+  }
+  if (n > 0 && db_)
+    (void) db_->write(b);
+  return n;
 }
 
 outbox_entry* outbox::head(const std::string& receiver) {

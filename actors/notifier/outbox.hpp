@@ -5,6 +5,12 @@
 // notifier acknowledges it and erased only after its receiver took it, so
 // a crash or a receiver that is down loses nothing; entries of one
 // receiver leave in order (a trigger never overtakes its resolve).
+//
+// A notice that names itself (incident_notice::key) leaves a mark in the
+// `meta` column, written in the same batch as its entries: the same notice
+// said again (by an engine reading its audit log back after a restart or a
+// failover) finds the mark and is not stored twice. The notifier forgets
+// marks after a week.
 
 #include <cstdint>
 #include <map>
@@ -44,8 +50,20 @@ public:
   /// Adds one entry per (receiver, notification), durably and atomically;
   /// when full, the oldest entries are dropped first (their count is
   /// returned in `dropped`).
+  /// A non-empty `mark` is stored with them (at `now_ms`), even when `xs`
+  /// is empty (a notice no receiver wants is still said).
   caf::error add(const std::vector<std::pair<std::string, notification>>& xs,
-                 uint64_t& dropped);
+                 uint64_t& dropped, const std::string& mark = {},
+                 int64_t now_ms = 0);
+
+  /// Whether a notice with this key was stored (and not forgotten).
+  bool marked(const std::string& mark) const { return marks_.count(mark) > 0; }
+
+  /// Forgets the marks stored before `ms`; returns how many.
+  size_t forget_marks_before(int64_t ms);
+
+  /// Marks held.
+  size_t marks() const { return marks_.size(); }
 
   /// The oldest entry of `receiver`, or null.
   outbox_entry* head(const std::string& receiver);
@@ -89,6 +107,8 @@ private:
   uint64_t next_seq_ = 1;
   std::map<uint64_t, outbox_entry> entries_;
   std::map<std::string, std::set<uint64_t>> by_receiver_;
+  /// Notice keys and when each was stored.
+  std::map<std::string, int64_t> marks_;
 };
 
 } // namespace vigil::notifier

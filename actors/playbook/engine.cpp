@@ -15,6 +15,7 @@
 #include "messages/errc.hpp"
 #include "runtime/clock.hpp"
 #include "runtime/codec/series.hpp"
+#include "runtime/hash.hpp"
 #include "runtime/storage/action_codec.hpp"
 
 namespace vigil::playbooks {
@@ -24,6 +25,11 @@ namespace {
 using self_ptr = playbook_actor::stateful_pointer<engine_state>;
 
 constexpr size_t max_recent = 1000;
+// Notices kept while no notifier is up.
+constexpr size_t max_unsent = 10'000;
+// Ticks the notices read back from the audit log wait for the correlator
+// (their incident's facts) and the notifier before they go as they are.
+constexpr uint32_t renotify_patience = 10;
 constexpr auto ask_timeout = std::chrono::seconds{10};
 // Changes to the playbook directory settle for this long before a reload,
 // so an editor's write-rename-delete dance is one reload.
@@ -36,7 +42,28 @@ correlator_actor correlator(self_ptr self) {
 }
 
 void announce(self_ptr self, uint64_t incident, const std::string& event,
-              const std::string& text);
+              const std::string& text, std::string key);
+
+// The notice of a step's new state, and its key: one per step and state.
+std::string action_text(const action_view& a) {
+  return action_label(a.id) + " " + a.playbook + "/" + a.step + " ("
+         + a.action + "): " + a.status
+         + (a.reason.empty() ? "" : " - " + a.reason);
+}
+
+std::string action_key(const action_view& a) {
+  return "action/" + std::to_string(a.id) + "/" + a.status;
+}
+
+// An escalation's key: its incident and its words.
+std::string escalation_key(uint64_t incident, const std::string& why) {
+  hasher h;
+  h.add(why);
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx",
+                static_cast<unsigned long long>(h.finish()));
+  return "escalated/" + std::to_string(incident) + "/" + hex;
+}
 
 // Writes one audit record; false when it could not be stored, in which
 // case the caller must not act.
@@ -80,10 +107,7 @@ void remember(self_ptr self, const action_view& a) {
   if (auto c = correlator(self))
     self->send(c, atom::action_v, a);
   if (a.status != "running")
-    announce(self, a.incident, "action",
-             action_label(a.id) + " " + a.playbook + "/" + a.step + " ("
-               + a.action + "): " + a.status
-               + (a.reason.empty() ? "" : " - " + a.reason));
+    announce(self, a.incident, "action", action_text(a), action_key(a));
 }
 
 void note(self_ptr self, uint64_t incident, const std::string& service,
@@ -101,9 +125,60 @@ void note(self_ptr self, uint64_t incident, const std::string& service,
   }
 }
 
+// Hands one notice to the notifier, or keeps it until there is one (the
+// notifier of a freshly started control subtree may not be up yet).
+void send_notice(self_ptr self, incident_notice n) {
+  auto& st = self->state;
+  auto notifier = caf::actor_cast<notifier_actor>(
+    self->system().registry().get(st.cfg.notifier_key));
+  if (!notifier) {
+    if (st.unsent.size() >= max_unsent) {
+      spdlog::error("{}: no notifier, and {} notices wait already; '{}' "
+                    "dropped",
+                    incident_label(n.incident), st.unsent.size(), n.event);
+      return;
+    }
+    st.unsent.push_back(std::move(n));
+    return;
+  }
+  auto incident = n.incident;
+  auto event = n.event;
+  self->request(notifier, ask_timeout, atom::notify_v, std::move(n))
+    .then([](uint32_t) {},
+          [incident, event](const caf::error& err) {
+            spdlog::error("{}: notification '{}' not stored: {}",
+                          incident_label(incident), event, render(err));
+          });
+}
+
+void send_unsent(self_ptr self) {
+  auto& st = self->state;
+  if (st.unsent.empty()
+      || !self->system().registry().get(st.cfg.notifier_key))
+    return;
+  auto xs = std::move(st.unsent);
+  st.unsent.clear();
+  for (auto& n : xs)
+    send_notice(self, std::move(n));
+}
+
+// The facts a notice carries about its incident.
+void fill_facts(incident_notice& n, const incident_view& inc) {
+  n.severity = inc.severity;
+  n.status = inc.status;
+  n.type = inc.type;
+  n.title = inc.title;
+  if (!inc.root_cause.candidates.empty()
+      && inc.root_cause.confidence_level != "unknown")
+    n.service = inc.root_cause.candidates.front().service;
+  else if (!inc.services.empty() && n.service.empty())
+    n.service = inc.services.front();
+}
+
 // Tells the receivers (through the notifier's outbox) about an incident.
+// `key` names the notice (see incident_notice::key).
 void announce(self_ptr self, uint64_t incident, const std::string& event,
-              const std::string& text) {
+              const std::string& text, std::string key) {
   auto& st = self->state;
   if (st.cfg.notifier_key == caf::atom(""))
     return;
@@ -113,19 +188,46 @@ void announce(self_ptr self, uint64_t incident, const std::string& event,
   n.event = event;
   n.text = text;
   n.ts_ms = wall_ms();
-  auto notifier = caf::actor_cast<notifier_actor>(
-    self->system().registry().get(st.cfg.notifier_key));
-  if (!notifier) {
-    spdlog::error("{}: no notifier to announce '{}'", incident_label(incident),
-                  event);
+  n.key = std::move(key);
+  send_notice(self, std::move(n));
+}
+
+// Says again, once the correlator and the notifier are up, the notices of
+// what the audit log read back at start holds (each with its key, so the
+// notifier stores only those the previous run did not get to).
+void renotify(self_ptr self) {
+  auto& st = self->state;
+  if (st.renotify.empty())
     return;
+  auto& reg = self->system().registry();
+  bool ready = reg.get(st.cfg.notifier_key) && reg.get(st.cfg.correlator_key);
+  if (!ready && ++st.renotify_waits < renotify_patience)
+    return;
+  auto xs = std::move(st.renotify);
+  st.renotify.clear();
+  std::map<uint64_t, std::vector<incident_notice>> by_incident;
+  for (auto& n : xs)
+    by_incident[n.incident].push_back(std::move(n));
+  for (auto& [id, ns] : by_incident) {
+    auto c = correlator(self);
+    if (!c) {
+      for (auto& n : ns)
+        send_notice(self, std::move(n));
+      continue;
+    }
+    self->request(c, ask_timeout, atom::get_v, id)
+      .then(
+        [self, ns](incident_view& inc) mutable {
+          for (auto& n : ns) {
+            fill_facts(n, inc);
+            send_notice(self, std::move(n));
+          }
+        },
+        [self, ns](const caf::error&) mutable {
+          for (auto& n : ns)
+            send_notice(self, std::move(n));
+        });
   }
-  self->request(notifier, ask_timeout, atom::notify_v, std::move(n))
-    .then([](uint32_t) {},
-          [incident, event](const caf::error& err) {
-            spdlog::error("{}: notification '{}' not stored: {}",
-                          incident_label(incident), event, render(err));
-          });
 }
 
 // Asks the summarizer (when a language model is configured) to write the
@@ -155,25 +257,23 @@ void track(self_ptr self, const incident_view& inc) {
   bool fresh = it == st.announced.end();
   auto& n = st.announced[inc.id];
   auto before = fresh ? std::string{} : n.status;
-  n.severity = inc.severity;
-  n.status = inc.status;
-  n.type = inc.type;
-  n.title = inc.title;
-  if (!inc.root_cause.candidates.empty()
-      && inc.root_cause.confidence_level != "unknown")
-    n.service = inc.root_cause.candidates.front().service;
-  else if (!inc.services.empty() && n.service.empty())
-    n.service = inc.services.front();
+  fill_facts(n, inc);
+  // Keyed by incident: a restarted engine (or a new control node) sees
+  // every open incident as fresh, and its receivers hear of it once.
+  auto id = std::to_string(inc.id);
   if (fresh) {
     announce(self, inc.id, "opened",
              inc.title + ": " + std::to_string(inc.services.size())
-               + " services affected");
+               + " services affected",
+             "opened/" + id);
     summarize(self, inc.id);
   }
   if (inc.status == "acknowledged" && before != "acknowledged")
-    announce(self, inc.id, "acknowledged", incident_label(inc.id) + " acknowledged");
+    announce(self, inc.id, "acknowledged",
+             incident_label(inc.id) + " acknowledged", "acknowledged/" + id);
   if (inc.status == "resolved") {
-    announce(self, inc.id, "resolved", incident_label(inc.id) + " resolved");
+    announce(self, inc.id, "resolved", incident_label(inc.id) + " resolved",
+             "resolved/" + id);
     summarize(self, inc.id);
     st.announced.erase(inc.id);
   }
@@ -192,7 +292,7 @@ void escalate(self_ptr self, uint64_t incident, const std::string& service,
   audit(self, "escalated", a);
   note(self, incident, service, "escalated to a human: " + why,
        "notification");
-  announce(self, incident, "escalated", why);
+  announce(self, incident, "escalated", why, escalation_key(incident, why));
   spdlog::warn("{} escalated to a human: {}", incident_label(incident), why);
 }
 
@@ -223,7 +323,38 @@ void recover(self_ptr self) {
     = {"action_started", "action_refused", "run_refused", "escalated",
        "approval_requested", "action_dry_run", "action_finished",
        "action_failed"};
+  // What the receivers were told of the last hour: said again below.
+  static const std::set<std::string> step_notices
+    = {"action_refused", "run_refused",  "approval_requested",
+       "action_dry_run", "action_failed", "action_fenced",
+       "action_finished", "action_interrupted", "denied",
+       "approval_expired"};
   for (auto& e : *xs) {
+    if (e.incident_id != 0 && now - e.ts_ms < hour_ms) {
+      incident_notice n;
+      n.incident = e.incident_id;
+      n.ts_ms = e.ts_ms;
+      if (e.action_id != 0 && step_notices.count(e.kind)) {
+        action_view a;
+        a.id = e.action_id;
+        a.incident = e.incident_id;
+        a.playbook = e.playbook;
+        a.step = e.step;
+        a.action = e.action;
+        a.service = e.service;
+        a.status = e.status;
+        a.reason = e.detail;
+        n.event = "action";
+        n.text = action_text(a);
+        n.key = action_key(a);
+        st.renotify.push_back(std::move(n));
+      } else if (e.kind == "escalated") {
+        n.event = "escalated";
+        n.text = e.detail;
+        n.key = escalation_key(e.incident_id, e.detail);
+        st.renotify.push_back(std::move(n));
+      }
+    }
     // An escalation for an uncertain root cause leaves the incident open
     // to a run once a surer ranking comes; every other handling closes it.
     // So does one that no playbook matched: a later ranking may name
@@ -1182,6 +1313,8 @@ engine(playbook_actor::stateful_pointer<engine_state> self,
       }
       resume_waiting(self);
       drop_finished(st);
+      send_unsent(self);
+      renotify(self);
       self->delayed_send(self, st.cfg.tick, atom::tick_v);
     },
   };

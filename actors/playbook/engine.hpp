@@ -120,6 +120,11 @@ struct engine_state {
   /// What receivers were told of each unresolved incident: its last
   /// announced status and the facts notifications carry.
   std::map<uint64_t, incident_notice> announced;
+  /// Notices waiting for a notifier to be up.
+  std::vector<incident_notice> unsent;
+  /// Notices of the audit log's last hour, said again once at start.
+  std::vector<incident_notice> renotify;
+  uint32_t renotify_waits = 0;
   /// Recent actions, newest last (bounded), and the running ones by id.
   std::deque<action_view> recent;
   std::map<uint64_t, action_view> in_flight;

@@ -22,9 +22,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "messages/errc.hpp"
 #include "runtime/clock.hpp"
 #include "runtime/http/router.hpp"
 #include "runtime/http/server.hpp"
+#include "runtime/storage/store.hpp"
 #include "tests/support/node/pool_fault.hpp"
 #include "tests/support/node/vigild.hpp"
 
@@ -757,6 +759,72 @@ TEST_F(loop_fixture, kill_9_while_the_receivers_are_down_loses_no_notification) 
   for (auto& x : rx.seen())
     if (x[0] == "pagerduty" || x[0] == "webhook")
       EXPECT_EQ(x[2], "vigil-INC-000001");
+  EXPECT_TRUE(rx.problems().empty()) << rx.problems().front();
+}
+
+// The window a crash can fall into: a step's audit record is written, its
+// notice is not yet in the outbox. The data dir of a finished run is put
+// back into that state (the notices' marks erased, as if never stored);
+// the restarted node reads its audit log back and says the step's notices
+// again, once, while the page it did store is not sent a second time.
+TEST_F(loop_fixture, a_notice_lost_after_its_audit_record_is_said_again_once) {
+  receivers rx;
+  auto cfg = notifier_config(rx, dir.path());
+  write(books / "release.yaml", release_playbook(markers, 3));
+  auto count = [&](const std::string& event) {
+    auto xs = rx.seen();
+    return std::count_if(xs.begin(), xs.end(), [&](const auto& x) {
+      return x[0] == "webhook" && x[1] == event;
+    });
+  };
+  {
+    test::vigild node{dir.str() + "/data", {"--playbooks", books.string()},
+                      cfg};
+    ASSERT_TRUE(node.ready()) << node.proc().stderr_text();
+    ASSERT_TRUE(node.post("/api/v1/topology", topology_body().dump(),
+                          "application/json"));
+    int total = history_steps + fault_steps;
+    auto t0 = wall_ms() / 1000 - total * step_s;
+    post_steps(node, t0, 0, total, history_steps, total + 1000);
+    ASSERT_TRUE(test::wait_until(
+      [&] { return count("opened") == 1 && count("action") >= 1; }, 30s))
+      << node.proc().stderr_text();
+    node.proc().signal(SIGKILL);
+    ASSERT_TRUE(node.proc().wait(10s));
+  }
+  auto actions = count("action");
+  size_t erased = 0;
+  {
+    auto db = storage::store::open(dir.str() + "/data");
+    ASSERT_TRUE(db) << render(db.error());
+    std::vector<std::string> keys;
+    ASSERT_FALSE((*db)->scan(storage::column::meta, "notice/action/",
+                             [&](std::string_view k, std::string_view) {
+                               keys.emplace_back(k);
+                               return true;
+                             }));
+    for (auto& k : keys)
+      ASSERT_FALSE((*db)->erase(storage::column::meta, k));
+    erased = keys.size();
+  }
+  // Every step notice that reached a receiver left a mark.
+  ASSERT_GE(erased, static_cast<size_t>(actions));
+  test::vigild node{dir.str() + "/data", {"--playbooks", books.string()}, cfg};
+  ASSERT_TRUE(node.ready()) << node.proc().stderr_text();
+  ASSERT_TRUE(test::wait_until(
+    [&] { return count("action") == actions + static_cast<long>(erased); },
+    30s))
+    << "action notices: " << count("action") << " of "
+    << actions + static_cast<long>(erased) << "\n"
+    << node.proc().stderr_text();
+  // Nothing beyond that: no second page, no third copy of a step notice.
+  EXPECT_FALSE(test::wait_until(
+    [&] {
+      return count("opened") > 1
+             || count("action") > actions + static_cast<long>(erased);
+    },
+    3s))
+    << json(rx.seen()).dump();
   EXPECT_TRUE(rx.problems().empty()) << rx.problems().front();
 }
 

@@ -76,6 +76,45 @@ TEST(outbox, a_full_outbox_drops_the_oldest_entries) {
   EXPECT_EQ(box.head("r")->note.incident, 3u);
 }
 
+TEST(outbox, a_notice_key_is_remembered_across_a_reopen_until_forgotten) {
+  test::temp_dir dir;
+  {
+    auto db = storage::store::open(dir.str());
+    ASSERT_TRUE(db);
+    std::shared_ptr<storage::store> s = std::move(*db);
+    outbox box{s, 100};
+    ASSERT_TRUE(box.load());
+    uint64_t dropped = 0;
+    EXPECT_FALSE(box.marked("action/7/succeeded"));
+    ASSERT_FALSE(box.add({{"pager", note(1, event_kind::action)}}, dropped,
+                         "action/7/succeeded", 1000));
+    // A notice no receiver wants is still marked as said.
+    ASSERT_FALSE(box.add({}, dropped, "opened/1", 5000));
+    EXPECT_TRUE(box.marked("action/7/succeeded"));
+    EXPECT_TRUE(box.marked("opened/1"));
+    EXPECT_EQ(box.size(), 1u);
+  }
+  auto db = storage::store::open(dir.str());
+  ASSERT_TRUE(db);
+  std::shared_ptr<storage::store> s = std::move(*db);
+  {
+    outbox box{s, 100};
+    ASSERT_TRUE(box.load());
+    EXPECT_TRUE(box.marked("action/7/succeeded"));
+    EXPECT_TRUE(box.marked("opened/1"));
+    EXPECT_FALSE(box.marked("action/7/failed"));
+    EXPECT_EQ(box.marks(), 2u);
+    EXPECT_EQ(box.forget_marks_before(2000), 1u);
+    EXPECT_FALSE(box.marked("action/7/succeeded"));
+    EXPECT_TRUE(box.marked("opened/1"));
+  }
+  // Forgotten for good, not only in memory.
+  outbox box{s, 100};
+  ASSERT_TRUE(box.load());
+  EXPECT_EQ(box.marks(), 1u);
+  EXPECT_TRUE(box.marked("opened/1"));
+}
+
 TEST(notifier_routing, severity_services_and_events_filter_but_closing_passes) {
   receiver r;
   r.rule.name = "pager";
