@@ -65,6 +65,10 @@ struct node_options {
   uint32_t http_threads = 0;
   /// Threads of the actor scheduler; 0 = one per core. Default: 0.
   uint32_t worker_threads = 0;
+  /// The actor scheduler: "sharing" (one queue; idle threads sleep until
+  /// work comes) or "work_stealing" (a queue per thread; idle threads poll
+  /// the others'). Default: "sharing".
+  std::string scheduler = "sharing";
   /// How long a graceful stop waits for in-flight work. Default: 10s.
   duration shutdown_timeout{10000};
   /// Restart policy of every supervisor.
@@ -123,6 +127,9 @@ inline constexpr auto llm_providers
 
 inline constexpr auto confidence_levels
   = std::to_array<std::string_view>({"medium", "high"});
+
+inline constexpr auto schedulers
+  = std::to_array<std::string_view>({"sharing", "work_stealing"});
 
 inline constexpr auto log_levels = std::to_array<std::string_view>(
   {"trace", "debug", "info", "warn", "error"});

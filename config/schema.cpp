@@ -210,6 +210,12 @@ std::vector<option> make_schema() {
     unsigned_option<&O::node, &N::worker_threads>(
       "node.worker_threads",
       "Threads of the actor scheduler; 0 means one per core.", 0, 1024),
+    choice_option<&O::node, &N::scheduler>(
+      "node.scheduler",
+      "How the actor scheduler shares work: sharing (one queue, idle "
+      "threads sleep until work comes: least CPU below saturation) or "
+      "work_stealing (a queue per thread, idle threads poll the others).",
+      schedulers),
     duration_option<&O::node, &N::shutdown_timeout>(
       "node.shutdown_timeout",
       "How long a graceful stop waits for in-flight work.", 100, hour),

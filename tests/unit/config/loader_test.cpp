@@ -200,6 +200,9 @@ TEST(config_loader, out_of_bounds_values_name_the_bound) {
   EXPECT_EQ(e.legal, "a number > 0 and <= 1");
   e = only_error("node:\n  worker_threads: 1025\n");
   EXPECT_EQ(e.legal, "0..1024");
+  e = only_error("node:\n  scheduler: busy\n");
+  EXPECT_EQ(e.key, "node.scheduler");
+  EXPECT_TRUE(contains(e.legal, "work_stealing")) << e.legal;
   e = only_error("ingest:\n  max_body_bytes: 2GiB\n");
   EXPECT_TRUE(contains(e.message, "2GiB is above the maximum 1GiB"));
   e = only_error("ingest:\n  retry_after: 1500ms\n");
