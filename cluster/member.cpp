@@ -96,8 +96,10 @@ bool majority(const std::vector<member_info>& view) {
   return alive * 2 > members;
 }
 
-// Who may act: the control node while it heard from a majority of the
-// members (this one included, left ones not counted) within the lease.
+// Who may act: the control node while a majority of the members (this one
+// included, left ones not counted) echoed one of its heartbeats sent
+// within the lease: a round trip, so a reply delayed or queued (this node
+// paused, a link stalled) renews nothing.
 void renew_lease(self_ptr self) {
   auto& st = self->state;
   auto& view = *st.cfg.view;
@@ -111,7 +113,7 @@ void renew_lease(self_ptr self) {
     if (p.info.state == "left")
       continue;
     ++members;
-    heard.push_back(p.heard);
+    heard.push_back(p.echoed);
   }
   auto others_needed = members / 2;
   if (others_needed == 0) {
@@ -493,7 +495,8 @@ void heartbeat(self_ptr self) {
       }
       continue;
     }
-    self->send(p.door, atom::beat_v, list.front(), list);
+    self->send(p.door, atom::beat_v, list.front(), list,
+               clock::now().time_since_epoch().count(), p.their_sent);
   }
   publish(self);
 }
@@ -599,11 +602,16 @@ void ship(self_ptr self) {
     return;
   uint64_t through = 0;
   auto ops = st.cfg.queue->take(&through);
+  // Alone: no live member at all. A member merely out of reach (no door
+  // yet, or this node was paused and its connections dropped) must still
+  // confirm the records before anything they carry is announced or run.
   bool alone = true;
   for (auto& [id, p] : st.peers) {
-    if (!p.door || !live(p.info.state))
+    if (!live(p.info.state))
       continue;
     alone = false;
+    if (!p.door)
+      continue;
     if (!p.synced) {
       // The copy reads the store as it is now, which already holds `ops`.
       full_copy(self, p, std::max(through, st.cfg.view->written()));
@@ -847,16 +855,19 @@ caf::behavior member(caf::stateful_actor<member_state>* self,
       p.heard = clock::now();
       set_door(self, p, caf::actor_cast<caf::actor>(self->current_sender()));
       p.connecting = false;
-      if (fresh) {
-        p.synced = false;
+      // A joining node gets a full copy, even when this node already sent
+      // one to this incarnation: before it joined, it refused that copy (it
+      // did not know this node as its control node yet).
+      p.synced = false;
+      if (fresh)
         p.snaps_synced = false;
-      }
       spdlog::info("cluster: {} joined (cluster {}, http {})", m.id,
                    m.cluster, m.http);
       publish(self);
       return view_list(self);
     },
-    [self](atom::beat, member_info& from, std::vector<member_info>& theirs) {
+    [self](atom::beat, member_info& from, std::vector<member_info>& theirs,
+           int64_t sent, int64_t echo) {
       auto& st = self->state;
       if (st.beats_in)
         st.beats_in->inc();
@@ -885,7 +896,8 @@ caf::behavior member(caf::stateful_actor<member_state>* self,
           // never outranking the others.
           auto mine = view_list(self);
           if (sender && (p.info.state == "left" || majority(mine)))
-            self->send(sender, atom::beat_v, mine.front(), mine);
+            self->send(sender, atom::beat_v, mine.front(), mine,
+                       clock::now().time_since_epoch().count(), int64_t{0});
           return;
         }
         if (from.incarnation > p.info.incarnation) {
@@ -901,6 +913,11 @@ caf::behavior member(caf::stateful_actor<member_state>* self,
       p.info.state = "up";
       p.info.heard_ms = wall_ms();
       p.heard = clock::now();
+      p.their_sent = sent;
+      // Only this node's own clock, and never backwards, nor ahead of now.
+      auto echoed = clock::time_point{clock::duration{echo}};
+      if (echo != 0 && echoed > p.echoed && echoed <= clock::now())
+        p.echoed = echoed;
       set_door(self, p, sender);
       p.connecting = false;
       merge(self, theirs, false);

@@ -131,6 +131,13 @@ struct member_state {
     /// When it last came up (joined, rejoined, came back): it owns shards
     /// only handoff_delay later, after their state reached it.
     clock::time_point up_since{};
+    /// The newest of this node's own heartbeat send times that the peer
+    /// echoed back: the lease counts from it, so heartbeats the peer sent
+    /// long ago (queued while this node was paused) renew nothing.
+    clock::time_point echoed{};
+    /// The send time (the peer's clock) of its newest heartbeat, echoed
+    /// back in the next one to it.
+    int64_t their_sent = 0;
   };
   member_config cfg;
   member_info self;

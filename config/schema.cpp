@@ -853,8 +853,8 @@ std::vector<option> make_schema() {
       200, 10 * minute),
     duration_option<&O::cluster, &K::lease>(
       "cluster.lease",
-      "How long the control node may act after it last heard from a majority "
-      "of the members; below down_after.",
+      "How long the control node may act after sending a heartbeat that a "
+      "majority of the members echoed back; below down_after.",
       100, 10 * minute),
     duration_option<&O::cluster, &K::handoff_delay>(
       "cluster.handoff_delay",

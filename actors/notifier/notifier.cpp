@@ -348,6 +348,7 @@ notifier(notifier_actor::stateful_pointer<notifier_state> self,
     spdlog::error("notifier: cannot read the outbox: {}", render(n.error()));
   else if (*n > 0)
     spdlog::error("notifier: dropped {} unreadable outbox entries", *n);
+  spdlog::debug("notifier: {} notices said before", st.box->marks());
   if (st.box->size() > 0)
     spdlog::info("notifier: {} notifications from before the restart are "
                  "still to deliver",

@@ -22,6 +22,7 @@
 
 #include "runtime/clock.hpp"
 #include "tests/cluster/views.hpp"
+#include "tests/support/node/hook_sink.hpp"
 #include "tests/support/node/outage.hpp"
 #include "tests/support/node/pool_fault.hpp"
 #include "tests/support/node/replay.hpp"
@@ -68,6 +69,8 @@ std::map<int, std::string> owners(const json& view) {
 struct cluster3 {
   test::temp_dir dir;
   std::vector<std::unique_ptr<test::vigild>> nodes;
+  /// The config file of every node (YAML; empty: the defaults).
+  std::string config;
 
   std::string data(int i) const {
     return dir.str() + "/n" + std::to_string(i);
@@ -77,16 +80,17 @@ struct cluster3 {
     return "127.0.0.1:" + std::to_string(nodes[i]->cluster_port());
   }
 
-  // n0 alone, then n1 and n2 joining through it.
-  void start() {
+  // n0 alone, then n1 and n2 joining through it; `extra` flags for all.
+  void start(const std::vector<std::string>& extra = {}) {
     for (int i = 0; i < 3; ++i) {
       std::vector<std::string> flags{"--node-id", "n" + std::to_string(i)};
+      flags.insert(flags.end(), extra.begin(), extra.end());
       if (i > 0) {
         flags.push_back("--join");
         flags.push_back(seed(0));
       }
       nodes.push_back(std::make_unique<test::vigild>(
-        prepare(data(i), shared_token), flags));
+        prepare(data(i), shared_token), flags, config));
       ASSERT_TRUE(nodes.back()->ready())
         << nodes.back()->proc().stderr_text();
     }
@@ -160,9 +164,11 @@ TEST(cluster, three_nodes_agree_on_members_and_shard_owners) {
 
 TEST(cluster, an_outage_is_the_same_incident_on_three_nodes_and_survives_kill_9_of_the_control_node) {
   using namespace test::outage;
-  // The reference: one node.
+  // The reference: one node; each side tells its own webhook receiver.
+  test::hook_sink sink1;
+  test::hook_sink sink3;
   test::temp_dir single_dir;
-  test::vigild single{single_dir.str() + "/data"};
+  test::vigild single{single_dir.str() + "/data", {}, sink1.config()};
   ASSERT_TRUE(single.ready()) << single.proc().stderr_text();
   ASSERT_EQ(single.post("/api/v1/topology", topology_body().dump(),
                         "application/json")
@@ -180,6 +186,7 @@ TEST(cluster, an_outage_is_the_same_incident_on_three_nodes_and_survives_kill_9_
   // The cluster: topology through one follower, samples and alerts through
   // the other, incidents read through the first.
   cluster3 c;
+  c.config = sink3.config();
   c.start();
   ASSERT_TRUE(test::wait_until([&] { return c.settled({0, 1, 2}, 3); }, 15s));
   ASSERT_EQ(c.control(1), "n0");
@@ -198,6 +205,22 @@ TEST(cluster, an_outage_is_the_same_incident_on_three_nodes_and_survives_kill_9_
     << json(three).dump(1);
   EXPECT_EQ(three[0]["type"], one[0]["type"]);
   EXPECT_EQ(three[0]["services"], one[0]["services"]);
+  // The receivers heard the same of it: one page, and as many of every
+  // other notice.
+  auto events = [](const test::hook_sink& s, const json& inc) {
+    std::map<std::string, size_t> out;
+    for (auto& x : s.seen())
+      if (x[1] == "vigil-" + inc["id"].get<std::string>())
+        ++out[x[0]];
+    return out;
+  };
+  ASSERT_TRUE(test::wait_until(
+    [&] {
+      auto e1 = events(sink1, one[0]);
+      return e1["opened"] == 1 && events(sink3, three[0]) == e1;
+    },
+    15s))
+    << json(sink1.seen()).dump() << "\n" << json(sink3.seen()).dump();
   // Samples went to the nodes owning their shards, in batches.
   double forwarded = 0;
   for (int i : {1, 2})
@@ -243,6 +266,24 @@ TEST(cluster, an_outage_is_the_same_incident_on_three_nodes_and_survives_kill_9_
     << after[0]["root_cause"].dump(1) << "\n"
     << c.nodes[1]->proc().stderr_text();
   EXPECT_EQ(after[0]["services"], three[0]["services"]);
+  // The new control node announces the incident again (to it, fresh) and
+  // its notifier drops what was said before (the replicated marks). An
+  // entry delivered just before the kill whose erase had not reached the
+  // others yet is delivered again (at least once, same dedup key), so each
+  // notice arrives at most twice.
+  auto told = events(sink3, three[0]);
+  EXPECT_TRUE(test::wait_until(
+    [&] {
+      return test::scrape(*c.nodes[1],
+                          "vigil_notifications_total{receiver=\"outbox\","
+                          "status=\"duplicate\"}")
+             >= 1;
+    },
+    10s))
+    << c.nodes[1]->proc().stderr_text();
+  for (auto& [event, n] : events(sink3, three[0]))
+    EXPECT_LE(n, 2 * told[event]) << event << ": " << json(sink3.seen()).dump();
+  EXPECT_TRUE(sink1.problems().empty() && sink3.problems().empty());
   // The audit chain moved with it, intact.
   auto verify = c.nodes[1]->get("/api/v1/audit/verify");
   ASSERT_TRUE(verify && verify->status == 200);
@@ -481,17 +522,7 @@ TEST(cluster, kill_9_of_the_control_node_after_it_acted_runs_nothing_twice) {
   std::filesystem::create_directories(books);
   std::filesystem::create_directories(markers);
   std::ofstream{books / "release.yaml"} << release_playbook(markers, 3);
-  for (int i = 0; i < 3; ++i) {
-    std::vector<std::string> flags{"--node-id", "n" + std::to_string(i),
-                                   "--playbooks", books.string()};
-    if (i > 0) {
-      flags.push_back("--join");
-      flags.push_back(c.seed(0));
-    }
-    c.nodes.push_back(
-      std::make_unique<test::vigild>(prepare(c.data(i), shared_token), flags));
-    ASSERT_TRUE(c.nodes.back()->ready()) << c.nodes.back()->proc().stderr_text();
-  }
+  c.start({"--playbooks", books.string()});
   ASSERT_TRUE(test::wait_until([&] { return c.settled({0, 1, 2}, 3); }, 15s));
   // The fault streams in through a follower; the control node acts once.
   ASSERT_TRUE(c.nodes[2]->post("/api/v1/topology", topology_body().dump(),
@@ -570,6 +601,97 @@ TEST(cluster, kill_9_of_the_control_node_after_it_acted_runs_nothing_twice) {
   auto verify = c.nodes[1]->get("/api/v1/audit/verify");
   ASSERT_TRUE(verify && verify->status == 200);
   EXPECT_TRUE(json::parse(verify->body)["ok"].get<bool>()) << verify->body;
+}
+
+// SIGSTOP of the control node for 20 s while a playbook step runs: the
+// others take over (the cut-off step is interrupted and escalated, never
+// run again); when the old control node resumes, its executor's answer
+// arrives, but it runs nothing more: the next step waits for a lease it
+// no longer has, and it rejoins as a follower.
+TEST(cluster, a_control_node_paused_20_s_mid_playbook_runs_nothing_when_resumed) {
+  using namespace test::pool_fault;
+  cluster3 c;
+  auto books = c.dir.path() / "playbooks";
+  auto markers = c.dir.path() / "markers";
+  std::filesystem::create_directories(books);
+  std::filesystem::create_directories(markers);
+  std::ofstream{books / "two.yaml"}
+    << "name: wait-then-mark\n"
+       "description: A slow first step, then a second that leaves a mark.\n"
+       "match:\n"
+       "  incident_type: database_connection_exhaustion\n"
+       "  services: [\"*-db\"]\n"
+       "autonomy: 3\n"
+       "steps:\n"
+       "  - name: wait\n"
+       "    action: shell\n"
+       "    with: {argv: [\"/usr/bin/sleep\", \"3\"], timeout: 30s}\n"
+       "  - name: mark\n"
+       "    action: shell\n"
+       "    with: {argv: [\"/usr/bin/touch\", \""
+    << (markers / "second-{{service}}").string()
+    << "\"], timeout: 10s}\n"
+       "verify:\n"
+       "  within: 5m\n"
+       "on_failure: escalate\n";
+  c.start({"--playbooks", books.string()});
+  ASSERT_TRUE(test::wait_until([&] { return c.settled({0, 1, 2}, 3); }, 15s));
+  ASSERT_EQ(c.control(1), "n0");
+  ASSERT_TRUE(c.nodes[2]->post("/api/v1/topology", topology_body().dump(),
+                               "application/json"));
+  int total = history_steps + fault_steps;
+  auto t0 = wall_ms() / 1000 - (total + 20) * step_s;
+  post_steps(*c.nodes[2], t0, 0, total, history_steps, total + 1000);
+  // The first step runs on n0 and its record is on a follower: pause n0.
+  ASSERT_TRUE(test::wait_until(
+    [&] { return count_kind(*c.nodes[1], "action_started") == 1; }, 30s))
+    << c.nodes[0]->get("/api/v1/audit?limit=20")->body;
+  auto paused_at = std::chrono::steady_clock::now();
+  c.nodes[0]->proc().signal(SIGSTOP);
+  ASSERT_TRUE(test::wait_until(
+    [&] { return c.settled({1, 2}, 2) && c.control(2) == "n1"; }, 10s));
+  // The new control node reads the audit log back: the step n0 started
+  // and never finished is interrupted and escalated, not run again.
+  ASSERT_TRUE(test::wait_until(
+    [&] { return count_kind(*c.nodes[1], "action_interrupted") == 1; },
+    15s))
+    << c.nodes[1]->get("/api/v1/audit?limit=20")->body;
+  // The rest of the 20 s; n0's `sleep 3` child ended long ago, unseen.
+  while (std::chrono::steady_clock::now() - paused_at < 20s)
+    ASSERT_FALSE(test::wait_until(
+      [&] { return std::filesystem::exists(markers / "second-orders-db"); },
+      1s));
+  c.nodes[0]->proc().signal(SIGCONT);
+  // Back, n0 follows n1 and its store holds n1's records again.
+  ASSERT_TRUE(test::wait_until(
+    [&] {
+      auto v = cluster_of(*c.nodes[0]);
+      return v.is_object() && v["control_node"] == "n1"
+             && c.settled({0, 1, 2}, 3);
+    },
+    20s))
+    << cluster_of(*c.nodes[0]).dump(1);
+  // Long enough for a resumed engine to have run its next step.
+  EXPECT_FALSE(test::wait_until(
+    [&] { return std::filesystem::exists(markers / "second-orders-db"); },
+    5s))
+    << "the paused node ran the second step\nn0 audit: "
+    << c.nodes[0]->get("/api/v1/audit?limit=20")->body << "\nn1 audit: "
+    << c.nodes[1]->get("/api/v1/audit?limit=20")->body << "\nn0 log: "
+    << c.nodes[0]->proc().stderr_text();
+  EXPECT_EQ(count_kind(*c.nodes[1], "action_started"), 1u);
+  for (int i : {0, 1}) {
+    auto verify = c.nodes[i]->get("/api/v1/audit/verify");
+    ASSERT_TRUE(verify && verify->status == 200);
+    EXPECT_TRUE(json::parse(verify->body)["ok"].get<bool>())
+      << "n" << i << ": " << verify->body;
+  }
+  EXPECT_EQ(count_kind(*c.nodes[0], "action_started"), 1u)
+    << c.nodes[0]->get("/api/v1/audit?limit=20")->body;
+  EXPECT_EQ(count_kind(*c.nodes[0], "action_interrupted"), 1u)
+    << c.nodes[0]->get("/api/v1/audit?limit=20")->body << "\n"
+    << c.nodes[0]->proc().stderr_text() << "\nn1:\n"
+    << c.nodes[1]->proc().stderr_text();
 }
 
 } // namespace
