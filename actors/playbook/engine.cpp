@@ -296,6 +296,19 @@ void escalate(self_ptr self, uint64_t incident, const std::string& service,
   spdlog::warn("{} escalated to a human: {}", incident_label(incident), why);
 }
 
+// The step an audit record is about (without its status and reason).
+action_view action_of(const storage::audit_entry& e) {
+  action_view a;
+  a.id = e.action_id;
+  a.incident = e.incident_id;
+  a.playbook = e.playbook;
+  a.playbook_version = e.playbook_version;
+  a.step = e.step;
+  a.service = e.service;
+  a.action = e.action;
+  return a;
+}
+
 // What the engine did before this start, read back from the audit log (its
 // newest `recover_records` records): incidents it already handled are not
 // handled again (no second run after a crash); restarts and runs of the
@@ -335,13 +348,7 @@ void recover(self_ptr self) {
       n.incident = e.incident_id;
       n.ts_ms = e.ts_ms;
       if (e.action_id != 0 && step_notices.count(e.kind)) {
-        action_view a;
-        a.id = e.action_id;
-        a.incident = e.incident_id;
-        a.playbook = e.playbook;
-        a.step = e.step;
-        a.action = e.action;
-        a.service = e.service;
+        auto a = action_of(e);
         a.status = e.status;
         a.reason = e.detail;
         n.event = "action";
@@ -381,14 +388,7 @@ void recover(self_ptr self) {
     }
   }
   for (auto& [id, e] : open_steps) {
-    action_view a;
-    a.id = id;
-    a.incident = e.incident_id;
-    a.playbook = e.playbook;
-    a.playbook_version = e.playbook_version;
-    a.step = e.step;
-    a.service = e.service;
-    a.action = e.action;
+    auto a = action_of(e);
     a.status = "failed";
     a.reason = "interrupted: vigil stopped while this step ran; it may or "
                "may not have taken effect, check by hand";

@@ -130,6 +130,18 @@ struct cluster3 {
              : std::string{};
   }
 
+  // The playbook and marker directories of a test that acts.
+  std::filesystem::path books() const {
+    auto p = dir.path() / "playbooks";
+    std::filesystem::create_directories(p);
+    return p;
+  }
+  std::filesystem::path markers() const {
+    auto p = dir.path() / "markers";
+    std::filesystem::create_directories(p);
+    return p;
+  }
+
   int index_of(const std::string& id) const {
     return id.empty() ? -1 : id.back() - '0';
   }
@@ -517,10 +529,8 @@ size_t count_kind(const test::vigild& node, const std::string& kind) {
 TEST(cluster, kill_9_of_the_control_node_after_it_acted_runs_nothing_twice) {
   using namespace test::pool_fault;
   cluster3 c;
-  auto books = c.dir.path() / "playbooks";
-  auto markers = c.dir.path() / "markers";
-  std::filesystem::create_directories(books);
-  std::filesystem::create_directories(markers);
+  auto books = c.books();
+  auto markers = c.markers();
   std::ofstream{books / "release.yaml"} << release_playbook(markers, 3);
   c.start({"--playbooks", books.string()});
   ASSERT_TRUE(test::wait_until([&] { return c.settled({0, 1, 2}, 3); }, 15s));
@@ -611,10 +621,8 @@ TEST(cluster, kill_9_of_the_control_node_after_it_acted_runs_nothing_twice) {
 TEST(cluster, a_control_node_paused_20_s_mid_playbook_runs_nothing_when_resumed) {
   using namespace test::pool_fault;
   cluster3 c;
-  auto books = c.dir.path() / "playbooks";
-  auto markers = c.dir.path() / "markers";
-  std::filesystem::create_directories(books);
-  std::filesystem::create_directories(markers);
+  auto books = c.books();
+  auto markers = c.markers();
   std::ofstream{books / "two.yaml"}
     << "name: wait-then-mark\n"
        "description: A slow first step, then a second that leaves a mark.\n"
