@@ -101,6 +101,14 @@ struct loop_fixture : ::testing::Test {
     fs::create_directories(books);
     fs::create_directories(markers);
   }
+  // The topology, then the pool fault from its onset on, never healed.
+  void stream_unhealed_fault(const test::vigild& node) {
+    ASSERT_TRUE(node.post("/api/v1/topology", topology_body().dump(),
+                          "application/json"));
+    int total = history_steps + fault_steps;
+    auto t0 = wall_ms() / 1000 - total * step_s;
+    post_steps(node, t0, 0, total, history_steps, total + 1000);
+  }
 };
 
 TEST_F(loop_fixture, a_matched_playbook_runs_is_audited_and_recovery_resolves) {
@@ -726,11 +734,7 @@ TEST_F(loop_fixture, kill_9_while_the_receivers_are_down_loses_no_notification) 
     test::vigild node{dir.str() + "/data", {"--playbooks", books.string()},
                       cfg};
     ASSERT_TRUE(node.ready()) << node.proc().stderr_text();
-    ASSERT_TRUE(node.post("/api/v1/topology", topology_body().dump(),
-                          "application/json"));
-    int total = history_steps + fault_steps;
-    auto t0 = wall_ms() / 1000 - total * step_s;
-    post_steps(node, t0, 0, total, history_steps, total + 1000);
+    stream_unhealed_fault(node);
     // The notifications are in the outbox, failing against the receivers.
     ASSERT_TRUE(test::wait_until(
       [&] {
@@ -781,11 +785,7 @@ TEST_F(loop_fixture, a_notice_lost_after_its_audit_record_is_said_again_once) {
     test::vigild node{dir.str() + "/data", {"--playbooks", books.string()},
                       cfg};
     ASSERT_TRUE(node.ready()) << node.proc().stderr_text();
-    ASSERT_TRUE(node.post("/api/v1/topology", topology_body().dump(),
-                          "application/json"));
-    int total = history_steps + fault_steps;
-    auto t0 = wall_ms() / 1000 - total * step_s;
-    post_steps(node, t0, 0, total, history_steps, total + 1000);
+    stream_unhealed_fault(node);
     ASSERT_TRUE(test::wait_until(
       [&] { return count("opened") == 1 && count("action") >= 1; }, 30s))
       << node.proc().stderr_text();
