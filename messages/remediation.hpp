@@ -41,13 +41,22 @@ struct action_view {
   std::string output;
   /// Who decided: "vigil" or the approver.
   std::string by;
+  /// The control epoch the step was started in (0 when it never ran): an
+  /// executor refuses it once the node left that epoch, and Kubernetes
+  /// objects changed by a newer epoch are not touched by an older one.
+  uint64_t epoch = 0;
+  /// Identifies this step to whatever it calls, the same over retries:
+  /// the Idempotency-Key header of http steps, VIGIL_IDEMPOTENCY_KEY of
+  /// shell steps, the vigil.dev/action annotation of Kubernetes objects.
+  std::string idempotency_key;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, action_view& x) {
   return f(caf::meta::type_name("vigil.action_view"), x.id, x.incident,
            x.playbook, x.playbook_version, x.step, x.action, x.service,
-           x.status, x.reason, x.started_ms, x.ended_ms, x.output, x.by);
+           x.status, x.reason, x.started_ms, x.ended_ms, x.output, x.by,
+           x.epoch, x.idempotency_key);
 }
 
 /// A step with every template filled in, handed to one executor.

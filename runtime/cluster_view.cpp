@@ -41,6 +41,16 @@ std::string cluster_view::fence_reason() const {
   return {};
 }
 
+std::string cluster_view::fence_reason(uint64_t epoch) const {
+  if (auto why = fence_reason(); !why.empty())
+    return why;
+  auto now = control_epoch();
+  if (now != epoch)
+    return "the step belongs to control epoch " + std::to_string(epoch)
+           + ", this node is in epoch " + std::to_string(now);
+  return {};
+}
+
 bool cluster_view::wait_held(uint64_t seq,
                              std::chrono::milliseconds timeout) const {
   auto until = clock::now() + timeout;

@@ -109,6 +109,21 @@ public:
 
   bool may_act() const { return fence_reason().empty(); }
 
+  /// The control epoch: a number the node takes, durably and larger than
+  /// any before it in the replicated store, each time it becomes the
+  /// control node; 0 while it is not. Every action carries the epoch it was
+  /// started in.
+  void set_control_epoch(uint64_t e) {
+    epoch_.store(e, std::memory_order_release);
+  }
+  uint64_t control_epoch() const {
+    return epoch_.load(std::memory_order_acquire);
+  }
+  /// Empty when an action started in control epoch `epoch` may still act
+  /// now: this node may act and is still in that epoch (it did not lose
+  /// and regain the control role since); else why not.
+  std::string fence_reason(uint64_t epoch) const;
+
   /// Replication progress of the control node's records: `written` counts
   /// the writes queued for the members, `acked` the highest of them some
   /// member confirmed holding. A record is safe to announce once a member
@@ -155,6 +170,7 @@ private:
   std::atomic<uint64_t> written_{0};
   std::atomic<uint64_t> acked_{0};
   std::atomic<bool> alone_{true};
+  std::atomic<uint64_t> epoch_{0};
 };
 
 } // namespace vigil

@@ -11,6 +11,7 @@
 #include "actors/executor/kubernetes.hpp"
 #include "actors/executor/process.hpp"
 #include "messages/errc.hpp"
+#include "messages/labels.hpp"
 #include "runtime/clock.hpp"
 
 namespace vigil::executor {
@@ -37,6 +38,14 @@ bool pause(int64_t ms, const std::atomic<bool>* stop) {
   return !(stop && stop->load());
 }
 
+bool iequals(std::string_view x, std::string_view y) {
+  return x.size() == y.size()
+         && std::equal(x.begin(), x.end(), y.begin(), [](char a, char b) {
+              return std::tolower(static_cast<unsigned char>(a))
+                     == std::tolower(static_cast<unsigned char>(b));
+            });
+}
+
 std::string clip(std::string s) {
   if (s.size() > max_output) {
     s.resize(max_output);
@@ -59,6 +68,12 @@ attempt run_shell(const action_job& job, const std::atomic<bool>* stop) {
   for (const auto& p : job.params)
     if (p.key.rfind("env.", 0) == 0)
       extra[p.key.substr(4)] = p.value;
+  // Who is acting, for a runbook that records or deduplicates its runs.
+  const auto& a = job.action;
+  extra["VIGIL_ACTION_ID"] = action_label(a.id);
+  extra["VIGIL_INCIDENT_ID"] = incident_label(a.incident);
+  extra["VIGIL_EPOCH"] = std::to_string(a.epoch);
+  extra["VIGIL_IDEMPOTENCY_KEY"] = a.idempotency_key;
   spec.env = allowed_environment(job.env_allow, extra);
   spec.timeout = std::chrono::milliseconds{job.timeout_ms};
   auto r = run_process(spec, stop);
@@ -117,10 +132,21 @@ attempt run_http(const action_job& job) {
     return out;
   }
   curl_slist* headers = nullptr;
+  bool own_key = false;
   for (const auto& p : job.params)
-    if (p.key.rfind("headers.", 0) == 0)
-      headers = curl_slist_append(
-        headers, (p.key.substr(8) + ": " + p.value).c_str());
+    if (p.key.rfind("headers.", 0) == 0) {
+      auto name = p.key.substr(8);
+      own_key = own_key || iequals(name, "Idempotency-Key");
+      headers = curl_slist_append(headers, (name + ": " + p.value).c_str());
+    }
+  // The same key on every retry lets the receiver act once; the epoch lets
+  // it refuse a step of an older control node. A playbook's own
+  // Idempotency-Key (its API may want another form) wins.
+  if (!own_key && !job.action.idempotency_key.empty())
+    headers = curl_slist_append(
+      headers, ("Idempotency-Key: " + job.action.idempotency_key).c_str());
+  headers = curl_slist_append(
+    headers, ("Vigil-Epoch: " + std::to_string(job.action.epoch)).c_str());
   auto body = param(job, "body");
   curl_easy_setopt(h.get(), CURLOPT_URL, url.c_str());
   curl_easy_setopt(h.get(), CURLOPT_CUSTOMREQUEST, method.c_str());
@@ -173,8 +199,11 @@ attempt run_kube(const action_job& job, const std::atomic<bool>* stop) {
     cfg.ca_file = job.kube_ca_file;
   }
   cfg.timeout = std::chrono::milliseconds{job.timeout_ms};
+  kube_fence fence;
+  fence.epoch = job.action.epoch;
+  fence.key = job.action.idempotency_key;
   auto r = run_kubernetes(cfg, job.action.action, job.params,
-                          job.max_scale_factor, stop);
+                          job.max_scale_factor, stop, fence);
   out.ok = r.ok;
   out.retryable = r.retryable;
   out.reason = r.reason;
@@ -216,12 +245,19 @@ bool host_allowed(const std::string& url,
   return false;
 }
 
-action_view run_job(const action_job& job, const std::atomic<bool>* stop) {
+action_view run_job(const action_job& job, const std::atomic<bool>* stop,
+                    const fence_fn& fence) {
   auto a = job.action;
   const auto& kind = a.action;
   attempt last;
   auto backoff = job.backoff_ms;
   for (uint32_t i = 0;; ++i) {
+    if (auto why = fence ? fence(a.epoch) : std::string{}; !why.empty()) {
+      last = attempt{};
+      last.reason = "fenced before attempt " + std::to_string(i + 1) + ": "
+                    + why;
+      break;
+    }
     if (kind == "shell") {
       last = run_shell(job, stop);
     } else if (kind == "http") {
@@ -248,13 +284,13 @@ action_view run_job(const action_job& job, const std::atomic<bool>* stop) {
 }
 
 caf::actor spawn(caf::local_actor* self, action_job job, playbook_actor engine,
-                 std::shared_ptr<std::atomic<bool>> stop) {
+                 std::shared_ptr<std::atomic<bool>> stop, fence_fn fence) {
   return self->spawn<caf::detached>(
     [](caf::blocking_actor*, action_job job, playbook_actor engine,
-       std::shared_ptr<std::atomic<bool>> stop) {
+       std::shared_ptr<std::atomic<bool>> stop, fence_fn fence) {
       action_view result;
       try {
-        result = run_job(job, stop.get());
+        result = run_job(job, stop.get(), fence);
       } catch (const std::exception& e) {
         result = job.action;
         result.status = "failed";
@@ -263,7 +299,7 @@ caf::actor spawn(caf::local_actor* self, action_job job, playbook_actor engine,
       }
       caf::anon_send(engine, atom::done_v, std::move(result));
     },
-    std::move(job), std::move(engine), std::move(stop));
+    std::move(job), std::move(engine), std::move(stop), std::move(fence));
 }
 
 } // namespace vigil::executor

@@ -301,6 +301,7 @@ public:
       fail.retryable = true;
       return std::nullopt;
     }
+    code_ = 0;
     auto* h = curl_.get();
     curl_easy_reset(h);
     body_.clear();
@@ -358,6 +359,7 @@ public:
       return transport_failure(req, rc, errbuf, fail);
     long code = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+    code_ = code;
     if (code >= 200 && code < 300) {
       auto j = json::parse(body_, nullptr, false);
       if (j.is_discarded() || !j.is_object()) {
@@ -370,6 +372,9 @@ public:
     fail = http_failure(req, code);
     return std::nullopt;
   }
+
+  /// The HTTP status of the last answer; 0 when none came.
+  long last_code() const { return code_; }
 
 private:
   static size_t collect(char* data, size_t size, size_t n, void* user) {
@@ -442,6 +447,7 @@ private:
   std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl_;
   std::string body_;
   bool too_large_ = false;
+  long code_ = 0;
 };
 
 std::string escape(const std::string& x) {
@@ -525,8 +531,116 @@ struct target {
   std::string what;
 };
 
+constexpr std::string_view epoch_key = "vigil.dev/epoch";
+constexpr std::string_view action_key = "vigil.dev/action";
+constexpr std::string_view lease_name = "vigil-remediation";
+// Claims of the namespace lease lost to a concurrent writer before giving
+// up (each loss re-reads it).
+constexpr int max_claims = 3;
+
+// What the fence annotations of `obj` say about this step: nothing (go
+// on), a refusal (a newer epoch changed it) or a success (this step's own
+// earlier attempt already changed it).
+std::optional<kube_result> judge_fence(const json& obj, const kube_fence& f,
+                                       const std::string& what) {
+  if (f.epoch == 0)
+    return std::nullopt;
+  auto theirs = string_at(obj, {"metadata", "annotations", epoch_key});
+  uint64_t epoch = 0;
+  if (!theirs.empty()) {
+    auto [end, ec]
+      = std::from_chars(theirs.data(), theirs.data() + theirs.size(), epoch);
+    if (ec != std::errc{} || end != theirs.data() + theirs.size())
+      return refused(what + " carries " + std::string{epoch_key} + " '"
+                     + theirs + "', which is not an epoch; nothing was changed");
+  }
+  if (epoch > f.epoch)
+    return refused("fenced: " + what + " was changed by control epoch "
+                   + theirs + ", newer than this step's epoch "
+                   + std::to_string(f.epoch) + "; nothing was changed");
+  if (!f.key.empty()
+      && string_at(obj, {"metadata", "annotations", action_key}) == f.key)
+    return succeeded(what + " was already changed by this step (idempotency "
+                     "key " + f.key + ", an earlier attempt); nothing was "
+                     "changed again");
+  return std::nullopt;
+}
+
+// The annotations that record the step on what it changes.
+json fence_annotations(const kube_fence& f) {
+  return {{std::string{epoch_key}, std::to_string(f.epoch)},
+          {std::string{action_key}, f.key}};
+}
+
+// Claims the namespace's remediation Lease for this step: created or
+// updated (resourceVersion-guarded) with the step's epoch and key, unless
+// a newer epoch holds it. Nothing when the step may go on, else how it
+// ends.
+std::optional<kube_result> claim_namespace(api_client& api,
+                                           const std::string& ns,
+                                           const kube_fence& f) {
+  if (f.epoch == 0)
+    return std::nullopt;
+  auto dir = "/apis/coordination.k8s.io/v1/namespaces/" + ns + "/leases";
+  auto what = "lease " + ns + "/" + std::string{lease_name};
+  for (int i = 0; i < max_claims; ++i) {
+    api_request get;
+    get.verb = "GET";
+    get.path = dir + "/" + std::string{lease_name};
+    get.what = what;
+    kube_result fail;
+    auto lease = api.send(get, fail);
+    if (!lease && api.last_code() != 404)
+      return fail;
+    json body;
+    api_request put;
+    put.what = what;
+    if (lease) {
+      if (auto verdict = judge_fence(*lease, f, what)) {
+        if (!verdict->ok)
+          return verdict;
+        // This step claimed it before (an attempt whose request surely
+        // never arrived is retried): still ours.
+        return std::nullopt;
+      }
+      body = *lease;
+      auto& marks = body["metadata"]["annotations"];
+      if (!marks.is_object())
+        marks = json::object();
+      marks.update(fence_annotations(f));
+      put.verb = "PUT";
+      put.path = get.path;
+    } else {
+      body = {{"apiVersion", "coordination.k8s.io/v1"},
+              {"kind", "Lease"},
+              {"metadata",
+               {{"name", std::string{lease_name}},
+                {"namespace", ns},
+                {"annotations", fence_annotations(f)}}},
+              {"spec", json::object()}};
+      put.verb = "POST";
+      put.path = dir;
+    }
+    body["spec"]["holderIdentity"] = "vigil epoch " + std::to_string(f.epoch);
+    put.content_type = "application/json";
+    put.body = body.dump();
+    if (api.send(put, fail))
+      return std::nullopt;
+    // 409: another writer came first (created it, or changed it since the
+    // read); read again and judge anew.
+    if (api.last_code() != 409)
+      return fail;
+  }
+  kube_result busy = refused("cannot claim " + what + ": it kept changing ("
+                             + std::to_string(max_claims) + " conflicts)");
+  busy.retryable = true;
+  return busy;
+}
+
 kube_result restart_pods(api_client& api, const std::string& ns,
-                         const std::string& selector) {
+                         const std::string& selector, const kube_fence& f) {
+  if (auto end = claim_namespace(api, ns, f))
+    return *end;
   api_request req;
   req.verb = "DELETE";
   req.path
@@ -554,7 +668,7 @@ kube_result restart_pods(api_client& api, const std::string& ns,
 }
 
 kube_result scale(api_client& api, const target& t, const param_map& p,
-                  double max_factor) {
+                  double max_factor, const kube_fence& f) {
   auto factor_text = p.find("factor");
   auto replicas_text = p.find("replicas");
   if ((factor_text != nullptr) == (replicas_text != nullptr))
@@ -583,12 +697,14 @@ kube_result scale(api_client& api, const target& t, const param_map& p,
   }
   api_request get;
   get.verb = "GET";
-  get.path = deployment_path(t.ns, t.name) + "/scale";
+  get.path = deployment_path(t.ns, t.name);
   get.what = t.what;
   kube_result fail;
   auto s = api.send(get, fail);
   if (!s)
     return fail;
+  if (auto verdict = judge_fence(*s, f, t.what))
+    return *verdict;
   // spec.replicas is left out of the answer when it is 0.
   int64_t current = 0;
   if (auto r = path_of(*s, {"spec", "replicas"}); r && r->is_number_integer())
@@ -620,10 +736,13 @@ kube_result scale(api_client& api, const target& t, const param_map& p,
     return succeeded(t.what + " already runs " + std::to_string(current)
                      + " replicas; nothing to change");
   // The goal was computed from what we read: the resourceVersion makes the
-  // server refuse (409) the patch if the count changed in between.
+  // server refuse (409) the patch if the deployment changed in between (its
+  // count, or a newer epoch's mark).
   json body = {{"spec", {{"replicas", goal}}}};
   if (!rv.empty())
-    body["metadata"] = {{"resourceVersion", rv}};
+    body["metadata"]["resourceVersion"] = rv;
+  if (f.epoch != 0)
+    body["metadata"]["annotations"] = fence_annotations(f);
   api_request patch;
   patch.verb = "PATCH";
   patch.path = get.path;
@@ -661,17 +780,26 @@ std::optional<json> unpaused_deployment(api_client& api, const target& t,
   return d;
 }
 
-kube_result rollout_restart(api_client& api, const target& t) {
+kube_result rollout_restart(api_client& api, const target& t,
+                            const kube_fence& f) {
   kube_result fail;
   auto d = unpaused_deployment(api, t, "restarting it", fail);
   if (!d)
     return fail;
+  if (auto verdict = judge_fence(*d, f, t.what))
+    return *verdict;
   auto now = rfc3339_now();
   json body
     = {{"spec",
         {{"template",
           {{"metadata",
             {{"annotations", {{std::string{restarted_at_key}, now}}}}}}}}}};
+  if (f.epoch != 0) {
+    // Applied only to the deployment as read, with the step's mark.
+    if (auto rv = string_at(*d, {"metadata", "resourceVersion"}); !rv.empty())
+      body["metadata"]["resourceVersion"] = rv;
+    body["metadata"]["annotations"] = fence_annotations(f);
+  }
   api_request patch;
   patch.verb = "PATCH";
   patch.path = deployment_path(t.ns, t.name);
@@ -715,7 +843,8 @@ bool controlled_by(const json& rs, const std::string& uid) {
   return false;
 }
 
-kube_result rollback(api_client& api, const target& t, const param_map& p) {
+kube_result rollback(api_client& api, const target& t, const param_map& p,
+                     const kube_fence& f) {
   int64_t to = 0;
   if (auto r = p.find("revision"); r && !r->empty()) {
     auto v = parse_count(*r);
@@ -727,6 +856,8 @@ kube_result rollback(api_client& api, const target& t, const param_map& p) {
   auto d = unpaused_deployment(api, t, "rolling it back", fail);
   if (!d)
     return fail;
+  if (auto verdict = judge_fence(*d, f, t.what))
+    return *verdict;
   auto uid = string_at(*d, {"metadata", "uid"});
   auto sel = path_of(*d, {"spec", "selector"});
   auto selector = sel ? selector_text(*sel) : std::string{};
@@ -800,6 +931,15 @@ kube_result rollback(api_client& api, const target& t, const param_map& p) {
      {{"op", "add"},
       {"path", "/metadata/annotations"},
       {"value", annotations}}});
+  if (f.epoch != 0) {
+    // The step's mark, and the version read: a deployment changed since
+    // (by a newer epoch, say) makes the server refuse the patch (409).
+    body[1]["value"].update(fence_annotations(f));
+    if (auto rv = string_at(*d, {"metadata", "resourceVersion"}); !rv.empty())
+      body.push_back({{"op", "replace"},
+                      {"path", "/metadata/resourceVersion"},
+                      {"value", rv}});
+  }
   api_request patch;
   patch.verb = "PATCH";
   patch.path = deployment_path(t.ns, t.name);
@@ -870,7 +1010,8 @@ caf::expected<kube_config> in_cluster_config(const std::string& root) {
 kube_result run_kubernetes(const kube_config& cfg, const std::string& action,
                            const std::vector<attribute>& params,
                            double max_scale_factor,
-                           const std::atomic<bool>* stop) {
+                           const std::atomic<bool>* stop,
+                           const kube_fence& fence) {
   constexpr std::string_view prefix = "kubernetes.";
   if (action.rfind(prefix, 0) != 0)
     return refused(action + " is not a kubernetes action");
@@ -927,12 +1068,12 @@ kube_result run_kubernetes(const kube_config& cfg, const std::string& action,
                  *base);
   api_client api{cfg, *base, std::move(token), stop};
   if (verb == "restart_pods")
-    return restart_pods(api, t.ns, selector);
+    return restart_pods(api, t.ns, selector, fence);
   if (verb == "scale")
-    return scale(api, t, p, max_scale_factor);
+    return scale(api, t, p, max_scale_factor, fence);
   if (verb == "rollout_restart")
-    return rollout_restart(api, t);
-  return rollback(api, t, p);
+    return rollout_restart(api, t, fence);
+  return rollback(api, t, p, fence);
 }
 
 } // namespace vigil::executor

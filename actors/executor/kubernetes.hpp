@@ -2,8 +2,9 @@
 
 // The kubernetes.* remediation actions as calls to the Kubernetes REST API,
 // pure logic over libcurl (no actors). Each action is the request sequence
-// kubectl would send: delete a pod collection by label selector, read and
-// patch a deployment's scale subresource, stamp the pod template with a
+// kubectl would send, plus the fence (kube_fence): delete a pod collection
+// by label selector, read and patch a deployment's replica count, stamp
+// the pod template with a
 // restart time, and roll a deployment's template back to the one a
 // ReplicaSet recorded. Every name and namespace is checked against the DNS
 // rules Kubernetes itself applies before it goes into a URL, and every
@@ -12,6 +13,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -69,6 +71,19 @@ struct kube_result {
   std::string output;
 };
 
+/// What fences one step: the control epoch it was started in and its
+/// idempotency key. With an epoch, a deployment is changed only together
+/// with its `vigil.dev/epoch` and `vigil.dev/action` annotations and only
+/// if it did not change since it was read (resourceVersion): a deployment
+/// a newer epoch changed is refused, one this very step already changed
+/// (an earlier attempt) is left alone. Pods are deleted only after the
+/// step claimed the namespace's `vigil-remediation` Lease
+/// (coordination.k8s.io/v1) the same way. Epoch 0 = no fence.
+struct kube_fence {
+  uint64_t epoch = 0;
+  std::string key;
+};
+
 /// Runs the kubernetes action `action` ("kubernetes.restart_pods",
 /// "kubernetes.scale", "kubernetes.rollout_restart", "kubernetes.rollback")
 /// with the step's rendered `params` against the API server of `cfg`.
@@ -79,7 +94,8 @@ struct kube_result {
 kube_result run_kubernetes(const kube_config& cfg, const std::string& action,
                            const std::vector<attribute>& params,
                            double max_scale_factor,
-                           const std::atomic<bool>* stop = nullptr);
+                           const std::atomic<bool>* stop = nullptr,
+                           const kube_fence& fence = {});
 
 /// Whether `x` is a DNS-1123 label (namespaces): 1 to 63 characters of
 /// a-z, 0-9 and '-', beginning and ending with a letter or digit.

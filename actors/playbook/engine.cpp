@@ -55,6 +55,14 @@ std::string action_key(const action_view& a) {
   return "action/" + std::to_string(a.id) + "/" + a.status;
 }
 
+// What a step is known by to the systems it changes: unique per step
+// (action ids are never reused; the start time sets apart a data dir begun
+// anew), the same for every retry of it.
+std::string idempotency_key(const action_view& a) {
+  return "vigil-" + action_label(a.id) + "-" + incident_label(a.incident) + "-"
+         + std::to_string(a.started_ms);
+}
+
 // An escalation's key: its incident and its words.
 std::string escalation_key(uint64_t incident, const std::string& why) {
   hasher h;
@@ -719,9 +727,15 @@ void advance(self_ptr self, run_state& run) {
     }
     a.status = "running";
     a.started_ms = wall_ms();
+    a.epoch = st.cfg.epoch ? st.cfg.epoch() : 0;
+    a.idempotency_key = idempotency_key(a);
     job->action = a;
-    // Audit before acting: no record, no action.
-    if (!audit(self, "action_started", a)) {
+    // Audit before acting: no record, no action. The record names the
+    // epoch and key the step runs with.
+    if (!audit(self, "action_started", a,
+               (a.reason.empty() ? std::string{} : a.reason + "; ")
+                 + "epoch " + std::to_string(a.epoch) + ", idempotency key "
+                 + a.idempotency_key)) {
       a.status = "failed";
       a.reason = "the audit log cannot be written, so nothing was run";
       remember(self, a);

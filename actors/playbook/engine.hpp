@@ -64,6 +64,8 @@ struct engine_config {
   /// audit record of the step about to run); false when none confirmed in
   /// time. Unset = nothing to wait for.
   std::function<bool()> held;
+  /// The node's control epoch, carried by every step that runs; unset = 0.
+  std::function<uint64_t()> epoch;
   /// Housekeeping period (wall clock): approvals, verification deadlines,
   /// waiting steps, the directory watch. Default: 1s.
   duration tick{1000};

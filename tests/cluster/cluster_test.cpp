@@ -614,26 +614,32 @@ TEST(cluster, kill_9_of_the_control_node_after_it_acted_runs_nothing_twice) {
 }
 
 // SIGSTOP of the control node for 20 s while a playbook step runs: the
-// others take over (the cut-off step is interrupted and escalated, never
-// run again); when the old control node resumes, its executor's answer
-// arrives, but it runs nothing more: the next step waits for a lease it
-// no longer has, and it rejoins as a follower.
+// others take over with a newer control epoch (the cut-off step is
+// interrupted and escalated, never run again); when the old control node
+// resumes, its executor's retry is fenced (its epoch is over) and its
+// engine runs nothing more: the next step waits for a lease it no longer
+// has, and it rejoins as a follower.
 TEST(cluster, a_control_node_paused_20_s_mid_playbook_runs_nothing_when_resumed) {
   using namespace test::pool_fault;
   cluster3 c;
   auto books = c.books();
   auto markers = c.markers();
+  auto tries = markers / "tries";
+  // Each attempt of the first step records the epoch it ran in, then
+  // fails after a second; its retry would come 3 s later.
   std::ofstream{books / "two.yaml"}
-    << "name: wait-then-mark\n"
-       "description: A slow first step, then a second that leaves a mark.\n"
+    << "name: try-then-mark\n"
+       "description: A failing first step, then one that leaves a mark.\n"
        "match:\n"
        "  incident_type: database_connection_exhaustion\n"
        "  services: [\"*-db\"]\n"
        "autonomy: 3\n"
        "steps:\n"
-       "  - name: wait\n"
+       "  - name: try\n"
        "    action: shell\n"
-       "    with: {argv: [\"/usr/bin/sleep\", \"3\"], timeout: 30s}\n"
+       "    with: {argv: [\"/bin/sh\", \"-c\", \"echo $VIGIL_EPOCH >> "
+    << tries.string()
+    << "; sleep 1; exit 1\"], timeout: 30s}\n"
        "  - name: mark\n"
        "    action: shell\n"
        "    with: {argv: [\"/usr/bin/touch\", \""
@@ -641,10 +647,13 @@ TEST(cluster, a_control_node_paused_20_s_mid_playbook_runs_nothing_when_resumed)
     << "\"], timeout: 10s}\n"
        "verify:\n"
        "  within: 5m\n"
-       "on_failure: escalate\n";
+       "on_failure: continue\n";
+  c.config = "remediation:\n  retries: 3\n  retry_backoff: 3s\n";
   c.start({"--playbooks", books.string()});
   ASSERT_TRUE(test::wait_until([&] { return c.settled({0, 1, 2}, 3); }, 15s));
   ASSERT_EQ(c.control(1), "n0");
+  auto first_epoch = cluster_of(*c.nodes[0])["control_epoch"];
+  ASSERT_TRUE(first_epoch.is_number_unsigned()) << first_epoch;
   ASSERT_TRUE(c.nodes[2]->post("/api/v1/topology", topology_body().dump(),
                                "application/json"));
   int total = history_steps + fault_steps;
@@ -688,6 +697,15 @@ TEST(cluster, a_control_node_paused_20_s_mid_playbook_runs_nothing_when_resumed)
     << c.nodes[1]->get("/api/v1/audit?limit=20")->body << "\nn0 log: "
     << c.nodes[0]->proc().stderr_text();
   EXPECT_EQ(count_kind(*c.nodes[1], "action_started"), 1u);
+  // One attempt only, in n0's epoch: the resumed executor's retry was
+  // fenced. n1 took a newer epoch.
+  EXPECT_EQ(test::read_file(tries.string()),
+            std::to_string(first_epoch.get<uint64_t>()) + "\n")
+    << c.nodes[0]->proc().stderr_text();
+  auto second_epoch = cluster_of(*c.nodes[1])["control_epoch"];
+  ASSERT_TRUE(second_epoch.is_number_unsigned()) << second_epoch;
+  EXPECT_GT(second_epoch.get<uint64_t>(), first_epoch.get<uint64_t>());
+  EXPECT_TRUE(cluster_of(*c.nodes[0])["control_epoch"].is_null());
   for (int i : {0, 1}) {
     auto verify = c.nodes[i]->get("/api/v1/audit/verify");
     ASSERT_TRUE(verify && verify->status == 200);

@@ -47,6 +47,8 @@ MAX_CONCURRENT = 2
 RUNS_PER_HOUR = 2
 COOLDOWN_S = 60
 KUBE_TOKEN = "storm-bench-token"
+LEASES = "/apis/coordination.k8s.io/v1/namespaces/prod/leases"
+LEASE = "vigil-remediation"
 
 
 class Kube:
@@ -58,6 +60,12 @@ class Kube:
         self.in_flight = 0
         self.max_in_flight = 0
         self.bad = []
+        # The namespace's remediation Lease (coordination.k8s.io/v1) the
+        # executor claims before each restart, and every claim's
+        # (epoch, idempotency key).
+        self.lease = None
+        self.version = 0
+        self.claims = []
 
 
 def kube_handler(kube):
@@ -95,11 +103,72 @@ def kube_handler(kube):
                              "items": [{"metadata": {"name": name + "-0"}},
                                        {"metadata": {"name": name + "-1"}}]})
 
-        def do_GET(self):
-            kube.bad.append("unexpected GET " + self.path)
-            self.reply(404, {"kind": "Status", "code": 404})
+        def authorized(self):
+            if self.headers.get("Authorization") == "Bearer " + KUBE_TOKEN:
+                return True
+            kube.bad.append("no or wrong bearer token: " + self.path)
+            self.reply(401, {"kind": "Status", "code": 401})
+            return False
 
-        do_POST = do_PUT = do_PATCH = do_GET
+        def do_GET(self):
+            if not self.authorized():
+                return
+            if self.path != LEASES + "/" + LEASE:
+                kube.bad.append("unexpected GET " + self.path)
+                return self.reply(404, {"kind": "Status", "code": 404})
+            with kube.lock:
+                if kube.lease is None:
+                    return self.reply(404, {"kind": "Status", "code": 404,
+                                            "reason": "NotFound"})
+                self.reply(200, kube.lease)
+
+        def write_lease(self, create):
+            if not self.authorized():
+                return
+            body = json.loads(self.rfile.read(
+                int(self.headers.get("Content-Length", "0"))) or b"{}")
+            meta = body.get("metadata", {})
+            marks = meta.get("annotations", {})
+            ok = (body.get("apiVersion") == "coordination.k8s.io/v1"
+                  and body.get("kind") == "Lease"
+                  and meta.get("name") == LEASE
+                  and self.headers.get("Content-Type") == "application/json"
+                  and "vigil.dev/epoch" in marks
+                  and "vigil.dev/action" in marks)
+            if not ok:
+                kube.bad.append("unexpected lease write " + json.dumps(body))
+                return self.reply(400, {"kind": "Status", "code": 400})
+            with kube.lock:
+                if create and kube.lease is not None:
+                    return self.reply(409, {"kind": "Status", "code": 409,
+                                            "reason": "AlreadyExists"})
+                if not create and (kube.lease is None or meta.get(
+                        "resourceVersion") != kube.lease["metadata"][
+                            "resourceVersion"]):
+                    return self.reply(409, {"kind": "Status", "code": 409,
+                                            "reason": "Conflict"})
+                kube.version += 1
+                meta["resourceVersion"] = str(kube.version)
+                kube.lease = body
+                kube.claims.append((int(marks["vigil.dev/epoch"]),
+                                    marks["vigil.dev/action"]))
+            self.reply(201 if create else 200, body)
+
+        def do_POST(self):
+            if self.path != LEASES:
+                kube.bad.append("unexpected POST " + self.path)
+                return self.reply(404, {"kind": "Status", "code": 404})
+            self.write_lease(True)
+
+        def do_PUT(self):
+            if self.path != LEASES + "/" + LEASE:
+                kube.bad.append("unexpected PUT " + self.path)
+                return self.reply(404, {"kind": "Status", "code": 404})
+            self.write_lease(False)
+
+        def do_PATCH(self):
+            kube.bad.append("unexpected PATCH " + self.path)
+            self.reply(404, {"kind": "Status", "code": 404})
 
     return Handler
 
@@ -249,6 +318,8 @@ def main():
           "(limit %d); per service %s" % (
               len(calls), MAX_RESTARTS, kube.max_in_flight, MAX_CONCURRENT,
               json.dumps({k: len(v) for k, v in sorted(per_service.items())})))
+    print("lease claims %d (epochs %s)" % (
+        len(kube.claims), sorted(set(e for e, _ in kube.claims))))
     print("refusals audited %d, by reason %s" % (
         len(refusals), json.dumps(reasons, sort_keys=True)))
     if refused:
@@ -257,6 +328,15 @@ def main():
         failures.append("audit chain broken")
     if kube.bad:
         failures.append("API stand-in saw bad calls: %s" % kube.bad[:3])
+    # Every restart claimed the namespace's lease first, each with its own
+    # idempotency key, and the epoch never went back.
+    keys = set(k for _, k in kube.claims)
+    if len(keys) < len(calls):
+        failures.append("%d restarts but %d lease claims"
+                        % (len(calls), len(keys)))
+    epochs = [e for e, _ in kube.claims]
+    if epochs != sorted(epochs):
+        failures.append("lease epochs went back: %s" % epochs)
     if len(calls) > MAX_RESTARTS:
         failures.append("%d restarts > max_restarts_per_hour %d"
                         % (len(calls), MAX_RESTARTS))

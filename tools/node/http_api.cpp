@@ -904,6 +904,10 @@ public:
                            : "single-node"},
                 {"joined", st->joined},
                 {"control_node", name(st->leader)},
+                {"control_epoch",
+                 st->self_is_leader()
+                   ? json(n_.cluster().control_epoch())
+                   : json(nullptr)},
                 {"may_act", fence.empty()},
                 {"fence", fence.empty() ? json(nullptr) : json(fence)},
                 {"view_version", st->version},

@@ -126,6 +126,10 @@ json action_json(const action_view& a) {
            {"by", a.by}};
   if (!a.output.empty())
     out["output"] = a.output;
+  if (a.epoch != 0)
+    out["epoch"] = a.epoch;
+  if (!a.idempotency_key.empty())
+    out["idempotency_key"] = a.idempotency_key;
   return out;
 }
 

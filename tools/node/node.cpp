@@ -302,11 +302,6 @@ caf::error node::init() {
     sc->metrics = metrics;
     pc.summarizer_key = keys::summarizer;
   }
-  pc.spawn_executor = [stop = stopping_](caf::local_actor* self,
-                                         action_job job,
-                                         playbook_actor engine) {
-    return executor::spawn(self, std::move(job), std::move(engine), stop);
-  };
   bool clustered = !o.cluster.join.empty();
   view_ = std::make_shared<cluster_view>(id_, o.cluster.shards, clustered);
   gc.view = view_;
@@ -318,6 +313,16 @@ caf::error node::init() {
     // durable records go to every member.
     auto view = view_;
     pc.fence = [view] { return view->fence_reason(); };
+    pc.epoch = [view] { return view->control_epoch(); };
+    // Executors ask again before every attempt, against the step's epoch.
+    pc.spawn_executor = [stop = stopping_, view](caf::local_actor* self,
+                                                 action_job job,
+                                                 playbook_actor engine) {
+      return executor::spawn(self, std::move(job), std::move(engine), stop,
+                             [view](uint64_t epoch) {
+                               return view->fence_reason(epoch);
+                             });
+    };
     pc.in_charge = [view] { return view->leading(); };
     pc.held = [view] {
       return view->wait_held(view->written(), std::chrono::seconds{2});
@@ -582,6 +587,7 @@ void node::start_control() {
     if (auto err = audit_->reload())
       spdlog::error("reading the replicated audit log failed: {}",
                     render(err));
+  take_control_epoch();
   control_ = spawn_control_();
   // If the control subtree gives up while it is current, the node failed.
   auto gen = ++*control_gen_;
@@ -610,10 +616,33 @@ void node::start_control() {
     control_);
 }
 
+void node::take_control_epoch() {
+  // Larger than every epoch in the replicated store (so than every earlier
+  // control node's whose epoch reached this node) and than the wall clock
+  // in ms (so two nodes that take over from the same stored value, one of
+  // them cut off before its write replicated, still differ). Written
+  // durably before any control actor runs: it is replicated ahead of every
+  // record of the new control node.
+  constexpr std::string_view key = "control.epoch";
+  uint64_t last = 0;
+  if (auto v = store_->get(storage::column::meta, key); v && *v)
+    last = std::strtoull((*v)->c_str(), nullptr, 10);
+  auto epoch = std::max<uint64_t>(last + 1, static_cast<uint64_t>(wall_ms()));
+  if (auto err = store_->put(storage::column::meta, key,
+                             std::to_string(epoch), true))
+    // Not fatal: the epoch still orders this node's actions locally, and
+    // the executors' checks use what the view says.
+    spdlog::error("cannot store the control epoch: {}", render(err));
+  view_->set_control_epoch(epoch);
+  spdlog::info("control epoch {}", epoch);
+}
+
 void node::stop_control() {
   std::lock_guard<std::mutex> guard{role_mtx_};
   if (stopped_)
     return;
+  // Executors still running a step of the ended epoch stop retrying.
+  view_->set_control_epoch(0);
   if (control_) {
     ++*control_gen_;
     caf::anon_send_exit(control_, caf::exit_reason::user_shutdown);

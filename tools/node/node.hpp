@@ -105,6 +105,9 @@ private:
   /// node), or stops them and relays their input to the control node.
   void start_control();
   void stop_control();
+  /// Takes a new control epoch (stored, replicated) before the control
+  /// actors start.
+  void take_control_epoch();
   /// The control node's actor registered under `key` (locally when this
   /// node is it); null when unreachable.
   caf::actor control_actor(caf::atom_value key) const;

@@ -147,6 +147,16 @@ TEST_F(loop_fixture, a_matched_playbook_runs_is_audited_and_recovery_resolves) {
   EXPECT_EQ(act["action"], "shell");
   EXPECT_EQ(act["service"], "orders-db");
   EXPECT_EQ(act["playbook_version"], pbs[0]["version"]);
+  // It ran in the node's control epoch, under a key naming the step.
+  auto cluster = json::parse(node.get("/api/v1/cluster")->body);
+  ASSERT_TRUE(cluster["control_epoch"].is_number_unsigned()) << cluster;
+  EXPECT_EQ(act["epoch"], cluster["control_epoch"]);
+  EXPECT_EQ(act["idempotency_key"].get<std::string>().rfind(
+              "vigil-" + act["id"].get<std::string>() + "-"
+                + inc["id"].get<std::string>() + "-",
+              0),
+            0u)
+    << act;
   EXPECT_EQ(std::distance(fs::directory_iterator{markers},
                           fs::directory_iterator{}),
             1);

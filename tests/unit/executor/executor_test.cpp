@@ -3,7 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <mutex>
 
+#include "messages/errc.hpp"
+#include "runtime/http/router.hpp"
+#include "runtime/http/server.hpp"
 #include "tests/support/support.hpp"
 
 namespace vigil::executor {
@@ -14,6 +18,9 @@ action_job job_of(std::string kind) {
   j.action.id = 7;
   j.action.action = std::move(kind);
   j.action.status = "running";
+  j.action.incident = 3;
+  j.action.epoch = 1700000000123;
+  j.action.idempotency_key = "vigil-ACT-000007-INC-000003-1700000000200";
   j.timeout_ms = 5'000;
   j.backoff_ms = 10;
   return j;
@@ -87,6 +94,119 @@ TEST(executor, notify_succeeds_and_unsupported_actions_fail_clearly) {
   a = run_job(j, nullptr);
   EXPECT_EQ(a.status, "failed");
   EXPECT_NE(a.reason.find("http_allow_hosts"), std::string::npos);
+}
+
+TEST(executor, a_step_fenced_between_attempts_is_not_tried_again) {
+  test::temp_dir dir;
+  auto marker = dir.path() / "count";
+  auto j = job_of("shell");
+  j.argv = {"/bin/sh", "-c", "echo x >> \"$0\"; exit 3", marker.string()};
+  j.retries = 3;
+  // The node loses its lease after the first attempt (paused, cut off).
+  int asked = 0;
+  std::vector<uint64_t> epochs;
+  auto fence = [&](uint64_t epoch) -> std::string {
+    epochs.push_back(epoch);
+    return ++asked == 1 ? "" : "lost the lease";
+  };
+  auto a = run_job(j, nullptr, fence);
+  EXPECT_EQ(a.status, "failed");
+  EXPECT_EQ(a.reason, "fenced before attempt 2: lost the lease");
+  EXPECT_EQ(test::read_file(marker.string()), "x\n");
+  EXPECT_EQ(epochs, (std::vector<uint64_t>{j.action.epoch, j.action.epoch}));
+  // Fenced from the start: nothing runs at all.
+  std::filesystem::remove(marker);
+  a = run_job(j, nullptr, [](uint64_t) { return std::string{"not the "
+                                                             "control node"}; });
+  EXPECT_EQ(a.status, "failed");
+  EXPECT_EQ(a.reason, "fenced before attempt 1: not the control node");
+  EXPECT_FALSE(std::filesystem::exists(marker));
+}
+
+TEST(executor, shell_steps_are_told_the_action_epoch_and_key) {
+  auto j = job_of("shell");
+  j.argv = {"/bin/sh", "-c",
+            "printf '%s|%s|%s|%s' \"$VIGIL_ACTION_ID\" \"$VIGIL_INCIDENT_ID\" "
+            "\"$VIGIL_EPOCH\" \"$VIGIL_IDEMPOTENCY_KEY\""};
+  // A playbook cannot pass another epoch off as the step's.
+  j.params.push_back({"env.VIGIL_EPOCH", "1"});
+  auto a = run_job(j, nullptr);
+  ASSERT_EQ(a.status, "succeeded") << a.reason;
+  EXPECT_EQ(a.output, "ACT-000007|INC-000003|1700000000123|"
+                      "vigil-ACT-000007-INC-000003-1700000000200");
+}
+
+// An endpoint that fails its first call with 503 and records the headers
+// that matter of every call.
+struct key_recorder {
+  std::mutex mtx;
+  std::vector<std::array<std::string, 3>> calls; // key, epoch, all keys
+  std::unique_ptr<http::server> server;
+
+  key_recorder() {
+    http::router r;
+    http::route_options o;
+    o.endpoint = "run";
+    o.who = http::access::open;
+    r.add(http::verb::post, "/run", o,
+          [this](http::request& req, http::responder respond) {
+            std::lock_guard<std::mutex> guard{mtx};
+            std::string keys;
+            for (const auto& f : req.headers)
+              if (boost::beast::iequals(f.name_string(), "Idempotency-Key"))
+                keys += (keys.empty() ? "" : ",") + std::string{f.value()};
+            calls.push_back({std::string{req.headers["Idempotency-Key"]},
+                             std::string{req.headers["Vigil-Epoch"]}, keys});
+            if (calls.size() == 1) {
+              respond(http::response::error(503, "unavailable", "later"));
+              return;
+            }
+            http::response ok;
+            ok.body = "{}";
+            respond(std::move(ok));
+          });
+    http::server_options so;
+    so.threads = 1;
+    auto s = http::server::start(so, std::move(r));
+    if (!s)
+      throw std::runtime_error(render(s.error()));
+    server = std::move(*s);
+  }
+
+  std::string url() const {
+    return "http://127.0.0.1:" + std::to_string(server->port()) + "/run";
+  }
+};
+
+TEST(executor, http_steps_send_one_idempotency_key_over_every_retry) {
+  key_recorder rec;
+  auto j = job_of("http");
+  j.allow_hosts = {"127.0.0.1"};
+  j.retries = 2;
+  j.params.push_back({"url", rec.url()});
+  auto a = run_job(j, nullptr);
+  ASSERT_EQ(a.status, "succeeded") << a.reason;
+  std::lock_guard<std::mutex> guard{rec.mtx};
+  ASSERT_EQ(rec.calls.size(), 2u);
+  for (const auto& c : rec.calls) {
+    EXPECT_EQ(c[0], j.action.idempotency_key);
+    EXPECT_EQ(c[1], "1700000000123");
+    EXPECT_EQ(c[2], j.action.idempotency_key);
+  }
+}
+
+TEST(executor, a_playbooks_own_idempotency_key_header_wins) {
+  key_recorder rec;
+  auto j = job_of("http");
+  j.allow_hosts = {"127.0.0.1"};
+  j.retries = 1;
+  j.params.push_back({"url", rec.url()});
+  j.params.push_back({"headers.idempotency-key", "theirs-42"});
+  auto a = run_job(j, nullptr);
+  ASSERT_EQ(a.status, "succeeded") << a.reason;
+  std::lock_guard<std::mutex> guard{rec.mtx};
+  ASSERT_EQ(rec.calls.size(), 2u);
+  EXPECT_EQ(rec.calls[1][2], "theirs-42");
 }
 
 } // namespace

@@ -284,12 +284,16 @@ struct fake_cluster {
   std::map<std::string, json> deployments; // "ns/name"
   std::vector<json> replicasets;
   std::vector<json> pods;
+  std::map<std::string, json> leases; // "ns/name"
+  int lease_writes = 0;
   // "VERB target" of every request that passed TLS, in order.
   std::vector<std::string> seen;
   // "VERB path" -> the error the next such request gets.
   std::map<std::string, std::pair<unsigned, std::string>> fail_next;
-  // Someone (an HPA) changes the deployment right after we read its scale.
-  bool change_after_scale_read = false;
+  // Someone (an HPA, a newer control node) changes the deployment right
+  // after we read it; with `epoch_after_read`, it leaves that epoch mark.
+  bool change_after_read = false;
+  std::string epoch_after_read;
   // PATCHes are applied, then answered only after this long.
   std::chrono::milliseconds patch_delay{0};
   // PATCHes answered after that delay.
@@ -380,14 +384,14 @@ struct fake_cluster {
     std::smatch m;
     static const std::regex deployment_re{
       "/apis/apps/v1/namespaces/([^/]+)/deployments/([^/]+)"};
-    static const std::regex scale_re{
-      "/apis/apps/v1/namespaces/([^/]+)/deployments/([^/]+)/scale"};
+    static const std::regex leases_re{
+      "/apis/coordination.k8s.io/v1/namespaces/([^/]+)/leases(/([^/]+))?"};
     static const std::regex rs_re{
       "/apis/apps/v1/namespaces/([^/]+)/replicasets"};
     static const std::regex pods_re{"/api/v1/namespaces/([^/]+)/pods"};
     response out;
-    if (std::regex_match(path, m, scale_re) && query.empty())
-      out = scale(verb, m[1], m[2], req);
+    if (std::regex_match(path, m, leases_re) && query.empty())
+      out = lease_call(verb, m[1], m[3], req);
     else if (std::regex_match(path, m, deployment_re) && query.empty())
       out = deployment_call(verb, m[1], m[2], req);
     else if (std::regex_match(path, m, rs_re))
@@ -415,63 +419,43 @@ struct fake_cluster {
     return parse_selector(percent_decode(query.substr(key.size())));
   }
 
-  response scale(const std::string& verb, const std::string& ns,
-                 const std::string& name, const request& req) {
-    auto* d = deployment(ns, name);
-    if (!d)
-      return status(404, "NotFound",
-                    "deployments.apps \"" + name + "\" not found");
-    if (verb == "GET") {
-      auto s = scale_of(*d);
-      if (change_after_scale_read) {
-        (*d)["metadata"]["resourceVersion"] = next_rv();
-        change_after_scale_read = false;
-      }
-      return reply(200, s);
-    }
-    if (verb != "PATCH")
-      return status(405, "MethodNotAllowed", verb + " is not allowed here");
-    if (str(req[bhttp::field::content_type]) != "application/merge-patch+json")
-      return status(415, "UnsupportedMediaType", "unexpected content type");
-    auto body = json::parse(req.body(), nullptr, false);
-    // Exactly {"spec":{"replicas":N}}, optionally with
-    // {"metadata":{"resourceVersion":"..."}}.
-    bool shape = body.is_object() && body.contains("spec")
-                 && body["spec"].is_object() && body["spec"].size() == 1
-                 && body["spec"].contains("replicas")
-                 && body["spec"]["replicas"].is_number_integer()
-                 && body.size() == (body.contains("metadata") ? 2u : 1u);
-    if (shape && body.contains("metadata"))
-      shape = body["metadata"].is_object() && body["metadata"].size() == 1
-              && body["metadata"].contains("resourceVersion")
-              && body["metadata"]["resourceVersion"].is_string();
-    if (!shape)
-      return status(400, "BadRequest", "unexpected scale patch " + req.body());
-    if (body.contains("metadata")
-        && body["metadata"]["resourceVersion"]
-             != (*d)["metadata"]["resourceVersion"])
-      return status(409, "Conflict",
-                    "Operation cannot be fulfilled on deployments.apps \""
-                      + name
-                      + "\": the object has been modified; please "
-                        "apply your changes to the latest version and try "
-                        "again");
-    (*d)["spec"]["replicas"] = body["spec"]["replicas"];
-    (*d)["metadata"]["resourceVersion"] = next_rv();
-    return reply(200, scale_of(*d));
+  static response conflict(const std::string& kind, const std::string& name) {
+    return status(409, "Conflict",
+                  "Operation cannot be fulfilled on " + kind + " \""
+                    + name
+                    + "\": the object has been modified; please apply your "
+                      "changes to the latest version and try again");
   }
 
-  static json scale_of(const json& d) {
-    return {{"kind", "Scale"},
-            {"apiVersion", "autoscaling/v1"},
-            {"metadata",
-             {{"name", d["metadata"]["name"]},
-              {"namespace", d["metadata"]["namespace"]},
-              {"uid", d["metadata"]["uid"]},
-              {"resourceVersion", d["metadata"]["resourceVersion"]}}},
-            {"spec", {{"replicas", d["spec"]["replicas"]}}},
-            {"status",
-             {{"replicas", d["spec"]["replicas"]}, {"selector", "app=web"}}}};
+  // The fence marks a patch may set: vigil.dev/epoch and vigil.dev/action,
+  // both strings, nothing else.
+  static bool fence_marks(const json& an) {
+    if (!an.is_object() || an.size() != 2)
+      return false;
+    for (const auto* k : {"vigil.dev/epoch", "vigil.dev/action"})
+      if (!an.contains(k) || !an[k].is_string())
+        return false;
+    return true;
+  }
+
+  // An optional {"resourceVersion", "annotations"} part of a patch: false
+  // when malformed; `stale` when its version is not the object's.
+  static bool patch_metadata(const json& body, const json& obj, bool& stale) {
+    stale = false;
+    if (!body.contains("metadata"))
+      return true;
+    const auto& md = body["metadata"];
+    if (!md.is_object() || md.empty())
+      return false;
+    for (const auto& [k, v] : md.items())
+      if (k == "resourceVersion") {
+        if (!v.is_string())
+          return false;
+        stale = v != obj["metadata"]["resourceVersion"];
+      } else if (k != "annotations" || !fence_marks(v)) {
+        return false;
+      }
+    return true;
   }
 
   response deployment_call(const std::string& verb, const std::string& ns,
@@ -480,20 +464,53 @@ struct fake_cluster {
     if (!d)
       return status(404, "NotFound",
                     "deployments.apps \"" + name + "\" not found");
-    if (verb == "GET")
-      return reply(200, *d);
+    if (verb == "GET") {
+      auto out = reply(200, *d);
+      if (change_after_read) {
+        (*d)["metadata"]["resourceVersion"] = next_rv();
+        if (!epoch_after_read.empty())
+          (*d)["metadata"]["annotations"]["vigil.dev/epoch"]
+            = epoch_after_read;
+        change_after_read = false;
+      }
+      return out;
+    }
     if (verb != "PATCH")
       return status(405, "MethodNotAllowed", verb + " is not allowed here");
     auto type = str(req[bhttp::field::content_type]);
     auto body = json::parse(req.body(), nullptr, false);
+    bool stale = false;
+    if (type == "application/merge-patch+json") {
+      // A scale: {"spec":{"replicas":N}} with optional metadata.
+      bool shape = body.is_object() && body.contains("spec")
+                   && body["spec"].is_object() && body["spec"].size() == 1
+                   && body["spec"].contains("replicas")
+                   && body["spec"]["replicas"].is_number_integer()
+                   && body.size() == (body.contains("metadata") ? 2u : 1u)
+                   && patch_metadata(body, *d, stale);
+      if (!shape)
+        return status(400, "BadRequest",
+                      "unexpected scale patch " + req.body());
+      if (stale)
+        return conflict("deployments.apps", name);
+      (*d)["spec"]["replicas"] = body["spec"]["replicas"];
+      if (body.contains("metadata") && body["metadata"].contains("annotations"))
+        (*d)["metadata"]["annotations"].update(body["metadata"]["annotations"]);
+      (*d)["metadata"]["resourceVersion"] = next_rv();
+      return reply(200, *d);
+    }
     if (type == "application/strategic-merge-patch+json") {
       // Exactly the restart stamp kubectl rollout restart sends.
       auto bad = [&] {
         return status(400, "BadRequest",
                       "unexpected restart patch " + req.body());
       };
-      if (!body.is_object() || body.size() != 1 || !body.contains("spec"))
+      if (!body.is_object()
+          || body.size() != (body.contains("metadata") ? 2u : 1u)
+          || !body.contains("spec") || !patch_metadata(body, *d, stale))
         return bad();
+      if (stale)
+        return conflict("deployments.apps", name);
       const auto& spec = body["spec"];
       if (!spec.is_object() || spec.size() != 1 || !spec.contains("template"))
         return bad();
@@ -510,21 +527,32 @@ struct fake_cluster {
           || !is_rfc3339(an["kubectl.kubernetes.io/restartedAt"]))
         return bad();
       (*d)["spec"]["template"]["metadata"]["annotations"].update(an);
+      if (body.contains("metadata") && body["metadata"].contains("annotations"))
+        (*d)["metadata"]["annotations"].update(body["metadata"]["annotations"]);
       roll_out(*d);
       return reply(200, *d);
     }
     if (type == "application/json-patch+json") {
-      // Exactly: replace /spec/template, add /metadata/annotations.
-      auto op_ok = [](const json& op, const char* kind, const char* path) {
+      // Exactly: replace /spec/template, add /metadata/annotations, and
+      // optionally replace /metadata/resourceVersion (a precondition: the
+      // patched object's version must still be the stored one).
+      auto op_ok = [](const json& op, const char* kind, const char* path,
+                      bool object = true) {
         return op.is_object() && op.size() == 3 && op.value("op", "") == kind
                && op.value("path", "") == path && op.contains("value")
-               && op["value"].is_object();
+               && (object ? op["value"].is_object() : op["value"].is_string());
       };
-      if (!body.is_array() || body.size() != 2
+      if (!body.is_array() || body.size() < 2 || body.size() > 3
           || !op_ok(body[0], "replace", "/spec/template")
-          || !op_ok(body[1], "add", "/metadata/annotations"))
+          || !op_ok(body[1], "add", "/metadata/annotations")
+          || (body.size() == 3
+              && !op_ok(body[2], "replace", "/metadata/resourceVersion",
+                        false)))
         return status(422, "Invalid",
                       "unexpected rollback patch " + req.body());
+      if (body.size() == 3
+          && body[2]["value"] != (*d)["metadata"]["resourceVersion"])
+        return conflict("deployments.apps", name);
       for (const auto& [k, v] : body[1]["value"].items())
         if (!v.is_string())
           return status(400, "BadRequest", "annotation " + k + " not a string");
@@ -538,6 +566,58 @@ struct fake_cluster {
                   "accepted media types include: application/json-patch+json, "
                   "application/merge-patch+json, "
                   "application/apply-patch+yaml");
+  }
+
+  // coordination.k8s.io/v1 Leases: GET one, POST (create) into the
+  // collection, PUT (replace) one; a replace carries the version it read.
+  response lease_call(const std::string& verb, const std::string& ns,
+                      const std::string& name, const request& req) {
+    auto key = ns + "/" + name;
+    if (verb == "GET" && !name.empty()) {
+      auto it = leases.find(key);
+      if (it == leases.end())
+        return status(404, "NotFound",
+                      "leases.coordination.k8s.io \"" + name
+                        + "\" not found");
+      return reply(200, it->second);
+    }
+    if ((verb == "POST" && name.empty()) || (verb == "PUT" && !name.empty())) {
+      if (str(req[bhttp::field::content_type]) != "application/json")
+        return status(415, "UnsupportedMediaType", "unexpected content type");
+      auto body = json::parse(req.body(), nullptr, false);
+      if (!body.is_object() || body.value("apiVersion", "")
+                                   != "coordination.k8s.io/v1"
+          || body.value("kind", "") != "Lease" || !body.contains("metadata")
+          || !body["metadata"].is_object()
+          || !body["metadata"].contains("name")
+          || !body["metadata"]["name"].is_string()
+          || (!name.empty() && body["metadata"]["name"] != name)
+          || (body["metadata"].contains("namespace")
+              && body["metadata"]["namespace"] != ns)
+          || !body.contains("spec") || !body["spec"].is_object())
+        return status(400, "BadRequest", "unexpected lease " + req.body());
+      auto lease_key = ns + "/" + body["metadata"]["name"].get<std::string>();
+      auto it = leases.find(lease_key);
+      if (verb == "POST") {
+        if (it != leases.end())
+          return status(409, "AlreadyExists",
+                        "leases.coordination.k8s.io \""
+                          + body["metadata"]["name"].get<std::string>()
+                          + "\" already exists");
+      } else {
+        if (it == leases.end())
+          return status(404, "NotFound", "lease not found");
+        if (body["metadata"].value("resourceVersion", "")
+            != it->second["metadata"]["resourceVersion"])
+          return conflict("leases.coordination.k8s.io", name);
+      }
+      body["metadata"]["namespace"] = ns;
+      body["metadata"]["resourceVersion"] = next_rv();
+      leases[lease_key] = body;
+      ++lease_writes;
+      return reply(verb == "POST" ? 201 : 200, body);
+    }
+    return status(405, "MethodNotAllowed", verb + " is not allowed here");
   }
 
   response list_replicasets(const std::string& verb, const std::string& ns,
@@ -823,6 +903,31 @@ protected:
                           max_scale_factor);
   }
 
+  // As `run`, for a step of control epoch `epoch` with key `key`.
+  kube_result run_fenced(const std::string& action,
+                         std::vector<attribute> params, uint64_t epoch,
+                         std::string key) {
+    kube_fence f;
+    f.epoch = epoch;
+    f.key = std::move(key);
+    return run_kubernetes(cfg_, "kubernetes." + action, params, 3.0, nullptr,
+                          f);
+  }
+
+  json lease_now(const std::string& ns) {
+    std::lock_guard<std::mutex> guard{cluster_.mu};
+    auto it = cluster_.leases.find(ns + "/vigil-remediation");
+    return it == cluster_.leases.end() ? json{} : it->second;
+  }
+
+  size_t count_seen(std::string_view prefix) {
+    auto s = seen();
+    return static_cast<size_t>(
+      std::count_if(s.begin(), s.end(), [&](const std::string& x) {
+        return x.rfind(prefix, 0) == 0;
+      }));
+  }
+
   // A copy of the deployment as the fake cluster holds it now.
   json deployment_now(const std::string& name) {
     std::lock_guard<std::mutex> guard{cluster_.mu};
@@ -859,8 +964,6 @@ protected:
   kube_config cfg_;
 };
 
-const std::string scale_path
-  = "/apis/apps/v1/namespaces/prod/deployments/web/scale";
 const std::string web_path = "/apis/apps/v1/namespaces/prod/deployments/web";
 
 // -- restart_pods -------------------------------------------------------------
@@ -910,8 +1013,8 @@ TEST_F(kubernetes, scale_by_factor_patches_the_scale_with_the_capped_count) {
   EXPECT_EQ(r.output, "scaled deployment prod/web from 3 to 5 replicas "
                       "(capped by max_replicas 5)");
   EXPECT_EQ(deployment_now("web")["spec"]["replicas"], 5);
-  EXPECT_EQ(seen(), (std::vector<std::string>{"GET " + scale_path,
-                                              "PATCH " + scale_path}));
+  EXPECT_EQ(seen(), (std::vector<std::string>{"GET " + web_path,
+                                              "PATCH " + web_path}));
   // Without a cap, 5 * 1.5 rounds up to 8.
   r = run("scale",
           {{"namespace", "prod"}, {"deployment", "web"}, {"factor", "1.5"}});
@@ -934,7 +1037,7 @@ TEST_F(kubernetes, scale_to_a_count_stays_within_max_scale_factor) {
   EXPECT_EQ(r.reason, "scaling deployment prod/web from 4 to 20 replicas "
                       "exceeds max_scale_factor 3");
   EXPECT_EQ(deployment_now("web")["spec"]["replicas"], 4);
-  EXPECT_EQ(seen().back(), "GET " + scale_path);
+  EXPECT_EQ(seen().back(), "GET " + web_path);
   // A factor beyond the limit is refused without asking the server.
   auto before = seen().size();
   r = run("scale",
@@ -959,7 +1062,7 @@ TEST_F(kubernetes, scale_never_shrinks_a_deployment_that_is_past_its_cap) {
   EXPECT_EQ(r.reason, "deployment prod/web already runs 3 replicas; "
                       "max_replicas 2 leaves no room to grow");
   EXPECT_EQ(deployment_now("web")["spec"]["replicas"], 3);
-  EXPECT_EQ(seen(), (std::vector<std::string>{"GET " + scale_path}));
+  EXPECT_EQ(seen(), (std::vector<std::string>{"GET " + web_path}));
   r = run("scale",
           {{"namespace", "prod"}, {"deployment", "web"}, {"replicas", "3"}});
   ASSERT_TRUE(r.ok) << r.reason;
@@ -992,7 +1095,7 @@ TEST_F(kubernetes, scale_refuses_malformed_numbers_before_any_request) {
 TEST_F(kubernetes, a_scale_that_changed_meanwhile_is_a_retryable_conflict) {
   {
     std::lock_guard<std::mutex> guard{cluster_.mu};
-    cluster_.change_after_scale_read = true;
+    cluster_.change_after_read = true;
   }
   auto r = run("scale",
                {{"namespace", "prod"}, {"deployment", "web"}, {"factor", "2"}});
@@ -1110,6 +1213,158 @@ TEST_F(kubernetes, rollback_to_a_named_revision_or_refuse) {
   EXPECT_EQ(patches(), 1);
 }
 
+// -- fencing --------------------------------------------------------------------
+
+const std::string lease_path
+  = "/apis/coordination.k8s.io/v1/namespaces/prod/leases";
+
+TEST_F(kubernetes, a_deployment_a_newer_epoch_changed_is_never_touched) {
+  auto web = {attribute{"namespace", "prod"}, attribute{"deployment", "web"}};
+  auto r = run_fenced("scale",
+                      {{"namespace", "prod"},
+                       {"deployment", "web"},
+                       {"replicas", "4"}},
+                      20, "key-20");
+  ASSERT_TRUE(r.ok) << r.reason;
+  auto d = deployment_now("web");
+  EXPECT_EQ(d["spec"]["replicas"], 4);
+  EXPECT_EQ(d["metadata"]["annotations"]["vigil.dev/epoch"], "20");
+  EXPECT_EQ(d["metadata"]["annotations"]["vigil.dev/action"], "key-20");
+  // Steps of an older epoch (a control node that was paused and came back)
+  // read it and change nothing, whatever they are.
+  auto patches = count_seen("PATCH");
+  for (const auto& [action, extra] :
+       std::vector<std::pair<std::string, std::vector<attribute>>>{
+         {"scale", {{"replicas", "6"}}},
+         {"rollout_restart", {}},
+         {"rollback", {}}}) {
+    std::vector<attribute> params{web};
+    params.insert(params.end(), extra.begin(), extra.end());
+    r = run_fenced(action, params, 19, "key-19");
+    EXPECT_FALSE(r.ok) << action;
+    EXPECT_FALSE(r.retryable) << action;
+    EXPECT_EQ(r.reason, "fenced: deployment prod/web was changed by control "
+                        "epoch 20, newer than this step's epoch 19; nothing "
+                        "was changed")
+      << action;
+  }
+  EXPECT_EQ(count_seen("PATCH"), patches);
+  EXPECT_EQ(deployment_now("web")["spec"], d["spec"]);
+  // The same or a newer epoch goes on and leaves its own mark.
+  r = run_fenced("rollout_restart", web, 21, "key-21");
+  ASSERT_TRUE(r.ok) << r.reason;
+  r = run_fenced("rollback", web, 21, "key-21b");
+  ASSERT_TRUE(r.ok) << r.reason;
+  d = deployment_now("web");
+  EXPECT_EQ(d["metadata"]["annotations"]["vigil.dev/epoch"], "21");
+  EXPECT_EQ(d["metadata"]["annotations"]["vigil.dev/action"], "key-21b");
+  // The rollback kept the deployment's own annotations beside the marks.
+  EXPECT_TRUE(d["metadata"]["annotations"].contains(revision_key));
+}
+
+TEST_F(kubernetes, an_attempt_after_its_step_already_applied_changes_nothing) {
+  std::vector<attribute> params{
+    {"namespace", "prod"}, {"deployment", "web"}, {"factor", "2"}};
+  auto r = run_fenced("scale", params, 7, "vigil-ACT-000001");
+  ASSERT_TRUE(r.ok) << r.reason;
+  EXPECT_EQ(deployment_now("web")["spec"]["replicas"], 6);
+  // The answer was lost; the retry of the same step must not double again.
+  r = run_fenced("scale", params, 7, "vigil-ACT-000001");
+  ASSERT_TRUE(r.ok) << r.reason;
+  EXPECT_EQ(r.output, "deployment prod/web was already changed by this step "
+                      "(idempotency key vigil-ACT-000001, an earlier attempt); "
+                      "nothing was changed again");
+  EXPECT_EQ(deployment_now("web")["spec"]["replicas"], 6);
+  EXPECT_EQ(count_seen("PATCH"), 1u);
+  // Another step of the same epoch is a new change.
+  r = run_fenced("scale", params, 7, "vigil-ACT-000002");
+  ASSERT_TRUE(r.ok) << r.reason;
+  EXPECT_EQ(deployment_now("web")["spec"]["replicas"], 12);
+}
+
+TEST_F(kubernetes, a_stale_step_that_read_before_a_newer_one_wrote_is_refused) {
+  // The newer epoch marks the deployment right after the stale step read
+  // it: the stale patch carries the old version and gets 409, and its
+  // retry reads the mark and stops.
+  for (const auto* action : {"rollout_restart", "rollback", "scale"}) {
+    {
+      std::lock_guard<std::mutex> guard{cluster_.mu};
+      cluster_.change_after_read = true;
+      cluster_.epoch_after_read = "30";
+    }
+    std::vector<attribute> params{{"namespace", "prod"}, {"deployment", "web"}};
+    if (std::string{action} == "scale")
+      params.push_back({"replicas", "5"});
+    auto before = deployment_now("web");
+    auto r = run_fenced(action, params, 29, "stale");
+    EXPECT_FALSE(r.ok) << action;
+    EXPECT_TRUE(r.retryable) << action;
+    EXPECT_NE(r.reason.find("HTTP 409"), std::string::npos) << r.reason;
+    auto after = deployment_now("web");
+    EXPECT_EQ(after["spec"], before["spec"]) << action;
+    r = run_fenced(action, params, 29, "stale");
+    EXPECT_FALSE(r.ok) << action;
+    EXPECT_FALSE(r.retryable) << action;
+    EXPECT_EQ(r.reason.rfind("fenced: ", 0), 0u) << r.reason;
+    // Clear the mark for the next action.
+    std::lock_guard<std::mutex> guard{cluster_.mu};
+    (*cluster_.deployment("prod", "web"))["metadata"]["annotations"].erase(
+      "vigil.dev/epoch");
+  }
+}
+
+TEST_F(kubernetes, restart_pods_claims_the_namespace_lease_before_deleting) {
+  std::vector<attribute> params{{"namespace", "prod"}, {"selector", "app=db"}};
+  auto r = run_fenced("restart_pods", params, 40, "key-40");
+  ASSERT_TRUE(r.ok) << r.reason;
+  auto pods_del = "DELETE /api/v1/namespaces/prod/pods?labelSelector=app%3Ddb";
+  EXPECT_EQ(seen(), (std::vector<std::string>{
+                      "GET " + lease_path + "/vigil-remediation",
+                      "POST " + lease_path, pods_del}));
+  auto lease = lease_now("prod");
+  EXPECT_EQ(lease["metadata"]["annotations"]["vigil.dev/epoch"], "40");
+  EXPECT_EQ(lease["metadata"]["annotations"]["vigil.dev/action"], "key-40");
+  EXPECT_EQ(lease["spec"]["holderIdentity"], "vigil epoch 40");
+  // An older epoch deletes nothing.
+  auto pods = pod_names();
+  r = run_fenced("restart_pods",
+                 {{"namespace", "prod"}, {"selector", "app=web"}}, 39,
+                 "key-39");
+  EXPECT_FALSE(r.ok);
+  EXPECT_FALSE(r.retryable);
+  EXPECT_EQ(r.reason, "fenced: lease prod/vigil-remediation was changed by "
+                      "control epoch 40, newer than this step's epoch 39; "
+                      "nothing was changed");
+  EXPECT_EQ(pod_names(), pods);
+  // A newer epoch takes the lease over; a writer that came in between
+  // (409) makes it read and judge again.
+  {
+    std::lock_guard<std::mutex> guard{cluster_.mu};
+    cluster_.fail_next["PUT " + lease_path + "/vigil-remediation"]
+      = {409, "the object has been modified"};
+  }
+  auto before = seen().size();
+  r = run_fenced("restart_pods",
+                 {{"namespace", "prod"}, {"selector", "app=web"}}, 41,
+                 "key-41");
+  ASSERT_TRUE(r.ok) << r.reason;
+  auto s = seen();
+  EXPECT_EQ(std::vector<std::string>(s.begin() + before, s.end()),
+            (std::vector<std::string>{
+              "GET " + lease_path + "/vigil-remediation",
+              "PUT " + lease_path + "/vigil-remediation",
+              "GET " + lease_path + "/vigil-remediation",
+              "PUT " + lease_path + "/vigil-remediation",
+              "DELETE /api/v1/namespaces/prod/pods?labelSelector=app%3Dweb"}));
+  EXPECT_EQ(lease_now("prod")["metadata"]["annotations"]["vigil.dev/epoch"],
+            "41");
+  // Without an epoch (no cluster fence) the lease is not involved.
+  before = seen().size();
+  r = run("restart_pods", {{"namespace", "staging"}, {"selector", "app=web"}});
+  ASSERT_TRUE(r.ok) << r.reason;
+  EXPECT_EQ(seen().size(), before + 1);
+}
+
 // -- input checks -------------------------------------------------------------
 
 TEST_F(kubernetes, hostile_names_never_reach_the_server) {
@@ -1203,7 +1458,7 @@ TEST_F(kubernetes, api_errors_are_classified_and_quote_the_api_server) {
   EXPECT_TRUE(r.retryable);
   EXPECT_EQ(r.reason, "cannot change deployment prod/web (HTTP 500): "
                       "etcdserver: request timed out");
-  inject("GET " + scale_path, 429, "too many requests");
+  inject("GET " + web_path, 429, "too many requests");
   r = run("scale",
           {{"namespace", "prod"}, {"deployment", "web"}, {"replicas", "4"}});
   EXPECT_FALSE(r.ok);
