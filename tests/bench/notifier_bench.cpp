@@ -19,8 +19,7 @@
 
 #include "actors/notifier/notifier.hpp"
 #include "messages/messages.hpp"
-#include "runtime/http/router.hpp"
-#include "runtime/http/server.hpp"
+#include "tests/support/http_endpoint.hpp"
 #include "tests/support/support.hpp"
 
 using namespace vigil;
@@ -32,24 +31,17 @@ struct sink {
   std::atomic<bool> down{false};
   std::unique_ptr<http::server> server;
   sink() {
-    http::router r;
-    http::route_options o;
-    o.endpoint = "hook";
-    o.who = http::access::open;
-    r.add(http::verb::post, "/hook", o,
-          [this](http::request&, http::responder respond) {
-            http::response res;
-            if (down.load()) {
-              res.status = 503;
-            } else {
-              ++got;
-              res.status = 200;
-            }
-            respond(std::move(res));
-          });
-    http::server_options so;
-    so.threads = 1;
-    server = std::move(*http::server::start(so, std::move(r)));
+    server = test::serve_post(
+      "/hook", [this](http::request&, http::responder respond) {
+        http::response res;
+        if (down.load()) {
+          res.status = 503;
+        } else {
+          ++got;
+          res.status = 200;
+        }
+        respond(std::move(res));
+      });
   }
 };
 

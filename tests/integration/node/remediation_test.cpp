@@ -27,6 +27,7 @@
 #include "runtime/http/router.hpp"
 #include "runtime/http/server.hpp"
 #include "runtime/storage/store.hpp"
+#include "tests/support/http_endpoint.hpp"
 #include "tests/support/node/pool_fault.hpp"
 #include "tests/support/node/vigild.hpp"
 
@@ -843,30 +844,24 @@ TEST_F(loop_fixture, a_configured_model_writes_the_summary_from_the_evidence) {
   std::mutex mtx;
   std::vector<std::string> problems;
   int calls = 0;
-  http::router r;
-  http::route_options ro;
-  ro.endpoint = "llm";
-  ro.who = http::access::open;
-  r.add(http::verb::post, "/v1/chat/completions", ro,
-        [&](http::request& req, http::responder respond) {
-          std::lock_guard<std::mutex> guard{mtx};
-          ++calls;
-          auto j = json::parse(req.body, nullptr, false);
-          if (std::string{req.headers["Authorization"]} != "Bearer sk-test"
-              || j.is_discarded() || j["model"] != "test-model"
-              || j["messages"].size() != 2
-              || j["messages"][1]["content"].get<std::string>().find(
-                   "orders-db")
-                   == std::string::npos)
-            problems.push_back(req.body);
-          http::response res;
-          res.body = R"({"choices":[{"message":{"role":"assistant",)"
-                     R"("content":"The orders-db pool is exhausted."}}]})";
-          respond(std::move(res));
-        });
-  http::server_options so;
-  so.threads = 1;
-  auto srv = std::move(*http::server::start(so, std::move(r)));
+  auto srv = test::serve_post(
+    "/v1/chat/completions",
+    [&](http::request& req, http::responder respond) {
+      std::lock_guard<std::mutex> guard{mtx};
+      ++calls;
+      auto j = json::parse(req.body, nullptr, false);
+      if (std::string{req.headers["Authorization"]} != "Bearer sk-test"
+          || j.is_discarded() || j["model"] != "test-model"
+          || j["messages"].size() != 2
+          || j["messages"][1]["content"].get<std::string>().find(
+               "orders-db")
+               == std::string::npos)
+        problems.push_back(req.body);
+      http::response res;
+      res.body = R"({"choices":[{"message":{"role":"assistant",)"
+                 R"("content":"The orders-db pool is exhausted."}}]})";
+      respond(std::move(res));
+    });
   setenv("VIGIL_TEST_LLM_KEY", "sk-test", 1);
   auto cfg = "llm:\n  provider: openai\n  endpoint: http://127.0.0.1:"
              + std::to_string(srv->port())

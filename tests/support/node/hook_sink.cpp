@@ -4,55 +4,41 @@
 
 #include <nlohmann/json.hpp>
 
-#include "messages/errc.hpp"
-#include "runtime/http/router.hpp"
-#include "runtime/http/server.hpp"
+#include "tests/support/http_endpoint.hpp"
 
 namespace vigil::test {
 
 hook_sink::hook_sink() {
-  http::router r;
-  http::route_options o;
-  o.endpoint = "hook";
-  o.who = http::access::open;
-  r.add(http::verb::post, "/hook", o,
-        [this](http::request& req, http::responder respond) {
-          auto j = nlohmann::json::parse(req.body, nullptr, false);
-          std::lock_guard<std::mutex> guard{mtx_};
-          std::string why;
-          if (std::string{req.headers[boost::beast::http::field::content_type]}
-              != "application/json")
-            why = "content type";
-          else if (j.is_discarded() || !j.is_object())
-            why = "not a JSON object";
-          else
-            for (auto f : {"version", "event", "dedup_key", "incident", "text"})
-              if (!j.contains(f))
-                why = std::string{"missing "} + f;
-          if (!why.empty()) {
-            problems_.push_back(why + ": " + req.body);
-            respond(http::response::error(400, "invalid", why));
-            return;
-          }
-          seen_.push_back({j["event"].get<std::string>(),
-                           j["dedup_key"].get<std::string>()});
-          http::response ok;
-          ok.body = "{}";
-          respond(std::move(ok));
-        });
-  http::server_options so;
-  so.threads = 1;
-  auto s = http::server::start(so, std::move(r));
-  if (!s)
-    throw std::runtime_error("hook_sink: " + render(s.error()));
-  server_ = std::move(*s);
+  server_ = serve_post(
+    "/hook", [this](http::request& req, http::responder respond) {
+      auto j = nlohmann::json::parse(req.body, nullptr, false);
+      std::lock_guard<std::mutex> guard{mtx_};
+      std::string why;
+      if (std::string{req.headers[boost::beast::http::field::content_type]}
+          != "application/json")
+        why = "content type";
+      else if (j.is_discarded() || !j.is_object())
+        why = "not a JSON object";
+      else
+        for (auto f : {"version", "event", "dedup_key", "incident", "text"})
+          if (!j.contains(f))
+            why = std::string{"missing "} + f;
+      if (!why.empty()) {
+        problems_.push_back(why + ": " + req.body);
+        respond(http::response::error(400, "invalid", why));
+        return;
+      }
+      seen_.push_back({j["event"].get<std::string>(),
+                       j["dedup_key"].get<std::string>()});
+      http::response ok;
+      ok.body = "{}";
+      respond(std::move(ok));
+    });
 }
 
 hook_sink::~hook_sink() = default;
 
-std::string hook_sink::url() const {
-  return "http://127.0.0.1:" + std::to_string(server_->port()) + "/hook";
-}
+std::string hook_sink::url() const { return url_of(*server_, "/hook"); }
 
 std::string hook_sink::config() const {
   return "notifiers:\n  retry_initial: 50ms\n  retry_max: 1s\n"

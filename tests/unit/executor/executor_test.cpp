@@ -5,9 +5,7 @@
 #include <filesystem>
 #include <mutex>
 
-#include "messages/errc.hpp"
-#include "runtime/http/router.hpp"
-#include "runtime/http/server.hpp"
+#include "tests/support/http_endpoint.hpp"
 #include "tests/support/support.hpp"
 
 namespace vigil::executor {
@@ -144,38 +142,26 @@ struct key_recorder {
   std::unique_ptr<http::server> server;
 
   key_recorder() {
-    http::router r;
-    http::route_options o;
-    o.endpoint = "run";
-    o.who = http::access::open;
-    r.add(http::verb::post, "/run", o,
-          [this](http::request& req, http::responder respond) {
-            std::lock_guard<std::mutex> guard{mtx};
-            std::string keys;
-            for (const auto& f : req.headers)
-              if (boost::beast::iequals(f.name_string(), "Idempotency-Key"))
-                keys += (keys.empty() ? "" : ",") + std::string{f.value()};
-            calls.push_back({std::string{req.headers["Idempotency-Key"]},
-                             std::string{req.headers["Vigil-Epoch"]}, keys});
-            if (calls.size() == 1) {
-              respond(http::response::error(503, "unavailable", "later"));
-              return;
-            }
-            http::response ok;
-            ok.body = "{}";
-            respond(std::move(ok));
-          });
-    http::server_options so;
-    so.threads = 1;
-    auto s = http::server::start(so, std::move(r));
-    if (!s)
-      throw std::runtime_error(render(s.error()));
-    server = std::move(*s);
+    server = test::serve_post(
+      "/run", [this](http::request& req, http::responder respond) {
+        std::lock_guard<std::mutex> guard{mtx};
+        std::string keys;
+        for (const auto& f : req.headers)
+          if (boost::beast::iequals(f.name_string(), "Idempotency-Key"))
+            keys += (keys.empty() ? "" : ",") + std::string{f.value()};
+        calls.push_back({std::string{req.headers["Idempotency-Key"]},
+                         std::string{req.headers["Vigil-Epoch"]}, keys});
+        if (calls.size() == 1) {
+          respond(http::response::error(503, "unavailable", "later"));
+          return;
+        }
+        http::response ok;
+        ok.body = "{}";
+        respond(std::move(ok));
+      });
   }
 
-  std::string url() const {
-    return "http://127.0.0.1:" + std::to_string(server->port()) + "/run";
-  }
+  std::string url() const { return test::url_of(*server, "/run"); }
 };
 
 TEST(executor, http_steps_send_one_idempotency_key_over_every_retry) {

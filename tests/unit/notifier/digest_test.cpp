@@ -14,8 +14,7 @@
 
 #include "actors/notifier/notifier.hpp"
 #include "messages/messages.hpp"
-#include "runtime/http/router.hpp"
-#include "runtime/http/server.hpp"
+#include "tests/support/http_endpoint.hpp"
 #include "tests/support/support.hpp"
 
 namespace vigil::notifier {
@@ -49,34 +48,27 @@ TEST(digest, a_backlog_at_a_chat_receiver_is_delivered_in_digests_losing_nothing
   std::atomic<bool> down{true};
   std::mutex mtx;
   size_t requests = 0, digests = 0, covered = 0;
-  http::router r;
-  http::route_options o;
-  o.endpoint = "hook";
-  o.who = http::access::open;
-  r.add(http::verb::post, "/hook", o,
-        [&](http::request& req, http::responder respond) {
-          http::response res;
-          if (down) {
-            res.status = 503;
-            respond(std::move(res));
-            return;
-          }
-          auto j = json::parse(req.body);
-          std::lock_guard<std::mutex> guard{mtx};
-          ++requests;
-          if (j["event"] == "digest") {
-            ++digests;
-            auto text = j["text"].get<std::string>();
-            covered += static_cast<size_t>(
-              std::count(text.begin(), text.end(), '\n'));
-          } else {
-            ++covered;
-          }
-          respond(std::move(res));
-        });
-  http::server_options so;
-  so.threads = 1;
-  auto srv = std::move(*http::server::start(so, std::move(r)));
+  auto srv = test::serve_post(
+    "/hook", [&](http::request& req, http::responder respond) {
+      http::response res;
+      if (down) {
+        res.status = 503;
+        respond(std::move(res));
+        return;
+      }
+      auto j = json::parse(req.body);
+      std::lock_guard<std::mutex> guard{mtx};
+      ++requests;
+      if (j["event"] == "digest") {
+        ++digests;
+        auto text = j["text"].get<std::string>();
+        covered += static_cast<size_t>(
+          std::count(text.begin(), text.end(), '\n'));
+      } else {
+        ++covered;
+      }
+      respond(std::move(res));
+    });
   caf::actor_system_config cfg;
   add_message_types(cfg);
   caf::actor_system sys{cfg};
