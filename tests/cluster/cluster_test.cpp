@@ -668,9 +668,14 @@ TEST(cluster, a_control_node_paused_20_s_mid_playbook_runs_nothing_when_resumed)
   int total = history_steps + fault_steps;
   auto t0 = wall_ms() / 1000 - (total + 20) * step_s;
   post_steps(*c.nodes[2], t0, 0, total, history_steps, total + 1000);
-  // The first step runs on n0 and its record is on a follower: pause n0.
+  // The first step's first attempt runs on n0 (its record is on a
+  // follower): pause n0 before the retry, due 4 s later.
   ASSERT_TRUE(test::wait_until(
-    [&] { return count_kind(*c.nodes[1], "action_started") == 1; }, 30s))
+    [&] {
+      return std::filesystem::exists(tries)
+             && count_kind(*c.nodes[1], "action_started") == 1;
+    },
+    30s))
     << c.nodes[0]->get("/api/v1/audit?limit=20")->body;
   auto paused_at = std::chrono::steady_clock::now();
   c.nodes[0]->proc().signal(SIGSTOP);
