@@ -181,7 +181,8 @@ attempt run_http(const action_job& job) {
   return out;
 }
 
-attempt run_kube(const action_job& job, const std::atomic<bool>* stop) {
+attempt run_kube(const action_job& job, const std::atomic<bool>* stop,
+                 const fence_fn& fence_of) {
   attempt out;
   kube_config cfg;
   if (job.kube_server.empty()) {
@@ -202,6 +203,8 @@ attempt run_kube(const action_job& job, const std::atomic<bool>* stop) {
   kube_fence fence;
   fence.epoch = job.action.epoch;
   fence.key = job.action.idempotency_key;
+  if (fence_of)
+    fence.still_ours = [&] { return fence_of(fence.epoch); };
   auto r = run_kubernetes(cfg, job.action.action, job.params,
                           job.max_scale_factor, stop, fence);
   out.ok = r.ok;
@@ -266,7 +269,7 @@ action_view run_job(const action_job& job, const std::atomic<bool>* stop,
       last.ok = true;
       last.output = param(job, "message");
     } else if (kind.rfind("kubernetes.", 0) == 0) {
-      last = run_kube(job, stop);
+      last = run_kube(job, stop, fence);
     } else {
       last.reason = kind + " is not supported by this version's executor";
     }

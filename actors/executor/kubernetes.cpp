@@ -641,6 +641,14 @@ kube_result restart_pods(api_client& api, const std::string& ns,
                          const std::string& selector, const kube_fence& f) {
   if (auto end = claim_namespace(api, ns, f))
     return *end;
+  // A DELETE of a collection takes no precondition: the node checks once
+  // more that it still acts in this epoch (it may have been paused since
+  // the claim).
+  if (f.still_ours)
+    if (auto why = f.still_ours(); !why.empty())
+      return refused("fenced after claiming lease " + ns + "/"
+                     + std::string{lease_name} + ": " + why
+                     + "; no pod was deleted");
   api_request req;
   req.verb = "DELETE";
   req.path

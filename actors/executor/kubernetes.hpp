@@ -14,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -82,6 +83,10 @@ struct kube_result {
 struct kube_fence {
   uint64_t epoch = 0;
   std::string key;
+  /// Asked again right before a change the API cannot guard (the pod
+  /// deletion, after the Lease claim): empty when the node may still act
+  /// in `epoch`, else why not. Unset = always.
+  std::function<std::string()> still_ours;
 };
 
 /// Runs the kubernetes action `action` ("kubernetes.restart_pods",

@@ -43,6 +43,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "actors/executor/executor.hpp"
 #include "actors/executor/kubernetes.hpp"
 #include "actors/executor/process.hpp"
 #include "messages/errc.hpp"
@@ -1363,6 +1364,61 @@ TEST_F(kubernetes, restart_pods_claims_the_namespace_lease_before_deleting) {
   r = run("restart_pods", {{"namespace", "staging"}, {"selector", "app=web"}});
   ASSERT_TRUE(r.ok) << r.reason;
   EXPECT_EQ(seen().size(), before + 1);
+}
+
+TEST_F(kubernetes, a_node_fenced_after_its_claim_deletes_no_pod) {
+  // Paused right after claiming the lease: when it goes on, its node no
+  // longer acts in that epoch, and the DELETE (which takes no
+  // precondition) is never sent.
+  kube_fence f;
+  f.epoch = 50;
+  f.key = "key-50";
+  int asked = 0;
+  f.still_ours = [&] {
+    ++asked;
+    return std::string{"this node is not the control node (that is n1)"};
+  };
+  auto pods = pod_names();
+  auto r = run_kubernetes(cfg_, "kubernetes.restart_pods",
+                          {{"namespace", "prod"}, {"selector", "app=web"}},
+                          3.0, nullptr, f);
+  EXPECT_FALSE(r.ok);
+  EXPECT_FALSE(r.retryable);
+  EXPECT_EQ(r.reason, "fenced after claiming lease prod/vigil-remediation: "
+                      "this node is not the control node (that is n1); no "
+                      "pod was deleted");
+  EXPECT_EQ(asked, 1);
+  EXPECT_EQ(pod_names(), pods);
+  EXPECT_EQ(count_seen("DELETE"), 0u);
+}
+
+TEST_F(kubernetes, an_executor_hands_its_fence_to_the_kubernetes_step) {
+  vigil::test::temp_dir dir;
+  auto token = dir.str() + "/token";
+  std::ofstream{token} << cluster_.token << "\n";
+  vigil::action_job job;
+  job.action.id = 9;
+  job.action.action = "kubernetes.restart_pods";
+  job.action.epoch = 60;
+  job.action.idempotency_key = "key-60";
+  job.params = {{"namespace", "prod"}, {"selector", "app=web"}};
+  job.kube_server = cfg_.server;
+  job.kube_token_file = token;
+  job.kube_ca_file = cert_file();
+  job.timeout_ms = 3000;
+  // Still ours before the attempt, no longer once the lease is claimed.
+  std::vector<uint64_t> asked;
+  auto a = run_job(job, nullptr, [&](uint64_t epoch) {
+    asked.push_back(epoch);
+    return asked.size() == 1 ? std::string{} : std::string{"lease lapsed"};
+  });
+  EXPECT_EQ(a.status, "failed");
+  EXPECT_EQ(a.reason, "fenced after claiming lease prod/vigil-remediation: "
+                      "lease lapsed; no pod was deleted");
+  EXPECT_EQ(asked, (std::vector<uint64_t>{60, 60}));
+  EXPECT_EQ(count_seen("DELETE"), 0u);
+  EXPECT_EQ(lease_now("prod")["metadata"]["annotations"]["vigil.dev/action"],
+            "key-60");
 }
 
 // -- input checks -------------------------------------------------------------
