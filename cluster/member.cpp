@@ -24,6 +24,20 @@ std::string_view snapshot_service(std::string_view key) {
   return key.substr(0, key.find('\x1f'));
 }
 
+namespace {
+
+repl_op make_op(uint8_t column, uint8_t kind, std::string_view key,
+                std::string_view value) {
+  repl_op op;
+  op.column = column;
+  op.kind = kind;
+  op.key.assign(key);
+  op.value.assign(value);
+  return op;
+}
+
+} // namespace
+
 void replicate_writes(storage::store& db, std::shared_ptr<cluster_view> view,
                       std::shared_ptr<repl_queue> queue,
                       std::shared_ptr<repl_queue> snapshots) {
@@ -33,24 +47,17 @@ void replicate_writes(storage::store& db, std::shared_ptr<cluster_view> view,
                                            std::string_view value) {
     if (c == storage::column::snapshots) {
       // Detector state goes to every member, whoever owns the shard.
-      repl_op op;
-      op.column = static_cast<uint8_t>(c);
-      op.kind = static_cast<uint8_t>(k);
-      op.key.assign(key);
-      op.value.assign(value);
-      snapshots->push(std::move(op));
+      snapshots->push(make_op(static_cast<uint8_t>(c),
+                              static_cast<uint8_t>(k), key, value));
       return;
     }
     // Followers apply the control node's writes without the observer;
     // anything else a follower writes is its own business.
     if (!storage::replicated(c) || !view->leading())
       return;
-    repl_op op;
-    op.column = static_cast<uint8_t>(c);
-    op.kind = static_cast<uint8_t>(k);
-    op.key.assign(key);
-    op.value.assign(value);
-    queue->push(std::move(op), view->note_written());
+    queue->push(make_op(static_cast<uint8_t>(c), static_cast<uint8_t>(k), key,
+                        value),
+                view->note_written());
   });
 }
 
@@ -520,12 +527,7 @@ void full_copy(self_ptr self, member_state::peer& p, uint64_t through) {
     if (!storage::replicated(col))
       continue;
     (void) st.cfg.store->scan(col, "", [&](auto key, auto value) {
-      repl_op op;
-      op.column = c;
-      op.kind = repl_op::put;
-      op.key.assign(key);
-      op.value.assign(value);
-      b.ops.push_back(std::move(op));
+      b.ops.push_back(make_op(c, repl_op::put, key, value));
       if (b.ops.size() >= max_ops_per_batch)
         flush();
       return true;
@@ -558,12 +560,7 @@ void snapshot_copy(self_ptr self, member_state::peer& p) {
                             [&](auto key, auto value) {
     auto shard = service_shard(snapshot_service(key), st.cfg.opts.shards);
     if (shard < view->primary.size() && view->primary[shard] == view->self) {
-      repl_op op;
-      op.column = col;
-      op.kind = repl_op::put;
-      op.key.assign(key);
-      op.value.assign(value);
-      b.ops.push_back(std::move(op));
+      b.ops.push_back(make_op(col, repl_op::put, key, value));
       if (b.ops.size() >= max_ops_per_batch / 10)
         send();
     }
