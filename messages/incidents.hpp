@@ -144,13 +144,18 @@ struct incident_symptom {
   bool recovered = false;
   /// Detectors that voted on the strongest event.
   std::vector<std::string> detectors;
+  /// Largest |deviation| a detector measured (standard deviations).
+  double max_deviation = 0;
+  /// Onset of its first stretch that persisted; 0 while only blips.
+  int64_t sustained_since_ms = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, incident_symptom& x) {
   return f(caf::meta::type_name("vigil.incident_symptom"), x.service,
            x.metric, x.series, x.kind, x.first_ms, x.last_ms, x.max_score,
-           x.events, x.recovered, x.detectors);
+           x.events, x.recovered, x.detectors, x.max_deviation,
+           x.sustained_since_ms);
 }
 
 /// The incident object of CONTRACT §3.

@@ -181,7 +181,8 @@ incident_view to_view(const incident& inc, bool brief) {
     for (const auto& s : inc.symptoms)
       v.symptoms.push_back({s.service, s.metric, s.series, to_string(s.kind),
                             s.first_ms, s.last_ms, s.max_score, s.events,
-                            s.recovered, s.detectors});
+                            s.recovered, s.detectors, s.max_deviation,
+                            s.sustained_since_ms});
     v.timeline = inc.timeline;
   }
   return v;

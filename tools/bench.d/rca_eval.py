@@ -11,10 +11,17 @@ services first went into inside the window, even if it opened before
 (storm AC@k: a fault that joined an incident already open).
 
   tools/bench.d/rca_eval.py --cases /tmp/sim300 --eval build/bin/vigil-eval \
-      [--limit N] [--config FILE] [--out results.jsonl]
+      [--skip N] [--limit N] [--config FILE] [--out results.jsonl] [--dumps DIR]
+      [--rerank [--weights W]] [--jobs N]
+
+--dumps DIR keeps each replay's incidents and topology (DIR/<case>.json);
+with --rerank the cases are not replayed: `vigil-eval rank` ranks the
+dumped incidents again (seconds for all cases: for trying ranking changes;
+grouping and detection are as they were when the dumps were written).
 """
 import argparse
 import collections
+import concurrent.futures
 import json
 import os
 import subprocess
@@ -35,7 +42,9 @@ def rank_of(ranking, root):
     return names.index(root) + 1 if root in names else 0
 
 
-def services_of(case_dir):
+def services_of(case_dir, cache=None):
+    if cache and os.path.exists(cache):
+        return int(open(cache).read())
     seen = set()
     with open(os.path.join(case_dir, "metrics.csv")) as f:
         next(f)
@@ -43,6 +52,9 @@ def services_of(case_dir):
             parts = line.split(",", 2)
             if len(parts) > 1:
                 seen.add(parts[1])
+    if cache:
+        with open(cache, "w") as f:
+            f.write(str(len(seen)))
     return len(seen)
 
 
@@ -51,21 +63,39 @@ def main():
     ap.add_argument("--cases", required=True)
     ap.add_argument("--eval", required=True)
     ap.add_argument("--limit", type=int, default=0)
+    ap.add_argument("--skip", type=int, default=0)
     ap.add_argument("--config")
     ap.add_argument("--out")
     ap.add_argument("--timeout", type=int, default=600)
+    ap.add_argument("--dumps")
+    ap.add_argument("--rerank", action="store_true")
+    ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--weights")
     a = ap.parse_args()
+    if a.rerank and not a.dumps:
+        ap.error("--rerank needs --dumps")
+    if a.dumps:
+        os.makedirs(a.dumps, exist_ok=True)
     cases = sorted(d for d in os.listdir(a.cases)
                    if os.path.isfile(os.path.join(a.cases, d, "truth.json")))
+    cases = cases[a.skip:]
     if a.limit:
         cases = cases[: a.limit]
     rows = []
     out = open(a.out, "w") if a.out else None
     t0 = time.time()
-    for name in cases:
+    def run_one(name):
         d = os.path.join(a.cases, name)
         truth = json.load(open(os.path.join(d, "truth.json")))
-        cmd = [a.eval, "rca", "--case", d]
+        dump = os.path.join(a.dumps, name + ".json") if a.dumps else None
+        if a.rerank:
+            cmd = [a.eval, "rank", "--case", d, "--dump", dump]
+            if a.weights:
+                cmd += ["--weights", a.weights]
+        else:
+            cmd = [a.eval, "rca", "--case", d]
+            if dump:
+                cmd += ["--dump", dump]
         if a.config:
             cmd += ["--config", a.config]
         started = time.time()
@@ -78,10 +108,10 @@ def main():
             res = None
         ranking = [r["service"] for r in (res or {}).get("ranking", [])]
         root = truth["root_cause_service"]
-        row = {
+        return {
             "case": name,
             "fault": truth["fault"],
-            "services": services_of(d),
+            "services": services_of(d, dump and dump + ".services"),
             "incidents": (res or {}).get("incidents", -1),
             "rank": ranking.index(root) + 1 if root in ranking else 0,
             "baseline_hit": (res or {}).get("baseline") == root,
@@ -91,14 +121,18 @@ def main():
             "confidence": (res or {}).get("confidence", ""),
             "seconds": round(time.time() - started, 2),
         }
-        rows.append(row)
-        if out:
-            out.write(json.dumps(row) + "\n")
-            out.flush()
-        print(f"{name} {row['fault']:16s} n={row['services']:5d} "
-              f"incidents={row['incidents']} rank={row['rank']} "
-              f"baseline={'hit' if row['baseline_hit'] else 'miss'} "
-              f"{row['seconds']}s", file=sys.stderr)
+
+    with concurrent.futures.ThreadPoolExecutor(max(a.jobs, 1)) as pool:
+        for row in pool.map(run_one, cases):
+            rows.append(row)
+            if out:
+                out.write(json.dumps(row) + "\n")
+                out.flush()
+            print(f"{row['case']} {row['fault']:16s} "
+                  f"n={row['services']:5d} "
+                  f"incidents={row['incidents']} rank={row['rank']} "
+                  f"baseline={'hit' if row['baseline_hit'] else 'miss'} "
+                  f"{row['seconds']}s", file=sys.stderr)
 
     def report(label, xs):
         n = len(xs)

@@ -181,7 +181,10 @@ json incident_json(const incident_view& x, bool brief) {
                          {"score", finite(s.max_score)},
                          {"events", s.events},
                          {"recovered", s.recovered},
-                         {"detectors", s.detectors}});
+                         {"detectors", s.detectors},
+                         {"deviation", finite(s.max_deviation)},
+                         {"persisting_since",
+                          time_or_null(s.sustained_since_ms)}});
   json timeline = json::array();
   for (const auto& e : x.timeline)
     timeline.push_back({{"ts", seconds(e.ts_ms)},

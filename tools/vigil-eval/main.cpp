@@ -4,6 +4,7 @@
 //   vigil-eval nab --data DIR --out DIR [--config FILE]
 //   vigil-eval logs --input FILE [--format auto|json|logfmt|...]
 //   vigil-eval rca --case DIR [--config FILE] [--dump FILE]
+//   vigil-eval rank --dump FILE --case DIR [--config FILE] [--weights W]
 
 #include <cstring>
 #include <iostream>
@@ -13,6 +14,7 @@
 #include "config/loader.hpp"
 #include "tools/vigil-eval/logs.hpp"
 #include "tools/vigil-eval/nab.hpp"
+#include "tools/vigil-eval/rank.hpp"
 #include "tools/vigil-eval/rca.hpp"
 
 namespace {
@@ -22,6 +24,8 @@ int usage(int code) {
     << "usage: vigil-eval nab --data DIR --out DIR [--config FILE]\n"
        "       vigil-eval logs --input FILE [--format FORMAT]\n"
        "       vigil-eval rca --case DIR [--config FILE] [--dump FILE]\n"
+       "       vigil-eval rank --dump FILE --case DIR [--config FILE]\n"
+       "                       [--weights W]\n"
        "  nab   replay every <category>/<name>.csv under DIR through the\n"
        "        detectors (detection section of FILE, else the defaults)\n"
        "        and write OUT/vigil/<category>/vigil_<name>.csv\n"
@@ -32,9 +36,14 @@ int usage(int code) {
        "        and print {\"incidents\",\"ranking\"} for the strongest\n"
        "        incident that opened inside the case window, and (storm) for\n"
        "        the one most services first went into inside the window;\n"
-       "        --dump writes\n"
-       "        every incident of the node (services, timeline, ranking)\n"
-       "        to FILE as JSON\n";
+       "        --dump writes every incident of the node (services,\n"
+       "        anomalies, timeline, ranking) and the learned topology to\n"
+       "        FILE as JSON\n"
+       "  rank  rank again, without a node, the incident rca scores in a\n"
+       "        dump it wrote, with the case's changes and the rca options\n"
+       "        of FILE; prints the ranking with each signal; W is six\n"
+       "        weights: isolation,earliness,propagation,pagerank,change,\n"
+       "        magnitude (defaults 0.25,0.25,0.15,0.20,0.25,0.25)\n";
   return code;
 }
 
@@ -80,6 +89,15 @@ int main(int argc, char** argv) {
       opts.node.log_level = "warn";
     return vigil::eval::run_rca(args["case"], opts,
                                  args.count("dump") ? args["dump"] : "");
+  }
+  if (cmd == "rank") {
+    if (!args.count("dump") || !args.count("case")) {
+      std::cerr << "vigil-eval rank: --dump and --case are required\n";
+      return usage(2);
+    }
+    return vigil::eval::run_rank(args["dump"], args["case"], opts,
+                                 args.count("weights") ? args["weights"]
+                                                       : "");
   }
   if (cmd == "logs") {
     if (!args.count("input")) {

@@ -158,8 +158,11 @@ int run_rca(const std::string& case_dir, options opts,
       auto one = get_json(c, "/api/v1/incidents/" + id, nd.admin_token());
       all.push_back(one ? std::move(*one) : inc);
     }
+    auto topology = get_json(c, "/api/v1/topology", nd.admin_token());
+    json doc{{"incidents", std::move(all)},
+             {"topology", topology ? std::move(*topology) : json::object()}};
     std::ofstream f{dump};
-    f << all.dump(1) << "\n";
+    f << doc.dump() << "\n";
     if (!f) {
       std::cerr << "vigil-eval rca: cannot write " << dump << "\n";
       nd.stop();

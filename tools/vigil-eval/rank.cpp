@@ -1,0 +1,208 @@
+#include "tools/vigil-eval/rank.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <iterator>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <tuple>
+
+#include <nlohmann/json.hpp>
+
+#include "actors/rca/ranker.hpp"
+#include "actors/rca/service_graph.hpp"
+#include "tools/vigil-sim/lib/rca_case.hpp"
+
+namespace vigil::eval {
+
+namespace {
+
+using json = nlohmann::json;
+namespace fs = std::filesystem;
+
+int64_t ms_of(const json& seconds) {
+  return seconds.is_number()
+           ? static_cast<int64_t>(seconds.get<double>() * 1000.0)
+           : 0;
+}
+
+// The incident's per-service evidence, folded from its symptoms the way the
+// correlator folds them for the RCA actor.
+rca::rank_input input_of(const json& inc) {
+  std::map<std::string, rca::service_evidence> by_service;
+  int64_t last = 0;
+  for (const auto& a : inc["anomalies"]) {
+    auto svc = a.value("service", std::string{});
+    auto since = ms_of(a["ts"]);
+    last = std::max(last, ms_of(a["last_ts"]));
+    auto [it, fresh] = by_service.try_emplace(svc);
+    auto& e = it->second;
+    if (fresh) {
+      e.service = svc;
+      e.onset_ms = since;
+    }
+    e.onset_ms = std::min(e.onset_ms, since);
+    e.max_score = std::max(e.max_score, a.value("score", 0.0));
+    if (a.contains("deviation") && a["deviation"].is_number())
+      e.max_deviation = std::max(e.max_deviation, a["deviation"].get<double>());
+    if (auto p = ms_of(a.value("persisting_since", json())); p > 0)
+      e.sustained_onset_ms = e.sustained_onset_ms == 0
+                               ? p
+                               : std::min(e.sustained_onset_ms, p);
+    e.anomaly_count += a.value("events", uint64_t{0});
+    auto kind = a.value("kind", std::string{}) == "metric"
+                  ? a.value("metric", std::string{})
+                  : a.value("kind", std::string{});
+    if (std::find(e.kinds.begin(), e.kinds.end(), kind) == e.kinds.end())
+      e.kinds.push_back(std::move(kind));
+  }
+  rca::rank_input in;
+  for (auto& [name, e] : by_service)
+    in.anomalous.push_back(std::move(e));
+  in.window_start_ms = ms_of(inc["opened_at"]);
+  in.window_end_ms = last;
+  return in;
+}
+
+} // namespace
+
+int run_rank(const std::string& dump_file, const std::string& case_dir,
+             const options& opts, const std::string& weights) {
+  rca::ranker_options ro;
+  if (!weights.empty()) {
+    double* w[] = {&ro.w_isolation, &ro.w_earliness, &ro.w_propagation,
+                   &ro.w_pagerank,  &ro.w_change,    &ro.w_magnitude};
+    size_t k = 0;
+    size_t pos = 0;
+    while (pos <= weights.size() && k < std::size(w)) {
+      auto end = weights.find(',', pos);
+      auto text = weights.substr(pos, end == std::string::npos
+                                        ? std::string::npos
+                                        : end - pos);
+      char* stop = nullptr;
+      auto x = std::strtod(text.c_str(), &stop);
+      if (text.empty() || *stop != '\0' || x < 0) {
+        std::cerr << "vigil-eval rank: --weights: '" << text
+                  << "' is not a weight >= 0\n";
+        return 2;
+      }
+      *w[k++] = x;
+      if (end == std::string::npos)
+        break;
+      pos = end + 1;
+    }
+    if (k != std::size(w)) {
+      std::cerr << "vigil-eval rank: --weights needs 6 numbers: isolation,"
+                   "earliness,propagation,pagerank,change,magnitude\n";
+      return 2;
+    }
+  }
+  std::ifstream f{dump_file};
+  auto dump = json::parse(f, nullptr, false);
+  if (!f || dump.is_discarded() || !dump.is_object()
+      || !dump.contains("incidents") || !dump.contains("topology")) {
+    std::cerr << "vigil-eval rank: " << dump_file
+              << ": not a dump of `vigil-eval rca --dump` "
+                 "({\"incidents\",\"topology\"})\n";
+    return 1;
+  }
+  std::ifstream w{(fs::path{case_dir} / sim::case_files::window).string()};
+  auto window = json::parse(w, nullptr, false);
+  if (!w || window.is_discarded() || !window.contains("start_ts")
+      || !window.contains("end_ts")) {
+    std::cerr << "vigil-eval rank: " << case_dir
+              << "/case.json: missing, or not {\"start_ts\",\"end_ts\"}\n";
+    return 1;
+  }
+  auto start_ms = ms_of(window["start_ts"]);
+  auto end_ms = ms_of(window["end_ts"]);
+  rca::graph_options go;
+  go.max_services = opts.topology.max_services;
+  go.max_edges = opts.topology.max_edges;
+  go.edge_ttl_ms = opts.topology.edge_ttl.count();
+  rca::service_graph graph{go};
+  for (const auto& e : dump["topology"]["edges"]) {
+    rca::edge_view v;
+    v.caller = e.value("caller", std::string{});
+    v.callee = e.value("callee", std::string{});
+    v.stats.calls = e.value("calls", uint64_t{0});
+    v.stats.errors = e.value("errors", uint64_t{0});
+    v.stats.last_seen_ms = ms_of(e.value("last_seen", json()));
+    v.stats.is_static = e.value("static", false);
+    v.stats.learned = e.value("learned", false);
+    graph.restore_edge(v);
+  }
+  std::vector<change_event> changes;
+  {
+    std::ifstream c{(fs::path{case_dir} / sim::case_files::changes).string()};
+    std::string line;
+    while (std::getline(c, line)) {
+      auto j = json::parse(line, nullptr, false);
+      if (j.is_discarded() || !j.is_object())
+        continue;
+      change_event ch;
+      ch.ts_ms = ms_of(j["ts"]);
+      ch.service = j.value("service", std::string{});
+      ch.kind = j.value("kind", std::string{});
+      ch.version = j.value("version", std::string{});
+      changes.push_back(std::move(ch));
+    }
+  }
+  // The incident `vigil-eval rca` scores: opened inside the window, most
+  // services, then severity, then the earliest.
+  const json* best = nullptr;
+  auto key = [](const json& x) {
+    return std::make_tuple(x["services"].size(), x["severity"].get<int>(),
+                           -x["opened_at"].get<double>());
+  };
+  size_t count = 0;
+  for (const auto& inc : dump["incidents"]) {
+    if (inc.contains("merged_into"))
+      continue;
+    auto opened = ms_of(inc["opened_at"]);
+    if (opened < start_ms || opened > end_ms)
+      continue;
+    ++count;
+    if (!best || key(inc) > key(*best))
+      best = &inc;
+  }
+  json out{{"incidents", count}, {"ranking", json::array()}};
+  if (best) {
+    auto in = input_of(*best);
+    auto lookback = opts.rca.change_lookback.count();
+    for (const auto& ch : changes) {
+      if (ch.ts_ms < in.window_start_ms - lookback
+          || ch.ts_ms > in.window_end_ms)
+        continue;
+      bool mine = std::any_of(in.anomalous.begin(), in.anomalous.end(),
+                              [&](const auto& e) {
+                                return e.service == ch.service;
+                              });
+      if (mine)
+        in.changes.push_back(ch);
+    }
+    ro.change_lookback_ms = lookback;
+    ro.max_candidates = opts.rca.max_candidates;
+    ro.persisting_only = opts.rca.persisting_only;
+    auto r = rca::rank(graph, in, ro);
+    out["incident"] = (*best)["id"];
+    out["services"] = (*best)["services"].size();
+    for (const auto& c : r.candidates)
+      out["ranking"].push_back({{"service", c.service},
+                                {"score", c.score},
+                                {"isolation", c.isolation},
+                                {"earliness", c.earliness},
+                                {"propagation", c.propagation},
+                                {"pagerank", c.pagerank},
+                                {"change", c.change},
+                                {"magnitude", c.magnitude}});
+    out["confidence"] = rca::to_string(r.confidence);
+    out["baseline"] = rca::nearest_anomalous_ancestor(graph, in);
+  }
+  std::cout << out.dump() << std::endl;
+  return 0;
+}
+
+} // namespace vigil::eval

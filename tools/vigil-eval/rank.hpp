@@ -1,0 +1,21 @@
+#pragma once
+
+#include <string>
+
+#include "config/options.hpp"
+
+namespace vigil::eval {
+
+/// Ranks again, without a node, the incident `vigil-eval rca` scores in a
+/// dump it wrote (`--dump`: incidents with their anomalies, and the learned
+/// topology), with the case's change events and the ranker options of
+/// `opts`. For trying ranking changes on many cases in seconds; it folds the
+/// anomalies into per-service evidence the way the correlator does. Prints
+/// `{"incidents","incident","ranking":[{"service","score",<signals>}],
+/// "confidence","baseline"}`. `weights` ("W1,...,W6": isolation,
+/// earliness, propagation, pagerank, change, magnitude) replaces the
+/// ranker's default weights when not empty. Returns a process exit code.
+int run_rank(const std::string& dump_file, const std::string& case_dir,
+             const options& opts, const std::string& weights = {});
+
+} // namespace vigil::eval
