@@ -34,6 +34,9 @@ struct node {
   std::optional<service_graph::vertex> v;
   std::vector<int32_t> callees; // anomalous callees (local indices)
   std::vector<int32_t> callers; // anomalous callers (local indices)
+  /// A candidate; false for a service that only blipped while others
+  /// persisted (it still counts as a symptom another explains).
+  bool candidate = true;
 };
 
 std::string fmt_time(int64_t ms) {
@@ -110,10 +113,11 @@ std::vector<node> collect(const service_graph& graph, const rank_input& in,
       && std::any_of(nodes.begin(), nodes.end(), [](const node& x) {
            return x.ev.sustained_onset_ms > 0;
          })) {
-    std::erase_if(nodes,
-                  [](const node& x) { return x.ev.sustained_onset_ms == 0; });
-    for (auto& x : nodes)
-      x.ev.onset_ms = std::max(x.ev.onset_ms, x.ev.sustained_onset_ms);
+    for (auto& x : nodes) {
+      x.candidate = x.ev.sustained_onset_ms > 0;
+      if (x.candidate)
+        x.ev.onset_ms = std::max(x.ev.onset_ms, x.ev.sustained_onset_ms);
+    }
   }
   return nodes;
 }
@@ -165,7 +169,17 @@ size_t count_upstream(const service_graph& graph, service_graph::vertex v) {
 ranking rank(const service_graph& graph, const rank_input& in,
              const ranker_options& opts) {
   ranking out;
-  auto nodes = collect(graph, in, opts.persisting_only);
+  // Every symptom (blips too) is evidence of what a cause explains; only
+  // candidates are ranked.
+  auto all = collect(graph, in, opts.persisting_only);
+  link(graph, all);
+  std::vector<node> nodes;
+  std::vector<int32_t> at_all;
+  for (size_t a = 0; a < all.size(); ++a)
+    if (all[a].candidate) {
+      nodes.push_back({all[a].ev, all[a].v, {}, {}, true});
+      at_all.push_back(static_cast<int32_t>(a));
+    }
   const auto n = nodes.size();
   if (n == 0) {
     out.confidence_reason = "no anomalous service";
@@ -216,31 +230,52 @@ ranking rank(const service_graph& graph, const rank_input& in,
                      / static_cast<double>(
                        std::max<int64_t>(opts.earliness_decay_ms, 1)));
   }
-  // (c) propagation: anomalies upstream of each service, walking against
-  // the call edges through anomalous services only.
   {
-    std::vector<uint32_t> stamp(n, 0);
+    // (c) propagation, what each candidate explains: the symptoms (blips
+    // included) upstream of it that went bad no earlier than the callee
+    // they are reached through and within the horizon (a caller suffers
+    // when its callee fails, after it), and its own callees that went bad
+    // after it (they see fewer or failing calls). Relative to the
+    // candidate that explains most: in a long incident full of unrelated
+    // symptoms every share of the whole is small.
+    const auto horizon = opts.propagation_horizon_ms;
+    std::vector<uint32_t> stamp(all.size(), 0);
     std::vector<int32_t> todo;
+    std::vector<double> explained(n, 0);
+    double top_explained = 0;
     for (size_t i = 0; i < n; ++i) {
+      auto a = at_all[i];
       auto mark = static_cast<uint32_t>(i + 1);
-      stamp[i] = mark;
-      todo.assign(1, static_cast<int32_t>(i));
+      auto t0 = all[a].ev.onset_ms;
+      stamp[a] = mark;
+      todo.assign(1, a);
       size_t reached = 0;
       while (!todo.empty()) {
         auto x = todo.back();
         todo.pop_back();
-        for (auto u : nodes[x].callers)
-          if (stamp[u] != mark) {
-            stamp[u] = mark;
-            ++reached;
-            todo.push_back(u);
-          }
+        for (auto u : all[x].callers) {
+          auto tu = all[u].ev.onset_ms;
+          if (stamp[u] == mark || tu + slack < all[x].ev.onset_ms
+              || tu > t0 + horizon)
+            continue;
+          stamp[u] = mark;
+          ++reached;
+          todo.push_back(u);
+        }
+      }
+      double down = 0;
+      for (auto j : all[a].callees) {
+        auto tj = all[j].ev.onset_ms;
+        if (stamp[j] != mark && tj + slack >= t0 && tj <= t0 + horizon)
+          down += 1;
       }
       cs[i].blast_radius = reached;
-      cs[i].propagation = n > 1 ? static_cast<double>(reached)
-                                    / static_cast<double>(n - 1)
-                                : 0.0;
+      explained[i] = static_cast<double>(reached) + down;
+      top_explained = std::max(top_explained, explained[i]);
     }
+    for (size_t i = 0; i < n; ++i)
+      cs[i].propagation = top_explained > 0 ? explained[i] / top_explained
+                                            : 0.0;
   }
   // (d) personalised PageRank on the anomalous subgraph, walking from
   // symptom (caller) towards cause (callee). A callee that went bad later

@@ -57,7 +57,8 @@ struct candidate {
   /// Human-readable reasons, strongest first.
   std::vector<std::string> evidence;
   /// Anomalous services upstream of it (transitive callers through
-  /// anomalous services): who it plausibly dragged down.
+  /// anomalous services, each gone bad after the callee it reaches it by,
+  /// within the propagation horizon): who it plausibly dragged down.
   size_t blast_radius = 0;
   /// All services upstream of it in the graph (transitive callers).
   size_t upstream_callers = 0;
@@ -67,7 +68,10 @@ struct candidate {
   /// traffic), 0 when a callee explains it.
   double isolation = 0;
   double earliness = 0;   ///< Onset order (1 = first).
-  double propagation = 0; ///< Share of other anomalies upstream of it.
+  /// What it explains: anomalous callers (transitively) that went bad after
+  /// their callee, and its own callees that went bad after it; relative to
+  /// the candidate that explains most.
+  double propagation = 0;
   double pagerank = 0;    ///< Personalised PageRank, max-normalised.
   double change = 0;      ///< Recent change event before onset.
   double magnitude = 0;   ///< Largest deviation, log-scaled, max-normalised.
@@ -92,7 +96,7 @@ struct ranker_options {
   double w_isolation = 0.25;
   /// Weight of onset order. Default: 0.25.
   double w_earliness = 0.25;
-  /// Weight of the share of other anomalies upstream of it. Default: 0.15.
+  /// Weight of what it explains (propagation). Default: 0.15.
   double w_propagation = 0.15;
   /// Weight of the personalised PageRank. Default: 0.20.
   double w_pagerank = 0.20;
@@ -101,6 +105,9 @@ struct ranker_options {
   /// Weight of the size of the deviation (a fault is usually loudest where
   /// it starts, relative to that service's own noise). Default: 0.25.
   double w_magnitude = 0.25;
+  /// How long after a candidate's onset a symptom of a caller (or of its
+  /// own callee) still counts as explained by it. Default: 10 min.
+  int64_t propagation_horizon_ms = 600'000;
   /// Onsets closer than this count as simultaneous. Default: 5 s.
   int64_t onset_slack_ms = 5'000;
   /// Earliness falls to 1/e this long after the first onset (beyond the

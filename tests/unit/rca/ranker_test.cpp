@@ -362,3 +362,60 @@ TEST(ranker, only_a_change_before_the_onset_makes_it_high) {
   EXPECT_EQ(before.confidence, confidence_level::high)
     << before.confidence_reason;
 }
+
+namespace {
+
+service_evidence lasting(std::string service, int64_t onset_ms,
+                         double deviation) {
+  auto e = anomaly(std::move(service), onset_ms);
+  e.max_deviation = deviation;
+  e.sustained_onset_ms = onset_ms;
+  return e;
+}
+
+} // namespace
+
+TEST(ranker, a_callee_that_went_bad_after_its_caller_does_not_explain_it) {
+  // fe's pool runs dry; its callee api then sees fewer, failing calls and
+  // deviates far more (a small, quiet series). api started 30 s after fe:
+  // it explains nothing upstream, and fe explains api.
+  auto g = graph_of({{"fe", "api"}, {"fe", "auth"}});
+  rank_input in;
+  in.anomalous = {lasting("fe", t0, 20), lasting("api", t0 + 30'000, 900)};
+  auto r = rank(g, in);
+  ASSERT_EQ(r.candidates.size(), 2u);
+  EXPECT_EQ(r.candidates[0].service, "fe");
+  EXPECT_DOUBLE_EQ(r.candidates[0].propagation, 1.0);
+  EXPECT_EQ(r.candidates[1].blast_radius, 0u) << "fe went bad before api";
+  EXPECT_DOUBLE_EQ(r.candidates[1].propagation, 0.0);
+}
+
+TEST(ranker, blips_upstream_count_for_the_persisting_cause) {
+  // A long incident: noise has persisted in n since a minute before the
+  // fault; db's fault then makes its callers blip (short anomalies only).
+  // The blips are not candidates, but they are what db explains, and what
+  // puts it above the earlier n (which explains nothing).
+  auto g = graph_of({{"api", "db"}, {"web", "api"}, {"x", "n"}});
+  rank_input in;
+  auto blip = [](std::string s, int64_t onset) {
+    auto e = anomaly(std::move(s), onset);
+    e.max_deviation = 8;
+    return e;
+  };
+  in.anomalous = {lasting("n", t0 - minute, 10),
+                  lasting("db", t0, 10), blip("api", t0 + 20'000),
+                  blip("web", t0 + 45'000)};
+  auto r = rank(g, in);
+  ASSERT_EQ(r.candidates.size(), 2u) << "blips are not candidates";
+  EXPECT_EQ(r.candidates[0].service, "db");
+  EXPECT_EQ(r.candidates[0].blast_radius, 2u);
+  EXPECT_EQ(r.candidates[1].service, "n");
+  EXPECT_EQ(r.candidates[1].blast_radius, 0u);
+  // Callers that went bad long after the horizon are not its doing.
+  ranker_options short_horizon;
+  short_horizon.propagation_horizon_ms = 10'000;
+  auto s = rank(g, in, short_horizon);
+  ASSERT_FALSE(s.candidates.empty());
+  for (const auto& c : s.candidates)
+    EXPECT_EQ(c.blast_radius, 0u) << c.service;
+}
