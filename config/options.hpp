@@ -413,6 +413,13 @@ struct correlation_options {
   /// 2 = also theirs (a fault may pass a service that stays quiet).
   /// Default: 2.
   uint32_t adjacency_hops = 2;
+  /// With adjacency: a neighbour links a new service to an incident only
+  /// while its symptom began within group_window (the front of a spreading
+  /// fault), not merely while it still fires, and two incidents merge only
+  /// when they opened within group_window of each other and touch; a long
+  /// incident kept open by noise then does not absorb a new fault.
+  /// Default: true.
+  bool link_by_onset = true;
   /// An incident takes new symptoms for at most this long after it
   /// opened; later ones open a new incident. 0 = no limit. Default: 30m.
   duration max_span{1'800'000};

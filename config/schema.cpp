@@ -592,6 +592,13 @@ std::vector<option> make_schema() {
       "How far a neighbour reaches for correlation.adjacency: 1 = a caller "
       "or callee, 2 = also theirs (a fault may pass a quiet service).",
       1, 2),
+    bool_option<&O::correlation, &CO::link_by_onset>(
+      "correlation.link_by_onset",
+      "With correlation.adjacency, a neighbour links a new service to an "
+      "incident only while its symptom began within group_window (the "
+      "front of a spreading fault), and two incidents merge only when they "
+      "opened within group_window of each other and touch, so a long noisy "
+      "incident does not absorb a new fault."),
     bool_option<&O::correlation, &CO::adjacency>(
       "correlation.adjacency",
       "Inside a domain, a service with known neighbours joins an incident "

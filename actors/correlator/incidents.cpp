@@ -206,10 +206,14 @@ bool incident_book::adjacent(const std::string& a,
 
 bool incident_book::linked(const incident& inc, const std::string& service,
                            int64_t ts_ms) const {
+  // A neighbour counts while its symptom is recent: by default one that
+  // began recently (the front of a spreading fault), else one still firing.
   return std::any_of(inc.symptoms.begin(), inc.symptoms.end(),
                      [&](const symptom& s) {
+                       auto recent = opts_.link_by_onset ? s.first_ms
+                                                         : s.last_ms;
                        return s.service == service
-                              || (s.last_ms + opts_.group_window_ms >= ts_ms
+                              || (recent + opts_.group_window_ms >= ts_ms
                                   && adjacent(service, s.service));
                      });
 }
@@ -484,6 +488,23 @@ fold_result incident_book::fold(const anomaly_event& ev,
   return r;
 }
 
+bool incident_book::opened_together(const incident& a,
+                                    const incident& b) const {
+  if (!opts_.link_by_onset)
+    return true;
+  auto gap = a.opened_ms > b.opened_ms ? a.opened_ms - b.opened_ms
+                                       : b.opened_ms - a.opened_ms;
+  return gap <= opts_.group_window_ms;
+}
+
+bool incident_book::touches(const incident& a, const incident& b,
+                            int64_t ts_ms) const {
+  auto mine = b.services();
+  return std::any_of(mine.begin(), mine.end(), [&](const std::string& s) {
+    return linked(a, s, ts_ms);
+  });
+}
+
 uint64_t incident_book::merge_linked(incident& inc, int64_t ts_ms) {
   // Symptoms of one fault can arrive out of order and start a second
   // incident next to the first; once a service of one is a neighbour of a
@@ -496,12 +517,9 @@ uint64_t incident_book::merge_linked(incident& inc, int64_t ts_ms) {
         || !near(other, keep->opened_ms, keep->last_evidence_ms,
                  opts_.group_window_ms))
       continue;
-    auto mine = keep->services();
-    bool touch = std::any_of(mine.begin(), mine.end(),
-                             [&](const std::string& s) {
-                               return linked(other, s, ts_ms);
-                             });
-    if (!touch)
+    if (!opened_together(other, *keep))
+      continue;
+    if (!touches(other, *keep, ts_ms))
       continue;
     incident* older = other.id < keep->id ? &other : keep;
     incident* newer = older == keep ? &other : keep;
@@ -606,6 +624,11 @@ remap_result incident_book::merge_same_domain() {
       auto& y = b->second;
       if (y.closed() || y.domain != x.domain
           || !near(x, y.opened_ms, y.last_evidence_ms, opts_.group_window_ms))
+        continue;
+      // With adjacency a shared domain is not enough (in a large estate
+      // most services share one): the two must touch, as in merge_linked.
+      if (opts_.adjacency
+          && (!opened_together(x, y) || !touches(x, y, y.last_evidence_ms)))
         continue;
       absorb(x, y);
       out.merged.emplace_back(y.id, x.id);

@@ -75,6 +75,13 @@ struct incident_options {
   /// 2 = also their neighbours (a fault may pass a service that stays
   /// quiet). Default: 1.
   uint32_t adjacency_hops = 1;
+  /// With adjacency: a neighbour links a new service to an incident while
+  /// its symptom *began* within group_window (the front of a spreading
+  /// fault), not merely while it still fires; and two incidents merge only
+  /// when they also opened within group_window of each other. A long
+  /// incident kept open by noise then does not absorb a new fault next to
+  /// it. Default: false (still firing links; any overlap merges).
+  bool link_by_onset = false;
   /// Flap damping: a symptom that already opened this many incidents
   /// within `flap_window` opens no more (it still joins open ones).
   /// 0 = off. Default: 3.
@@ -300,6 +307,12 @@ private:
   void absorb(incident& into, incident& from);
   void trim();
   bool flapping(const std::string& fp, int64_t ts_ms);
+  /// Whether a service of `b` is linked to `a` at `ts_ms` (see linked).
+  bool touches(const incident& a, const incident& b, int64_t ts_ms) const;
+  /// With link_by_onset, whether the two opened within the group window of
+  /// each other (halves of one fault do; a new fault next to a simmering
+  /// incident does not); always true otherwise.
+  bool opened_together(const incident& a, const incident& b) const;
   remap_result merge_same_domain();
   template <class F>
   void redomain(incident& inc, F& domain_of) {

@@ -406,3 +406,78 @@ TEST(incident_flow, two_hop_adjacency_bridges_a_quiet_service) {
     }
   }
 }
+
+TEST(incident_flow, a_new_fault_does_not_join_a_neighbour_that_went_bad_long_ago) {
+  // cache has fired since t0 (noise that keeps an incident open); its
+  // callee db fails 20 minutes later. With link_by_onset (the default) db
+  // opens its own incident; linking by "still firing" folds it into the
+  // old one.
+  auto neighbours = std::unordered_map<std::string, std::vector<std::string>>{
+    {"cache", {"db"}}, {"db", {"cache", "api"}}, {"api", {"db"}}};
+  for (bool by_onset : {true, false}) {
+    incident_options o;
+    o.adjacency = true;
+    o.link_by_onset = by_onset;
+    incident_book book{o};
+    book.set_neighbours(neighbours);
+    uint64_t old_id = 0;
+    for (int64_t m = 0; m <= 20; m += 2) {
+      auto noise = anomaly("cache", "memory_bytes", t0 + m * 60 * second);
+      noise.phase = anomaly_phase::ongoing;
+      auto r = book.fold(noise, "shop");
+      if (m == 0)
+        old_id = r.incident;
+      ASSERT_EQ(r.incident, old_id);
+    }
+    auto db = anomaly("db", "latency_ms", t0 + 20 * 60 * second + second);
+    db.phase = anomaly_phase::ongoing;
+    auto fault = book.fold(db, "shop");
+    if (!by_onset) {
+      EXPECT_EQ(fault.incident, old_id) << "still firing links";
+      continue;
+    }
+    ASSERT_TRUE(fault.opened) << "the fault opens its own incident";
+    ASSERT_NE(fault.incident, old_id);
+    // The fault's front links its caller 30 s later.
+    auto api = anomaly("api", "latency_ms", t0 + 20 * 60 * second + 30 * second);
+    api.phase = anomaly_phase::ongoing;
+    EXPECT_EQ(book.fold(api, "shop").incident, fault.incident);
+    // A topology update (the same domain for all) merges nothing: the two
+    // opened 20 minutes apart.
+    auto r = book.remap([](const std::string&) { return std::string{"shop"}; });
+    EXPECT_TRUE(r.merged.empty());
+    EXPECT_FALSE(book.find(fault.incident)->closed());
+    EXPECT_FALSE(book.find(old_id)->closed());
+  }
+}
+
+TEST(incident_flow, one_domain_does_not_merge_incidents_that_do_not_touch) {
+  // Two faults at the same time in one large component, far apart in it:
+  // a topology update that puts them in one domain keeps them apart.
+  auto neighbours = std::unordered_map<std::string, std::vector<std::string>>{
+    {"a", {"b"}}, {"b", {"a", "c"}}, {"c", {"b", "d"}},
+    {"d", {"c", "e"}}, {"e", {"d", "f"}}, {"f", {"e"}}};
+  incident_options o;
+  o.adjacency = true;
+  incident_book book{o};
+  book.set_neighbours(neighbours);
+  auto x = anomaly("a", "latency_ms", t0);
+  x.phase = anomaly_phase::ongoing;
+  auto y = anomaly("f", "latency_ms", t0 + 10 * second);
+  y.phase = anomaly_phase::ongoing;
+  auto one = book.fold(x, "left");
+  auto two = book.fold(y, "right");
+  ASSERT_TRUE(one.opened);
+  ASSERT_TRUE(two.opened);
+  auto r = book.remap([](const std::string&) { return std::string{"all"}; });
+  EXPECT_TRUE(r.merged.empty());
+  // Halves that touch still merge: b (next to a) opened apart, then remap.
+  auto z = anomaly("b", "latency_ms", t0 + 20 * second);
+  z.phase = anomaly_phase::ongoing;
+  auto three = book.fold(z, "middle");
+  ASSERT_TRUE(three.opened) << "another domain: its own incident";
+  r = book.remap([](const std::string&) { return std::string{"all"}; });
+  ASSERT_EQ(r.merged.size(), 1u);
+  EXPECT_EQ(r.merged[0].second, one.incident);
+  EXPECT_FALSE(book.find(two.incident)->closed());
+}
