@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <set>
+#include <tuple>
 
 #include "config/rules.hpp"
 #include "messages/errc.hpp"
@@ -431,6 +432,10 @@ fold_result incident_book::fold(const anomaly_event& ev,
     note(*inc, symptom_entry(ev, true));
   }
   if (it != inc->symptoms.end()) {
+    // What the ranking reads of a symptom; a change (or a new symptom of
+    // a known service) ranks the incident again.
+    auto before = std::make_tuple(it->first_ms, it->max_score,
+                                  it->max_deviation, it->sustained_since_ms);
     it->last_ms = std::max(it->last_ms, ev.ts_ms);
     it->first_ms = std::min(it->first_ms, start_of(ev));
     if (ev.score >= it->max_score || it->detectors.empty()) {
@@ -452,6 +457,12 @@ fold_result incident_book::fold(const anomaly_event& ev,
     if (ev.phase == anomaly_phase::ongoing && it->sustained_since_ms == 0)
       it->sustained_since_ms = ev.onset_ts_ms > 0 ? ev.onset_ts_ms
                                                   : it->active_since_ms;
+    if ((r.new_symptom
+         || before
+              != std::make_tuple(it->first_ms, it->max_score,
+                                 it->max_deviation, it->sustained_since_ms))
+        && (rank_dirty_.empty() || rank_dirty_.back() != inc->id))
+      rank_dirty_.push_back(inc->id);
   }
   if (!known_service && it != inc->symptoms.end()) {
     r.new_service = true;

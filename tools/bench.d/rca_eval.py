@@ -17,7 +17,8 @@ services first went into inside the window, even if it opened before
 --dumps DIR keeps each replay's incidents and topology (DIR/<case>.json);
 with --rerank the cases are not replayed: `vigil-eval rank` ranks the
 dumped incidents again (seconds for all cases: for trying ranking changes;
-grouping and detection are as they were when the dumps were written).
+grouping and detection are as they were when the dumps were written; the
+storm incident is not scored).
 """
 import argparse
 import collections

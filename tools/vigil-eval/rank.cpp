@@ -153,10 +153,7 @@ int run_rank(const std::string& dump_file, const std::string& case_dir,
   // The incident `vigil-eval rca` scores: opened inside the window, most
   // services, then severity, then the earliest.
   const json* best = nullptr;
-  auto key = [](const json& x) {
-    return std::make_tuple(x["services"].size(), x["severity"].get<int>(),
-                           -x["opened_at"].get<double>());
-  };
+  const auto key = scoring_order;
   size_t count = 0;
   for (const auto& inc : dump["incidents"]) {
     if (inc.contains("merged_into"))

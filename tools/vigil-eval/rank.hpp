@@ -1,10 +1,22 @@
 #pragma once
 
+#include <cstddef>
 #include <string>
+#include <tuple>
+
+#include <nlohmann/json.hpp>
 
 #include "config/options.hpp"
 
 namespace vigil::eval {
+
+/// Orders the incidents (API objects) `vigil-eval rca` may score: more
+/// services first, then higher severity, then the earlier opened.
+inline std::tuple<size_t, int, double>
+scoring_order(const nlohmann::json& incident) {
+  return {incident["services"].size(), incident["severity"].get<int>(),
+          -incident["opened_at"].get<double>()};
+}
 
 /// Ranks again, without a node, the incident `vigil-eval rca` scores in a
 /// dump it wrote (`--dump`: incidents with their anomalies, and the learned

@@ -14,6 +14,7 @@
 #include "runtime/http/client.hpp"
 #include "runtime/logging.hpp"
 #include "tools/node/node.hpp"
+#include "tools/vigil-eval/rank.hpp"
 #include "tools/vigil-sim/lib/rca_case.hpp"
 #include "tools/vigil-sim/lib/stream.hpp"
 
@@ -179,10 +180,7 @@ int run_rca(const std::string& case_dir, options opts,
   json grew;
   size_t count = 0;
   size_t grew_by = 0;
-  auto key = [](const json& x) {
-    return std::make_tuple(x["services"].size(), x["severity"].get<int>(),
-                           -x["opened_at"].get<double>());
-  };
+  const auto key = scoring_order;
   for (const auto& inc : list["incidents"]) {
     if (inc.contains("merged_into"))
       continue;
