@@ -101,38 +101,10 @@ rca_request request_for(const incident& inc, const incident_book& book,
   req.incident = inc.id;
   req.window_start_ms = inc.opened_ms;
   req.window_end_ms = inc.last_evidence_ms;
-  std::map<std::string, rca_evidence> by_service;
-  // Every symptom counts, recovered ones included: detectors adapt to a
-  // lasting shift and call it recovered, and the service that went bad
-  // first is the one that recovers first.
-  for (const auto& s : inc.symptoms) {
-    auto since = s.first_ms;
-    auto [it, fresh] = by_service.try_emplace(s.service);
-    auto& e = it->second;
-    if (fresh) {
-      e.service = s.service;
-      e.onset_ms = since;
-    }
-    e.onset_ms = std::min(e.onset_ms, since);
-    e.max_score = std::max(e.max_score, s.max_score);
-    e.max_deviation = std::max(e.max_deviation, s.max_deviation);
-    if (s.sustained_since_ms > 0)
-      e.sustained_onset_ms = e.sustained_onset_ms == 0
-                               ? s.sustained_since_ms
-                               : std::min(e.sustained_onset_ms,
-                                          s.sustained_since_ms);
-    e.anomaly_count += s.events;
-    std::string kind = s.kind == anomaly_kind::metric ? s.metric
-                                                      : to_string(s.kind);
-    if (std::find(e.kinds.begin(), e.kinds.end(), kind) == e.kinds.end()
-        && e.kinds.size() < 16)
-      e.kinds.push_back(std::move(kind));
-  }
+  req.anomalous = evidence_of(inc.symptoms);
   std::vector<std::string> services;
-  for (auto& [name, e] : by_service) {
-    services.push_back(name);
-    req.anomalous.push_back(std::move(e));
-  }
+  for (const auto& e : req.anomalous)
+    services.push_back(e.service);
   req.changes = book.changes_of(services, inc.opened_ms - lookback_ms,
                                 inc.last_evidence_ms);
   return req;

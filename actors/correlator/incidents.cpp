@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <set>
 #include <tuple>
 
@@ -934,6 +935,37 @@ void incident_book::trim() {
     } else {
       ++it;
     }
+}
+
+std::vector<rca_evidence> evidence_of(const std::vector<symptom>& symptoms) {
+  std::map<std::string, rca_evidence> by_service;
+  for (const auto& s : symptoms) {
+    auto [it, fresh] = by_service.try_emplace(s.service);
+    auto& e = it->second;
+    if (fresh) {
+      e.service = s.service;
+      e.onset_ms = s.first_ms;
+    }
+    e.onset_ms = std::min(e.onset_ms, s.first_ms);
+    e.max_score = std::max(e.max_score, s.max_score);
+    e.max_deviation = std::max(e.max_deviation, s.max_deviation);
+    if (s.sustained_since_ms > 0)
+      e.sustained_onset_ms = e.sustained_onset_ms == 0
+                               ? s.sustained_since_ms
+                               : std::min(e.sustained_onset_ms,
+                                          s.sustained_since_ms);
+    e.anomaly_count += s.events;
+    std::string kind = s.kind == anomaly_kind::metric ? s.metric
+                                                      : to_string(s.kind);
+    if (std::find(e.kinds.begin(), e.kinds.end(), kind) == e.kinds.end()
+        && e.kinds.size() < 16)
+      e.kinds.push_back(std::move(kind));
+  }
+  std::vector<rca_evidence> out;
+  out.reserve(by_service.size());
+  for (auto& [name, e] : by_service)
+    out.push_back(std::move(e));
+  return out;
 }
 
 } // namespace vigil::correlator

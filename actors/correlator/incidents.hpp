@@ -126,6 +126,14 @@ struct symptom {
   std::vector<std::string> detectors;
 };
 
+/// The ranking's evidence per service (sorted by service) folded from an
+/// incident's symptoms: earliest onset, strongest score and deviation,
+/// earliest persisting onset, events, metric names or anomaly kinds.
+/// Every symptom counts, recovered ones included: detectors adapt to a
+/// lasting shift and call it recovered, and the service that went bad first
+/// is the one that recovers first.
+std::vector<rca_evidence> evidence_of(const std::vector<symptom>& symptoms);
+
 struct incident {
   uint64_t id = 0;
   std::string domain;

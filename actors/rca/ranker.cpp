@@ -175,8 +175,10 @@ ranking rank(const service_graph& graph, const rank_input& in,
   link(graph, all);
   std::vector<node> nodes;
   std::vector<int32_t> at_all;
+  std::vector<int32_t> local(all.size(), absent);
   for (size_t a = 0; a < all.size(); ++a)
     if (all[a].candidate) {
+      local[a] = static_cast<int32_t>(nodes.size());
       nodes.push_back({all[a].ev, all[a].v, {}, {}, true});
       at_all.push_back(static_cast<int32_t>(a));
     }
@@ -185,7 +187,13 @@ ranking rank(const service_graph& graph, const rank_input& in,
     out.confidence_reason = "no anomalous service";
     return out;
   }
-  link(graph, nodes);
+  // Links among the candidates, from those among all symptoms.
+  for (size_t i = 0; i < n; ++i)
+    for (auto j : all[at_all[i]].callees)
+      if (local[j] != absent) {
+        nodes[i].callees.push_back(local[j]);
+        nodes[local[j]].callers.push_back(static_cast<int32_t>(i));
+      }
   const auto slack = opts.onset_slack_ms;
   auto explains = [&](int32_t callee, size_t caller) {
     // A callee explains its caller when it went bad first (or together).

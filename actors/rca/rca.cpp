@@ -160,6 +160,18 @@ void push_domains(rca_actor::stateful_pointer<rca_state> self) {
 
 } // namespace
 
+rank_input input_of(rca_request& req) {
+  rank_input in;
+  for (auto& e : req.anomalous)
+    in.anomalous.push_back({std::move(e.service), e.onset_ms, e.max_score,
+                            e.anomaly_count, std::move(e.kinds),
+                            e.max_deviation, e.sustained_onset_ms});
+  in.changes = std::move(req.changes);
+  in.window_start_ms = req.window_start_ms;
+  in.window_end_ms = req.window_end_ms;
+  return in;
+}
+
 rca_actor::behavior_type rca(rca_actor::stateful_pointer<rca_state> self,
                              rca_config cfg) {
   auto& st = self->state;
@@ -215,14 +227,7 @@ rca_actor::behavior_type rca(rca_actor::stateful_pointer<rca_state> self,
     [self](atom::rank, rca_request& req) -> rca_result {
       auto& st = self->state;
       auto t0 = mono_ns();
-      rank_input in;
-      for (auto& e : req.anomalous)
-        in.anomalous.push_back({std::move(e.service), e.onset_ms, e.max_score,
-                                e.anomaly_count, std::move(e.kinds),
-                                e.max_deviation, e.sustained_onset_ms});
-      in.changes = std::move(req.changes);
-      in.window_start_ms = req.window_start_ms;
-      in.window_end_ms = req.window_end_ms;
+      auto in = input_of(req);
       auto r = rank(*st.graph, in, st.cfg.ranker);
       if (st.rank_seconds)
         st.rank_seconds->observe(static_cast<double>(mono_ns() - t0) / 1e9);

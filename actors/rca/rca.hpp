@@ -58,6 +58,9 @@ struct rca_state {
   static inline const char* name = "vigil.rca";
 };
 
+/// The ranker's input for a request (moves its evidence and changes out).
+rank_input input_of(rca_request& req);
+
 /// The owner of spans and static topology: keeps the service dependency
 /// graph (edges learned from spans, static edges merged in) and answers
 /// queries for it; ranks the root-cause candidates of incidents on it; tells

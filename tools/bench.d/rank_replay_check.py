@@ -22,6 +22,16 @@ def last_json(text):
     return json.loads(text.strip().splitlines()[-1])
 
 
+def run_json(failures, name, cmd):
+    """The last stdout line of `cmd` as JSON, or None (noted in failures)."""
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    if p.returncode != 0:
+        failures.append(f"{name}: {cmd[1]} exited {p.returncode}: "
+                        f"{p.stderr[-500:]}")
+        return None
+    return last_json(p.stdout)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sim", required=True)
@@ -38,20 +48,13 @@ def main():
         for name in sorted(os.listdir(cases)):
             d = os.path.join(cases, name)
             dump = os.path.join(tmp, name + ".json")
-            p = subprocess.run([a.eval, "rca", "--case", d, "--dump", dump],
-                               capture_output=True, text=True, timeout=300)
-            if p.returncode != 0:
-                failures.append(f"{name}: rca exited {p.returncode}: "
-                                f"{p.stderr[-500:]}")
+            live = run_json(failures, name, [a.eval, "rca", "--case", d,
+                                             "--dump", dump])
+            again = live and run_json(failures, name,
+                                      [a.eval, "rank", "--case", d,
+                                       "--dump", dump])
+            if not again:
                 continue
-            live = last_json(p.stdout)
-            q = subprocess.run([a.eval, "rank", "--case", d, "--dump", dump],
-                               capture_output=True, text=True, timeout=120)
-            if q.returncode != 0:
-                failures.append(f"{name}: rank exited {q.returncode}: "
-                                f"{q.stderr[-500:]}")
-                continue
-            again = last_json(q.stdout)
             if live.get("incident") != again.get("incident"):
                 failures.append(f"{name}: incident {live.get('incident')} "
                                 f"vs {again.get('incident')}")

@@ -2,16 +2,17 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <iterator>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <map>
+#include <iterator>
 #include <tuple>
 
 #include <nlohmann/json.hpp>
 
+#include "actors/correlator/incidents.hpp"
 #include "actors/rca/ranker.hpp"
+#include "actors/rca/rca.hpp"
 #include "actors/rca/service_graph.hpp"
 #include "tools/vigil-sim/lib/rca_case.hpp"
 
@@ -28,42 +29,35 @@ int64_t ms_of(const json& seconds) {
            : 0;
 }
 
-// The incident's per-service evidence, folded from its symptoms the way the
-// correlator folds them for the RCA actor.
+// The ranker's input for an incident of the API: its anomalies back into
+// symptoms, folded by the correlator's own code.
 rca::rank_input input_of(const json& inc) {
-  std::map<std::string, rca::service_evidence> by_service;
+  std::vector<correlator::symptom> symptoms;
   int64_t last = 0;
   for (const auto& a : inc["anomalies"]) {
-    auto svc = a.value("service", std::string{});
-    auto since = ms_of(a["ts"]);
+    correlator::symptom s;
+    s.service = a.value("service", std::string{});
+    s.metric = a.value("metric", std::string{});
+    auto kind = a.value("kind", std::string{});
+    for (auto k : {anomaly_kind::metric, anomaly_kind::log_new_template,
+                   anomaly_kind::log_error_spike, anomaly_kind::predictive,
+                   anomaly_kind::alert})
+      if (kind == to_string(k))
+        s.kind = k;
+    s.first_ms = ms_of(a["ts"]);
+    s.max_score = a.value("score", 0.0);
+    s.max_deviation = a["deviation"].is_number() ? a["deviation"].get<double>()
+                                                 : 0.0;
+    s.sustained_since_ms = ms_of(a.value("persisting_since", json()));
+    s.events = a.value("events", uint64_t{0});
     last = std::max(last, ms_of(a["last_ts"]));
-    auto [it, fresh] = by_service.try_emplace(svc);
-    auto& e = it->second;
-    if (fresh) {
-      e.service = svc;
-      e.onset_ms = since;
-    }
-    e.onset_ms = std::min(e.onset_ms, since);
-    e.max_score = std::max(e.max_score, a.value("score", 0.0));
-    if (a.contains("deviation") && a["deviation"].is_number())
-      e.max_deviation = std::max(e.max_deviation, a["deviation"].get<double>());
-    if (auto p = ms_of(a.value("persisting_since", json())); p > 0)
-      e.sustained_onset_ms = e.sustained_onset_ms == 0
-                               ? p
-                               : std::min(e.sustained_onset_ms, p);
-    e.anomaly_count += a.value("events", uint64_t{0});
-    auto kind = a.value("kind", std::string{}) == "metric"
-                  ? a.value("metric", std::string{})
-                  : a.value("kind", std::string{});
-    if (std::find(e.kinds.begin(), e.kinds.end(), kind) == e.kinds.end())
-      e.kinds.push_back(std::move(kind));
+    symptoms.push_back(std::move(s));
   }
-  rca::rank_input in;
-  for (auto& [name, e] : by_service)
-    in.anomalous.push_back(std::move(e));
-  in.window_start_ms = ms_of(inc["opened_at"]);
-  in.window_end_ms = last;
-  return in;
+  rca_request req;
+  req.anomalous = correlator::evidence_of(symptoms);
+  req.window_start_ms = ms_of(inc["opened_at"]);
+  req.window_end_ms = last;
+  return rca::input_of(req);
 }
 
 } // namespace
