@@ -31,13 +31,19 @@ struct rca_evidence {
   /// Onset of its first anomaly that persisted rather than blipped
   /// (0 = only blips so far).
   int64_t sustained_onset_ms = 0;
+  /// Onset of its current anomalous stretch while any of its anomalies is
+  /// still going on (not recovered); 0 when all recovered.
+  int64_t active_since_ms = 0;
+  /// Time spent anomalous up to its latest event (the longest of its
+  /// symptoms: stretches that ended, plus the current one).
+  int64_t anomalous_ms = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, rca_evidence& x) {
   return f(caf::meta::type_name("vigil.rca_evidence"), x.service, x.onset_ms,
            x.max_score, x.anomaly_count, x.kinds, x.max_deviation,
-           x.sustained_onset_ms);
+           x.sustained_onset_ms, x.active_since_ms, x.anomalous_ms);
 }
 
 /// Asks the RCA actor to rank the anomalous services of one incident.
@@ -148,6 +154,10 @@ struct incident_symptom {
   double max_deviation = 0;
   /// Onset of its first stretch that persisted; 0 while only blips.
   int64_t sustained_since_ms = 0;
+  /// Onset of the current anomalous stretch; 0 when recovered.
+  int64_t active_since_ms = 0;
+  /// Time anomalous in its stretches that ended.
+  int64_t ended_ms = 0;
 };
 
 template <class Inspector>
@@ -155,7 +165,7 @@ typename Inspector::result_type inspect(Inspector& f, incident_symptom& x) {
   return f(caf::meta::type_name("vigil.incident_symptom"), x.service,
            x.metric, x.series, x.kind, x.first_ms, x.last_ms, x.max_score,
            x.events, x.recovered, x.detectors, x.max_deviation,
-           x.sustained_since_ms);
+           x.sustained_since_ms, x.active_since_ms, x.ended_ms);
 }
 
 /// The incident object of CONTRACT §3.

@@ -37,6 +37,7 @@ std::string encode(const incident& inc) {
     p->set_active_since_ms(s.active_since_ms);
     p->set_max_deviation(s.max_deviation);
     p->set_sustained_since_ms(s.sustained_since_ms);
+    p->set_ended_ms(s.ended_ms);
     p->set_series(s.series);
     for (const auto& d : s.detectors)
       p->add_detectors(d);
@@ -108,6 +109,7 @@ bool decode(std::string_view bytes, incident& inc) {
     s.active_since_ms = p.active_since_ms();
     s.max_deviation = p.max_deviation();
     s.sustained_since_ms = p.sustained_since_ms();
+    s.ended_ms = p.ended_ms();
     s.series = p.series();
     s.detectors.assign(p.detectors().begin(), p.detectors().end());
     inc.symptoms.push_back(std::move(s));
@@ -182,7 +184,8 @@ incident_view to_view(const incident& inc, bool brief) {
       v.symptoms.push_back({s.service, s.metric, s.series, to_string(s.kind),
                             s.first_ms, s.last_ms, s.max_score, s.events,
                             s.recovered, s.detectors, s.max_deviation,
-                            s.sustained_since_ms});
+                            s.sustained_since_ms,
+                            s.recovered ? 0 : s.active_since_ms, s.ended_ms});
     v.timeline = inc.timeline;
   }
   return v;

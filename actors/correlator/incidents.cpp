@@ -287,6 +287,10 @@ fold_result incident_book::fold(const anomaly_event& ev,
       for (auto& s : inc.symptoms)
         if (s.fingerprint == fp && !s.recovered) {
           s.recovered = true;
+          if (s.active_since_ms > 0)
+            s.ended_ms += std::max<int64_t>(ev.ts_ms - s.active_since_ms, 0);
+          // How long it was anomalous is ranking evidence.
+          rank_dirty_.push_back(id);
           r.incident = id;
           timeline_entry e;
           e.ts_ms = ev.ts_ms;
@@ -433,10 +437,6 @@ fold_result incident_book::fold(const anomaly_event& ev,
     note(*inc, symptom_entry(ev, true));
   }
   if (it != inc->symptoms.end()) {
-    // What the ranking reads of a symptom; a change (or a new symptom of
-    // a known service) ranks the incident again.
-    auto before = std::make_tuple(it->first_ms, it->max_score,
-                                  it->max_deviation, it->sustained_since_ms);
     it->last_ms = std::max(it->last_ms, ev.ts_ms);
     it->first_ms = std::min(it->first_ms, start_of(ev));
     if (ev.score >= it->max_score || it->detectors.empty()) {
@@ -458,11 +458,9 @@ fold_result incident_book::fold(const anomaly_event& ev,
     if (ev.phase == anomaly_phase::ongoing && it->sustained_since_ms == 0)
       it->sustained_since_ms = ev.onset_ts_ms > 0 ? ev.onset_ts_ms
                                                   : it->active_since_ms;
-    if ((r.new_symptom
-         || before
-              != std::make_tuple(it->first_ms, it->max_score,
-                                 it->max_deviation, it->sustained_since_ms))
-        && (rank_dirty_.empty() || rank_dirty_.back() != inc->id))
+    // Every event changes what the ranking reads: at least how long the
+    // incident's services have been anomalous.
+    if (rank_dirty_.empty() || rank_dirty_.back() != inc->id)
       rank_dirty_.push_back(inc->id);
   }
   if (!known_service && it != inc->symptoms.end()) {
@@ -594,6 +592,17 @@ void incident_book::absorb(incident& into, incident& from) {
     it->last_ms = std::max(it->last_ms, s.last_ms);
     it->max_score = std::max(it->max_score, s.max_score);
     it->events += s.events;
+    it->max_deviation = std::max(it->max_deviation, s.max_deviation);
+    if (s.sustained_since_ms > 0)
+      it->sustained_since_ms = it->sustained_since_ms == 0
+                                 ? s.sustained_since_ms
+                                 : std::min(it->sustained_since_ms,
+                                            s.sustained_since_ms);
+    it->ended_ms = std::max(it->ended_ms, s.ended_ms);
+    if (!s.recovered)
+      it->active_since_ms = it->recovered ? s.active_since_ms
+                                          : std::min(it->active_since_ms,
+                                                     s.active_since_ms);
     it->recovered = it->recovered && s.recovered;
   }
   into.dropped_symptoms += from.dropped_symptoms;
@@ -955,6 +964,14 @@ std::vector<rca_evidence> evidence_of(const std::vector<symptom>& symptoms) {
                                : std::min(e.sustained_onset_ms,
                                           s.sustained_since_ms);
     e.anomaly_count += s.events;
+    int64_t current = 0;
+    if (!s.recovered && s.active_since_ms > 0) {
+      current = std::max<int64_t>(s.last_ms - s.active_since_ms, 0);
+      e.active_since_ms = e.active_since_ms == 0
+                            ? s.active_since_ms
+                            : std::min(e.active_since_ms, s.active_since_ms);
+    }
+    e.anomalous_ms = std::max(e.anomalous_ms, s.ended_ms + current);
     std::string kind = s.kind == anomaly_kind::metric ? s.metric
                                                       : to_string(s.kind);
     if (std::find(e.kinds.begin(), e.kinds.end(), kind) == e.kinds.end()

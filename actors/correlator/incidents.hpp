@@ -121,6 +121,8 @@ struct symptom {
   /// Onset of its first anomalous stretch that persisted (its detector
   /// re-announced it: phase ongoing); 0 while it has only been blips.
   int64_t sustained_since_ms = 0;
+  /// Time anomalous in its stretches that ended (recovered).
+  int64_t ended_ms = 0;
   std::string series;
   /// Detectors that voted on the strongest event.
   std::vector<std::string> detectors;

@@ -105,6 +105,11 @@ std::vector<node> collect(const service_graph& graph, const rank_input& in,
                                 : std::min(ev.sustained_onset_ms,
                                            e.sustained_onset_ms);
     ev.anomaly_count += e.anomaly_count;
+    if (e.active_since_ms > 0)
+      ev.active_since_ms = ev.active_since_ms == 0
+                             ? e.active_since_ms
+                             : std::min(ev.active_since_ms, e.active_since_ms);
+    ev.anomalous_ms = std::max(ev.anomalous_ms, e.anomalous_ms);
     for (const auto& k : e.kinds)
       if (std::find(ev.kinds.begin(), ev.kinds.end(), k) == ev.kinds.end())
         ev.kinds.push_back(k);
@@ -215,6 +220,21 @@ ranking rank(const service_graph& graph, const rank_input& in,
                                       / std::log1p(max_dev)
                                   : 0;
   bool simultaneous = last - first <= slack;
+  // (f) persistence: time anomalous, a stretch still going on counted up
+  // to the incident's latest evidence.
+  std::vector<int64_t> lasted(n, 0);
+  int64_t longest = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const auto& ev = nodes[i].ev;
+    lasted[i] = ev.anomalous_ms;
+    if (ev.active_since_ms > 0 && in.window_end_ms > ev.active_since_ms)
+      lasted[i] = std::max(lasted[i], in.window_end_ms - ev.active_since_ms);
+    longest = std::max(longest, lasted[i]);
+  }
+  for (size_t i = 0; i < n; ++i)
+    cs[i].persistence = longest > 0 ? static_cast<double>(lasted[i])
+                                        / static_cast<double>(longest)
+                                    : 0.0;
   // (a) isolation and (b) earliness.
   for (size_t i = 0; i < n; ++i) {
     auto& c = cs[i];
@@ -370,7 +390,8 @@ ranking rank(const service_graph& graph, const rank_input& in,
   // Combine.
   auto wsum = opts.w_isolation + opts.w_earliness + opts.w_propagation
               + opts.w_pagerank + opts.w_change
-              + (max_dev > 0 ? opts.w_magnitude : 0.0);
+              + (max_dev > 0 ? opts.w_magnitude : 0.0)
+              + (longest > 0 ? opts.w_persistence : 0.0);
   if (wsum <= 0)
     wsum = 1;
   for (size_t i = 0; i < n; ++i) {
@@ -378,7 +399,8 @@ ranking rank(const service_graph& graph, const rank_input& in,
     c.score = (opts.w_isolation * c.isolation + opts.w_earliness * c.earliness
                + opts.w_propagation * c.propagation
                + opts.w_pagerank * c.pagerank + opts.w_change * c.change
-               + (max_dev > 0 ? opts.w_magnitude * c.magnitude : 0.0))
+               + (max_dev > 0 ? opts.w_magnitude * c.magnitude : 0.0)
+               + (longest > 0 ? opts.w_persistence * c.persistence : 0.0))
               / wsum;
     c.score = std::clamp(c.score, 0.0, 1.0);
     // Evidence, strongest first.
@@ -420,6 +442,10 @@ ranking rank(const service_graph& graph, const rank_input& in,
       c.evidence.push_back(std::to_string(c.blast_radius)
                            + " anomalous services upstream");
     c.evidence.push_back("personalised PageRank " + fmt_num(pr[i]));
+    if (lasted[i] > 0)
+      c.evidence.push_back(
+        "anomalous for " + fmt_span(lasted[i])
+        + (nodes[i].ev.active_since_ms > 0 ? ", still" : ", recovered"));
     if (nodes[i].ev.max_deviation > 0)
       c.evidence.push_back("largest deviation "
                            + fmt_num(nodes[i].ev.max_deviation) + " sigma");
@@ -438,12 +464,18 @@ ranking rank(const service_graph& graph, const rank_input& in,
   bool any_isolated = std::any_of(cs.begin(), cs.end(), [](const auto& c) {
     return c.isolation > 0;
   });
+  // A rival (an unexplained service) counts only if it lasted at least
+  // half as long as the top candidate: one that went bad first and soon
+  // recovered was a bystander's blip, not a second cause.
+  auto rivals = [&](const candidate& c) {
+    return c.isolation > 0 && c.persistence >= 0.5 * top.persistence;
+  };
   const candidate* earlier_rival = nullptr;
   for (size_t k = 1; k < cs.size() && !earlier_rival; ++k)
-    if (cs[k].isolation > 0 && cs[k].onset_ms < top.onset_ms - slack)
+    if (rivals(cs[k]) && cs[k].onset_ms < top.onset_ms - slack)
       earlier_rival = &cs[k];
-  auto isolated = std::count_if(cs.begin(), cs.end(), [](const auto& c) {
-    return c.isolation > 0;
+  auto isolated = std::count_if(cs.begin(), cs.end(), [&](const auto& c) {
+    return &c == &top ? c.isolation > 0 : rivals(c);
   });
   bool top_in_graph = graph.find(top.service).has_value();
   // Only a change before the onset can have caused it: one just after is
@@ -472,8 +504,8 @@ ranking rank(const service_graph& graph, const rank_input& in,
     // than one cause, or noise riding along. Do not claim to know.
     out.confidence = confidence_level::low;
     out.confidence_reason = std::to_string(isolated)
-                            + " anomalous services with healthy callees: "
-                              "several causes or noise";
+                            + " lasting anomalous services with healthy "
+                              "callees: several causes or noise";
   } else if (!top_in_graph || earlier_rival) {
     out.confidence = confidence_level::low;
     out.confidence_reason = !top_in_graph ? "top candidate not in topology"

@@ -31,6 +31,11 @@ struct service_evidence {
   /// Event time of its first anomaly that persisted (re-announced by its
   /// detector) rather than blipped; 0 when it only blipped.
   int64_t sustained_onset_ms = 0;
+  /// Onset of its current anomalous stretch while any of its anomalies is
+  /// still going on; 0 when all recovered (or unknown).
+  int64_t active_since_ms = 0;
+  /// Time spent anomalous up to its latest event, ms; 0 when unknown.
+  int64_t anomalous_ms = 0;
 };
 
 /// One incident as the ranker sees it.
@@ -75,6 +80,9 @@ struct candidate {
   double pagerank = 0;    ///< Personalised PageRank, max-normalised.
   double change = 0;      ///< Recent change event before onset.
   double magnitude = 0;   ///< Largest deviation, log-scaled, max-normalised.
+  /// How long it has been anomalous, relative to the longest: a cause lasts
+  /// as long as the fault, a bystander's blip ends.
+  double persistence = 0;
   int64_t onset_ms = 0;
 };
 
@@ -105,6 +113,9 @@ struct ranker_options {
   /// Weight of the size of the deviation (a fault is usually loudest where
   /// it starts, relative to that service's own noise). Default: 0.25.
   double w_magnitude = 0.25;
+  /// Weight of how long it has been anomalous (relative to the longest).
+  /// Default: 0.6.
+  double w_persistence = 0.6;
   /// How long after a candidate's onset a symptom of a caller (or of its
   /// own callee) still counts as explained by it. Default: 10 min.
   int64_t propagation_horizon_ms = 600'000;

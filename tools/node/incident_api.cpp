@@ -28,6 +28,15 @@ json finite(double x) {
   return std::isfinite(x) ? json(x) : json(nullptr);
 }
 
+// Time a symptom spent anomalous: its stretches that ended, and the
+// current one up to its last event.
+int64_t anomalous_ms(const incident_symptom& s) {
+  return s.ended_ms
+         + (s.active_since_ms > 0
+              ? std::max<int64_t>(s.last_ms - s.active_since_ms, 0)
+              : 0);
+}
+
 caf::error bad(std::string what) {
   return caf::make_error(errc::malformed, std::move(what));
 }
@@ -184,7 +193,9 @@ json incident_json(const incident_view& x, bool brief) {
                          {"detectors", s.detectors},
                          {"deviation", finite(s.max_deviation)},
                          {"persisting_since",
-                          time_or_null(s.sustained_since_ms)}});
+                          time_or_null(s.sustained_since_ms)},
+                         {"active_since", time_or_null(s.active_since_ms)},
+                         {"anomalous_s", seconds(anomalous_ms(s))}});
   json timeline = json::array();
   for (const auto& e : x.timeline)
     timeline.push_back({{"ts", seconds(e.ts_ms)},

@@ -41,9 +41,10 @@ int usage(int code) {
        "        FILE as JSON\n"
        "  rank  rank again, without a node, the incident rca scores in a\n"
        "        dump it wrote, with the case's changes and the rca options\n"
-       "        of FILE; prints the ranking with each signal; W is six\n"
+       "        of FILE; prints the ranking with each signal; W is seven\n"
        "        weights: isolation,earliness,propagation,pagerank,change,\n"
-       "        magnitude (defaults 0.25,0.25,0.15,0.20,0.25,0.25)\n";
+       "        magnitude,persistence (defaults\n"
+       "        0.25,0.25,0.15,0.20,0.25,0.25,0.60)\n";
   return code;
 }
 

@@ -1,6 +1,7 @@
 #include "tools/vigil-eval/rank.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -25,7 +26,7 @@ namespace fs = std::filesystem;
 
 int64_t ms_of(const json& seconds) {
   return seconds.is_number()
-           ? static_cast<int64_t>(seconds.get<double>() * 1000.0)
+           ? static_cast<int64_t>(std::llround(seconds.get<double>() * 1000.0))
            : 0;
 }
 
@@ -50,7 +51,15 @@ rca::rank_input input_of(const json& inc) {
                                                  : 0.0;
     s.sustained_since_ms = ms_of(a.value("persisting_since", json()));
     s.events = a.value("events", uint64_t{0});
-    last = std::max(last, ms_of(a["last_ts"]));
+    s.last_ms = ms_of(a["last_ts"]);
+    s.recovered = a.value("recovered", false);
+    s.active_since_ms = ms_of(a.value("active_since", json()));
+    // anomalous_s counts the current stretch up to its last event.
+    s.ended_ms = ms_of(a.value("anomalous_s", json()));
+    if (!s.recovered && s.active_since_ms > 0)
+      s.ended_ms -= std::max<int64_t>(s.last_ms - s.active_since_ms, 0);
+    s.ended_ms = std::max<int64_t>(s.ended_ms, 0);
+    last = std::max(last, s.last_ms);
     symptoms.push_back(std::move(s));
   }
   rca_request req;
@@ -67,7 +76,8 @@ int run_rank(const std::string& dump_file, const std::string& case_dir,
   rca::ranker_options ro;
   if (!weights.empty()) {
     double* w[] = {&ro.w_isolation, &ro.w_earliness, &ro.w_propagation,
-                   &ro.w_pagerank,  &ro.w_change,    &ro.w_magnitude};
+                   &ro.w_pagerank,  &ro.w_change,    &ro.w_magnitude,
+                   &ro.w_persistence};
     size_t k = 0;
     size_t pos = 0;
     while (pos <= weights.size() && k < std::size(w)) {
@@ -88,8 +98,9 @@ int run_rank(const std::string& dump_file, const std::string& case_dir,
       pos = end + 1;
     }
     if (k != std::size(w)) {
-      std::cerr << "vigil-eval rank: --weights needs 6 numbers: isolation,"
-                   "earliness,propagation,pagerank,change,magnitude\n";
+      std::cerr << "vigil-eval rank: --weights needs 7 numbers: isolation,"
+                   "earliness,propagation,pagerank,change,magnitude,"
+                   "persistence\n";
       return 2;
     }
   }
@@ -188,7 +199,8 @@ int run_rank(const std::string& dump_file, const std::string& case_dir,
                                 {"propagation", c.propagation},
                                 {"pagerank", c.pagerank},
                                 {"change", c.change},
-                                {"magnitude", c.magnitude}});
+                                {"magnitude", c.magnitude},
+                                {"persistence", c.persistence}});
     out["confidence"] = rca::to_string(r.confidence);
     out["baseline"] = rca::nearest_anomalous_ancestor(graph, in);
   }

@@ -24,8 +24,9 @@ scoring_order(const nlohmann::json& incident) {
 /// `opts`. For trying ranking changes on many cases in seconds; it folds the
 /// anomalies into per-service evidence the way the correlator does. Prints
 /// `{"incidents","incident","ranking":[{"service","score",<signals>}],
-/// "confidence","baseline"}`. `weights` ("W1,...,W6": isolation,
-/// earliness, propagation, pagerank, change, magnitude) replaces the
+/// "confidence","baseline"}`. `weights` ("W1,...,W7": isolation,
+/// earliness, propagation, pagerank, change, magnitude, persistence)
+/// replaces the
 /// ranker's default weights when not empty. Returns a process exit code.
 int run_rank(const std::string& dump_file, const std::string& case_dir,
              const options& opts, const std::string& weights = {});

@@ -6,6 +6,7 @@
 
 #include <random>
 
+#include "actors/correlator/incident_codec.hpp"
 #include "actors/correlator/incidents.hpp"
 #include "actors/correlator/summary.hpp"
 
@@ -314,4 +315,49 @@ TEST(incident_book, without_persisting_only_blips_chain_an_incident_along) {
                                    t0 + 25 * minute + 20'000),
                          "d");
   EXPECT_EQ(later.incident, r.incident);
+}
+
+TEST(incident_book, counts_how_long_each_service_was_anomalous) {
+  incident_options o;
+  o.persisting_only = false;
+  incident_book book{o};
+  auto id = book.fold(anomaly("a", "latency_ms", t0), "d").incident;
+  ASSERT_NE(id, 0u);
+  book.fold(anomaly("b", "latency_ms", t0 + 10 * second), "d");
+  book.take_rank_dirty();
+  // a recovers after 50 s: that ranks the incident again.
+  book.fold(anomaly("a", "latency_ms", t0 + 50 * second, 0,
+                    anomaly_phase::recovered),
+            "d");
+  EXPECT_EQ(book.take_rank_dirty(), std::vector<uint64_t>{id});
+  // ... and so does any later event (durations grow).
+  auto later = anomaly("b", "latency_ms", t0 + 2 * minute, 0.9,
+                       anomaly_phase::ongoing);
+  later.onset_ts_ms = t0 + 10 * second;
+  book.fold(later, "d");
+  EXPECT_EQ(book.take_rank_dirty(), std::vector<uint64_t>{id});
+  // a again, from 3 min, for one more stretch still going on.
+  book.fold(anomaly("a", "latency_ms", t0 + 3 * minute), "d");
+  book.fold(anomaly("a", "latency_ms", t0 + 4 * minute, 0.9,
+                    anomaly_phase::ongoing),
+            "d");
+  auto ev = evidence_of(book.find(id)->symptoms);
+  ASSERT_EQ(ev.size(), 2u);
+  EXPECT_EQ(ev[0].service, "a");
+  EXPECT_EQ(ev[0].active_since_ms, t0 + 3 * minute);
+  EXPECT_EQ(ev[0].anomalous_ms, 50 * second + minute);
+  EXPECT_EQ(ev[1].service, "b");
+  EXPECT_EQ(ev[1].active_since_ms, t0 + 10 * second);
+  EXPECT_EQ(ev[1].anomalous_ms, 2 * minute - 10 * second);
+  // The stored form keeps the ended stretches.
+  incident back;
+  ASSERT_TRUE(decode(encode(*book.find(id)), back));
+  EXPECT_EQ(evidence_of(back.symptoms)[0].anomalous_ms, ev[0].anomalous_ms);
+  // All recovered: nothing active, the time stays.
+  book.fold(anomaly("a", "latency_ms", t0 + 5 * minute, 0,
+                    anomaly_phase::recovered),
+            "d");
+  auto ev2 = evidence_of(book.find(id)->symptoms);
+  EXPECT_EQ(ev2[0].active_since_ms, 0);
+  EXPECT_EQ(ev2[0].anomalous_ms, 50 * second + 2 * minute);
 }

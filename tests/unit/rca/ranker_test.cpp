@@ -419,3 +419,48 @@ TEST(ranker, blips_upstream_count_for_the_persisting_cause) {
   for (const auto& c : s.candidates)
     EXPECT_EQ(c.blast_radius, 0u) << c.service;
 }
+
+TEST(ranker, a_bystander_that_recovered_loses_to_the_fault_that_lasts) {
+  // n went bad three minutes before the fault, dragged its caller web
+  // along and recovered after 40 s; db's fault is still going on (and so
+  // is api above it). Onset order favours n; how long each has been
+  // anomalous does not.
+  auto g = graph_of({{"api", "db"}, {"web", "n"}});
+  rank_input in;
+  auto n = persisting("n", t0, t0);
+  n.anomalous_ms = 40'000;
+  auto web = anomaly("web", t0 + 10'000);
+  web.anomalous_ms = 30'000;
+  auto db = persisting("db", t0 + 3 * minute, t0 + 3 * minute);
+  db.active_since_ms = t0 + 3 * minute;
+  db.anomalous_ms = minute;
+  auto api = anomaly("api", t0 + 3 * minute + 20'000);
+  api.active_since_ms = api.onset_ms;
+  api.anomalous_ms = 20'000;
+  in.anomalous = {n, web, db, api};
+  in.window_end_ms = t0 + 15 * minute;
+  auto r = rank(g, in);
+  ASSERT_EQ(r.candidates.size(), 2u);
+  EXPECT_EQ(r.candidates[0].service, "db");
+  // Up to the latest evidence, not its own last event: 12 min, still.
+  EXPECT_DOUBLE_EQ(r.candidates[0].persistence, 1.0);
+  EXPECT_NEAR(r.candidates[1].persistence, 40.0 / (12 * 60), 1e-9);
+  EXPECT_TRUE(has_evidence(r.candidates[0], "anomalous for 12 min, still"));
+  EXPECT_TRUE(has_evidence(r.candidates[1], "anomalous for 40 s, recovered"));
+  // A blip that went bad first is no rival: the confidence is not
+  // "unknown" (evidence conflicts) as for an earlier lasting service.
+  EXPECT_NE(r.confidence, confidence_level::unknown) << r.confidence_reason;
+  // Without the signal, the earlier n leads.
+  ranker_options none;
+  none.w_persistence = 0;
+  auto r0 = rank(g, in, none);
+  ASSERT_EQ(r0.candidates.size(), 2u);
+  EXPECT_EQ(r0.candidates[0].service, "n");
+  // Evidence without durations (older stored incidents) leaves it out.
+  for (auto& e : in.anomalous)
+    e.active_since_ms = e.anomalous_ms = 0;
+  auto r1 = rank(g, in);
+  ASSERT_EQ(r1.candidates.size(), 2u);
+  EXPECT_EQ(r1.candidates[0].service, "n");
+  EXPECT_EQ(r1.candidates[0].persistence, 0.0);
+}
