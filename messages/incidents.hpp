@@ -39,6 +39,11 @@ struct rca_evidence {
   int64_t anomalous_ms = 0;
 };
 
+/// Folds more evidence of the same service into `into`: earliest onsets
+/// (0 = unknown), strongest score and deviation, longest time anomalous,
+/// counts added, kinds joined (at most 16).
+void fold_into(rca_evidence& into, const rca_evidence& more);
+
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, rca_evidence& x) {
   return f(caf::meta::type_name("vigil.rca_evidence"), x.service, x.onset_ms,

@@ -949,34 +949,24 @@ void incident_book::trim() {
 std::vector<rca_evidence> evidence_of(const std::vector<symptom>& symptoms) {
   std::map<std::string, rca_evidence> by_service;
   for (const auto& s : symptoms) {
-    auto [it, fresh] = by_service.try_emplace(s.service);
-    auto& e = it->second;
-    if (fresh) {
-      e.service = s.service;
-      e.onset_ms = s.first_ms;
-    }
-    e.onset_ms = std::min(e.onset_ms, s.first_ms);
-    e.max_score = std::max(e.max_score, s.max_score);
-    e.max_deviation = std::max(e.max_deviation, s.max_deviation);
-    if (s.sustained_since_ms > 0)
-      e.sustained_onset_ms = e.sustained_onset_ms == 0
-                               ? s.sustained_since_ms
-                               : std::min(e.sustained_onset_ms,
-                                          s.sustained_since_ms);
-    e.anomaly_count += s.events;
-    int64_t current = 0;
-    if (!s.recovered && s.active_since_ms > 0) {
-      current = std::max<int64_t>(s.last_ms - s.active_since_ms, 0);
-      e.active_since_ms = e.active_since_ms == 0
-                            ? s.active_since_ms
-                            : std::min(e.active_since_ms, s.active_since_ms);
-    }
-    e.anomalous_ms = std::max(e.anomalous_ms, s.ended_ms + current);
-    std::string kind = s.kind == anomaly_kind::metric ? s.metric
-                                                      : to_string(s.kind);
-    if (std::find(e.kinds.begin(), e.kinds.end(), kind) == e.kinds.end()
-        && e.kinds.size() < 16)
-      e.kinds.push_back(std::move(kind));
+    bool active = !s.recovered && s.active_since_ms > 0;
+    rca_evidence one;
+    one.service = s.service;
+    one.onset_ms = s.first_ms;
+    one.max_score = s.max_score;
+    one.anomaly_count = s.events;
+    one.kinds = {s.kind == anomaly_kind::metric ? s.metric
+                                                : to_string(s.kind)};
+    one.max_deviation = s.max_deviation;
+    one.sustained_onset_ms = s.sustained_since_ms;
+    one.active_since_ms = active ? s.active_since_ms : 0;
+    one.anomalous_ms = s.ended_ms
+                       + (active ? std::max<int64_t>(
+                                     s.last_ms - s.active_since_ms, 0)
+                                 : 0);
+    auto [it, fresh] = by_service.try_emplace(s.service, one);
+    if (!fresh)
+      fold_into(it->second, one);
   }
   std::vector<rca_evidence> out;
   out.reserve(by_service.size());

@@ -95,24 +95,7 @@ std::vector<node> collect(const service_graph& graph, const rank_input& in,
       nodes.push_back({e, graph.find(e.service), {}, {}});
       continue;
     }
-    auto& ev = nodes[i->second].ev;
-    ev.onset_ms = std::min(ev.onset_ms, e.onset_ms);
-    ev.max_score = std::max(ev.max_score, e.max_score);
-    ev.max_deviation = std::max(ev.max_deviation, e.max_deviation);
-    if (e.sustained_onset_ms > 0)
-      ev.sustained_onset_ms = ev.sustained_onset_ms == 0
-                                ? e.sustained_onset_ms
-                                : std::min(ev.sustained_onset_ms,
-                                           e.sustained_onset_ms);
-    ev.anomaly_count += e.anomaly_count;
-    if (e.active_since_ms > 0)
-      ev.active_since_ms = ev.active_since_ms == 0
-                             ? e.active_since_ms
-                             : std::min(ev.active_since_ms, e.active_since_ms);
-    ev.anomalous_ms = std::max(ev.anomalous_ms, e.anomalous_ms);
-    for (const auto& k : e.kinds)
-      if (std::find(ev.kinds.begin(), ev.kinds.end(), k) == ev.kinds.end())
-        ev.kinds.push_back(k);
+    fold_into(nodes[i->second].ev, e);
   }
   if (persisting_only
       && std::any_of(nodes.begin(), nodes.end(), [](const node& x) {

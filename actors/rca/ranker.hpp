@@ -10,33 +10,16 @@
 #include <vector>
 
 #include "actors/rca/service_graph.hpp"
+#include "messages/incidents.hpp"
 #include "messages/records.hpp"
 
 namespace vigil::rca {
 
-/// What the detectors said about one anomalous service in the incident.
-struct service_evidence {
-  std::string service;
-  /// Event time of its first anomaly in the incident, ms since the epoch.
-  int64_t onset_ms = 0;
-  /// Highest anomaly score seen (any positive scale; normalised inside).
-  double max_score = 0;
-  /// Anomalies seen.
-  uint64_t anomaly_count = 0;
-  /// Kinds of anomaly ("latency", "error_rate", "log_template", ...).
-  std::vector<std::string> kinds;
-  /// Largest deviation any detector measured, in its own unit (standard
-  /// deviations); 0 when unknown. Scores saturate, deviations do not.
-  double max_deviation = 0;
-  /// Event time of its first anomaly that persisted (re-announced by its
-  /// detector) rather than blipped; 0 when it only blipped.
-  int64_t sustained_onset_ms = 0;
-  /// Onset of its current anomalous stretch while any of its anomalies is
-  /// still going on; 0 when all recovered (or unknown).
-  int64_t active_since_ms = 0;
-  /// Time spent anomalous up to its latest event, ms; 0 when unknown.
-  int64_t anomalous_ms = 0;
-};
+/// What the detectors said about one anomalous service in the incident
+/// (the message the correlator sends, `rca_evidence`): onset, score,
+/// deviation, persisting onset, current stretch and time anomalous, all in
+/// event time; 0 where unknown.
+using service_evidence = rca_evidence;
 
 /// One incident as the ranker sees it.
 struct rank_input {

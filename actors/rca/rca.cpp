@@ -162,11 +162,7 @@ void push_domains(rca_actor::stateful_pointer<rca_state> self) {
 
 rank_input input_of(rca_request& req) {
   rank_input in;
-  for (auto& e : req.anomalous)
-    in.anomalous.push_back({std::move(e.service), e.onset_ms, e.max_score,
-                            e.anomaly_count, std::move(e.kinds),
-                            e.max_deviation, e.sustained_onset_ms,
-                            e.active_since_ms, e.anomalous_ms});
+  in.anomalous = std::move(req.anomalous);
   in.changes = std::move(req.changes);
   in.window_start_ms = req.window_start_ms;
   in.window_end_ms = req.window_end_ms;

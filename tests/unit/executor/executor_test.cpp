@@ -24,6 +24,16 @@ action_job job_of(std::string kind) {
   return j;
 }
 
+// A shell step that appends a line to `marker` per attempt, then runs
+// `then` ("exit 3", "sleep 30").
+action_job counting_shell_job(const std::filesystem::path& marker,
+                              const std::string& then, uint32_t retries) {
+  auto j = job_of("shell");
+  j.argv = {"/bin/sh", "-c", "echo x >> \"$0\"; " + then, marker.string()};
+  j.retries = retries;
+  return j;
+}
+
 TEST(executor, http_steps_reach_only_allow_listed_http_hosts) {
   std::string why;
   std::vector<std::string> allow{"runbooks.internal", "127.0.0.1"};
@@ -42,10 +52,8 @@ TEST(executor, http_steps_reach_only_allow_listed_http_hosts) {
 TEST(executor, a_shell_job_succeeds_or_fails_with_the_reason_and_retries) {
   test::temp_dir dir;
   auto marker = dir.path() / "count";
-  auto j = job_of("shell");
-  // Appends one line per attempt, then fails: three attempts in all.
-  j.argv = {"/bin/sh", "-c", "echo x >> \"$0\"; exit 3", marker.string()};
-  j.retries = 2;
+  // Fails every time: three attempts in all.
+  auto j = counting_shell_job(marker, "exit 3", 2);
   auto a = run_job(j, nullptr);
   EXPECT_EQ(a.status, "failed");
   EXPECT_EQ(a.reason, "exited with 3");
@@ -61,10 +69,8 @@ TEST(executor, a_shell_job_succeeds_or_fails_with_the_reason_and_retries) {
 TEST(executor, a_timed_out_shell_job_is_not_retried) {
   test::temp_dir dir;
   auto marker = dir.path() / "count";
-  auto j = job_of("shell");
-  j.argv = {"/bin/sh", "-c", "echo x >> \"$0\"; sleep 30", marker.string()};
+  auto j = counting_shell_job(marker, "sleep 30", 3);
   j.timeout_ms = 200;
-  j.retries = 3;
   auto a = run_job(j, nullptr);
   EXPECT_EQ(a.status, "failed");
   EXPECT_NE(a.reason.find("timed out"), std::string::npos) << a.reason;
@@ -97,9 +103,7 @@ TEST(executor, notify_succeeds_and_unsupported_actions_fail_clearly) {
 TEST(executor, a_step_fenced_between_attempts_is_not_tried_again) {
   test::temp_dir dir;
   auto marker = dir.path() / "count";
-  auto j = job_of("shell");
-  j.argv = {"/bin/sh", "-c", "echo x >> \"$0\"; exit 3", marker.string()};
-  j.retries = 3;
+  auto j = counting_shell_job(marker, "exit 3", 3);
   // The node loses its lease after the first attempt (paused, cut off).
   int asked = 0;
   std::vector<uint64_t> epochs;
@@ -162,14 +166,20 @@ struct key_recorder {
   }
 
   std::string url() const { return test::url_of(*server, "/run"); }
+
+  // An http step to this recorder with `retries` retries.
+  action_job job(uint32_t retries) const {
+    auto j = job_of("http");
+    j.allow_hosts = {"127.0.0.1"};
+    j.retries = retries;
+    j.params.push_back({"url", url()});
+    return j;
+  }
 };
 
 TEST(executor, http_steps_send_one_idempotency_key_over_every_retry) {
   key_recorder rec;
-  auto j = job_of("http");
-  j.allow_hosts = {"127.0.0.1"};
-  j.retries = 2;
-  j.params.push_back({"url", rec.url()});
+  auto j = rec.job(2);
   auto a = run_job(j, nullptr);
   ASSERT_EQ(a.status, "succeeded") << a.reason;
   std::lock_guard<std::mutex> guard{rec.mtx};
@@ -183,10 +193,7 @@ TEST(executor, http_steps_send_one_idempotency_key_over_every_retry) {
 
 TEST(executor, a_playbooks_own_idempotency_key_header_wins) {
   key_recorder rec;
-  auto j = job_of("http");
-  j.allow_hosts = {"127.0.0.1"};
-  j.retries = 1;
-  j.params.push_back({"url", rec.url()});
+  auto j = rec.job(1);
   j.params.push_back({"headers.idempotency-key", "theirs-42"});
   auto a = run_job(j, nullptr);
   ASSERT_EQ(a.status, "succeeded") << a.reason;
