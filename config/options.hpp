@@ -480,6 +480,11 @@ struct rca_options {
   /// When some services of an incident have persisting anomalies, rank
   /// only those (blips ride along in long incidents). Default: true.
   bool persisting_only = true;
+  /// Metric-name globs of request volume: a callee's traffic anomaly is
+  /// what its callers send it, so it explains none of them.
+  std::vector<std::string> traffic_metrics{
+    "*request_rate*", "*requests_per_second*", "*_rps", "*_qps",
+    "*throughput*"};
   friend bool operator==(const rca_options&, const rca_options&) = default;
 };
 

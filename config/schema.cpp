@@ -674,6 +674,12 @@ std::vector<option> make_schema() {
       "When some services of an incident have persisting anomalies (not "
       "blips), rank only those, from the onset of their first persisting "
       "anomaly."),
+    list_option<&O::rca, &RO::traffic_metrics>(
+      "rca.traffic_metrics",
+      "Metric-name globs of request volume; a callee whose only anomalies "
+      "when its caller went bad are of these does not explain the caller "
+      "(traffic flows from callers to callees, failures back).",
+      string_rule::metric_glob, 0, 64),
     // -- remediation --
     bool_option<&O::remediation, &RM::enabled>(
       "remediation.enabled",

@@ -18,6 +18,22 @@
 namespace vigil {
 
 /// What the detectors said about one anomalous service of an incident.
+/// A stretch of time a symptom was anomalous.
+struct anomaly_span {
+  int64_t from_ms = 0;
+  /// When it recovered; 0 while still anomalous (or not known).
+  int64_t until_ms = 0;
+  /// A symptom of request volume (traffic), not of failing: what its
+  /// callers send it, so it explains none of them.
+  bool traffic = false;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, anomaly_span& x) {
+  return f(caf::meta::type_name("vigil.anomaly_span"), x.from_ms, x.until_ms,
+           x.traffic);
+}
+
 struct rca_evidence {
   std::string service;
   /// Event time of its first anomaly in the incident (ms since the epoch).
@@ -37,7 +53,19 @@ struct rca_evidence {
   /// Time spent anomalous up to its latest event (the longest of its
   /// symptoms: stretches that ended, plus the current one).
   int64_t anomalous_ms = 0;
+  /// When it was anomalous: each symptom's first onset up to its latest
+  /// recovery (at most `max_spans`; empty = not known).
+  std::vector<anomaly_span> spans{};
+  static constexpr size_t max_spans = 32;
 };
+
+/// Whether evidence shows its service anomalous at `t_ms`, give or take
+/// `slack_ms` (true when its spans are not known).
+bool anomalous_at(const rca_evidence& e, int64_t t_ms, int64_t slack_ms);
+
+/// The same, counting only symptoms of failing (not of traffic): whether
+/// it can explain a caller that went bad at `t_ms`.
+bool failing_at(const rca_evidence& e, int64_t t_ms, int64_t slack_ms);
 
 /// Folds more evidence of the same service into `into`: earliest onsets
 /// (0 = unknown), strongest score and deviation, longest time anomalous,
@@ -48,7 +76,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, rca_evidence& x) {
   return f(caf::meta::type_name("vigil.rca_evidence"), x.service, x.onset_ms,
            x.max_score, x.anomaly_count, x.kinds, x.max_deviation,
-           x.sustained_onset_ms, x.active_since_ms, x.anomalous_ms);
+           x.sustained_onset_ms, x.active_since_ms, x.anomalous_ms, x.spans);
 }
 
 /// Asks the RCA actor to rank the anomalous services of one incident.
@@ -163,6 +191,8 @@ struct incident_symptom {
   int64_t active_since_ms = 0;
   /// Time anomalous in its stretches that ended.
   int64_t ended_ms = 0;
+  /// When it recovered; 0 while anomalous (or not known).
+  int64_t recovered_ms = 0;
 };
 
 template <class Inspector>
@@ -170,7 +200,8 @@ typename Inspector::result_type inspect(Inspector& f, incident_symptom& x) {
   return f(caf::meta::type_name("vigil.incident_symptom"), x.service,
            x.metric, x.series, x.kind, x.first_ms, x.last_ms, x.max_score,
            x.events, x.recovered, x.detectors, x.max_deviation,
-           x.sustained_since_ms, x.active_since_ms, x.ended_ms);
+           x.sustained_since_ms, x.active_since_ms, x.ended_ms,
+           x.recovered_ms);
 }
 
 /// The incident object of CONTRACT §3.

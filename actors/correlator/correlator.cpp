@@ -96,12 +96,13 @@ void persist(partition_state& st) {
 }
 
 rca_request request_for(const incident& inc, const incident_book& book,
-                        int64_t lookback_ms) {
+                        const rca_options& rca) {
+  auto lookback_ms = rca.change_lookback.count();
   rca_request req;
   req.incident = inc.id;
   req.window_start_ms = inc.opened_ms;
   req.window_end_ms = inc.last_evidence_ms;
-  req.anomalous = evidence_of(inc.symptoms);
+  req.anomalous = evidence_of(inc.symptoms, rca.traffic_metrics);
   std::vector<std::string> services;
   for (const auto& e : req.anomalous)
     services.push_back(e.service);
@@ -137,7 +138,7 @@ void rank_due(partition_actor::stateful_pointer<partition_state> self) {
       continue;
     }
     st.ranking.push_back(id);
-    auto req = request_for(*inc, *st.book, st.cfg.rca.change_lookback.count());
+    auto req = request_for(*inc, *st.book, st.cfg.rca);
     self->request(rca, ask_timeout, atom::rank_v, std::move(req))
       .then(
         [self, id](rca_result& r) {

@@ -38,6 +38,7 @@ std::string encode(const incident& inc) {
     p->set_max_deviation(s.max_deviation);
     p->set_sustained_since_ms(s.sustained_since_ms);
     p->set_ended_ms(s.ended_ms);
+    p->set_recovered_ms(s.recovered_ms);
     p->set_series(s.series);
     for (const auto& d : s.detectors)
       p->add_detectors(d);
@@ -110,6 +111,7 @@ bool decode(std::string_view bytes, incident& inc) {
     s.max_deviation = p.max_deviation();
     s.sustained_since_ms = p.sustained_since_ms();
     s.ended_ms = p.ended_ms();
+    s.recovered_ms = p.recovered_ms();
     s.series = p.series();
     s.detectors.assign(p.detectors().begin(), p.detectors().end());
     inc.symptoms.push_back(std::move(s));
@@ -185,7 +187,8 @@ incident_view to_view(const incident& inc, bool brief) {
                             s.first_ms, s.last_ms, s.max_score, s.events,
                             s.recovered, s.detectors, s.max_deviation,
                             s.sustained_since_ms,
-                            s.recovered ? 0 : s.active_since_ms, s.ended_ms});
+                            s.recovered ? 0 : s.active_since_ms, s.ended_ms,
+                            s.recovered ? s.recovered_ms : 0});
     v.timeline = inc.timeline;
   }
   return v;

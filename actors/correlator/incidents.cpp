@@ -287,6 +287,7 @@ fold_result incident_book::fold(const anomaly_event& ev,
       for (auto& s : inc.symptoms)
         if (s.fingerprint == fp && !s.recovered) {
           s.recovered = true;
+          s.recovered_ms = ev.ts_ms;
           if (s.active_since_ms > 0)
             s.ended_ms += std::max<int64_t>(ev.ts_ms - s.active_since_ms, 0);
           // How long it was anomalous is ranking evidence.
@@ -599,6 +600,7 @@ void incident_book::absorb(incident& into, incident& from) {
                                  : std::min(it->sustained_since_ms,
                                             s.sustained_since_ms);
     it->ended_ms = std::max(it->ended_ms, s.ended_ms);
+    it->recovered_ms = std::max(it->recovered_ms, s.recovered_ms);
     if (!s.recovered)
       it->active_since_ms = it->recovered ? s.active_since_ms
                                           : std::min(it->active_since_ms,
@@ -946,10 +948,16 @@ void incident_book::trim() {
     }
 }
 
-std::vector<rca_evidence> evidence_of(const std::vector<symptom>& symptoms) {
+std::vector<rca_evidence>
+evidence_of(const std::vector<symptom>& symptoms,
+            const std::vector<std::string>& traffic_metrics) {
   std::map<std::string, rca_evidence> by_service;
   for (const auto& s : symptoms) {
-    bool active = !s.recovered && s.active_since_ms > 0;
+    // Log symptoms are moments (a new template, a burst of errors): no
+    // detector announces their recovery, they are never "still going on".
+    bool moment = s.kind == anomaly_kind::log_new_template
+                  || s.kind == anomaly_kind::log_error_spike;
+    bool active = !moment && !s.recovered && s.active_since_ms > 0;
     rca_evidence one;
     one.service = s.service;
     one.onset_ms = s.first_ms;
@@ -960,10 +968,20 @@ std::vector<rca_evidence> evidence_of(const std::vector<symptom>& symptoms) {
     one.max_deviation = s.max_deviation;
     one.sustained_onset_ms = s.sustained_since_ms;
     one.active_since_ms = active ? s.active_since_ms : 0;
-    one.anomalous_ms = s.ended_ms
-                       + (active ? std::max<int64_t>(
-                                     s.last_ms - s.active_since_ms, 0)
-                                 : 0);
+    one.spans = {{s.first_ms, moment        ? std::max(s.last_ms, s.first_ms)
+                              : s.recovered ? s.recovered_ms
+                                            : 0}};
+    one.spans.front().traffic
+      = s.kind == anomaly_kind::metric
+        && std::any_of(traffic_metrics.begin(), traffic_metrics.end(),
+                       [&](const std::string& g) {
+                         return glob_match(g, s.metric);
+                       });
+    one.anomalous_ms = moment ? std::max<int64_t>(s.last_ms - s.first_ms, 0)
+                       : s.ended_ms
+                           + (active ? std::max<int64_t>(
+                                         s.last_ms - s.active_since_ms, 0)
+                                     : 0);
     auto [it, fresh] = by_service.try_emplace(s.service, one);
     if (!fresh)
       fold_into(it->second, one);

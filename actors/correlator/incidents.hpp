@@ -123,6 +123,8 @@ struct symptom {
   int64_t sustained_since_ms = 0;
   /// Time anomalous in its stretches that ended (recovered).
   int64_t ended_ms = 0;
+  /// Event time it last recovered (meaningful while `recovered`).
+  int64_t recovered_ms = 0;
   std::string series;
   /// Detectors that voted on the strongest event.
   std::vector<std::string> detectors;
@@ -134,7 +136,10 @@ struct symptom {
 /// Every symptom counts, recovered ones included: detectors adapt to a
 /// lasting shift and call it recovered, and the service that went bad first
 /// is the one that recovers first.
-std::vector<rca_evidence> evidence_of(const std::vector<symptom>& symptoms);
+/// Metrics matching a glob of `traffic_metrics` are marked as traffic.
+std::vector<rca_evidence>
+evidence_of(const std::vector<symptom>& symptoms,
+            const std::vector<std::string>& traffic_metrics = {});
 
 struct incident {
   uint64_t id = 0;

@@ -183,9 +183,16 @@ ranking rank(const service_graph& graph, const rank_input& in,
         nodes[local[j]].callers.push_back(static_cast<int32_t>(i));
       }
   const auto slack = opts.onset_slack_ms;
+  // A neighbour that was not anomalous when a service went bad (its
+  // anomalies had ended, or came later) has nothing to do with it.
+  auto over_before = [&](size_t other, size_t i) {
+    return !anomalous_at(nodes[other].ev, nodes[i].ev.onset_ms, slack);
+  };
   auto explains = [&](int32_t callee, size_t caller) {
-    // A callee explains its caller when it went bad first (or together).
-    return nodes[callee].ev.onset_ms <= nodes[caller].ev.onset_ms + slack;
+    // A callee explains its caller when it went bad first (or together)
+    // and was still failing when the caller went bad.
+    return nodes[callee].ev.onset_ms <= nodes[caller].ev.onset_ms + slack
+           && failing_at(nodes[callee].ev, nodes[caller].ev.onset_ms, slack);
   };
   std::vector<candidate> cs(n);
   int64_t first = nodes[0].ev.onset_ms;
@@ -225,7 +232,8 @@ ranking rank(const service_graph& graph, const rank_input& in,
     c.onset_ms = nodes[i].ev.onset_ms;
     c.isolation = 1;
     for (auto j : nodes[i].callers)
-      if (nodes[j].ev.onset_ms + slack < nodes[i].ev.onset_ms)
+      if (nodes[j].ev.onset_ms + slack < nodes[i].ev.onset_ms
+          && !over_before(static_cast<size_t>(j), i))
         c.isolation = 0.5;
     for (auto j : nodes[i].callees)
       if (explains(j, i))
@@ -267,7 +275,7 @@ ranking rank(const service_graph& graph, const rank_input& in,
         for (auto u : all[x].callers) {
           auto tu = all[u].ev.onset_ms;
           if (stamp[u] == mark || tu + slack < all[x].ev.onset_ms
-              || tu > t0 + horizon)
+              || tu > t0 + horizon || !failing_at(all[x].ev, tu, slack))
             continue;
           stamp[u] = mark;
           ++reached;
@@ -277,7 +285,8 @@ ranking rank(const service_graph& graph, const rank_input& in,
       double down = 0;
       for (auto j : all[a].callees) {
         auto tj = all[j].ev.onset_ms;
-        if (stamp[j] != mark && tj + slack >= t0 && tj <= t0 + horizon)
+        if (stamp[j] != mark && tj + slack >= t0 && tj <= t0 + horizon
+            && anomalous_at(all[a].ev, tj, slack))
           down += 1;
       }
       cs[i].blast_radius = reached;

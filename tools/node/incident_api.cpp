@@ -195,6 +195,7 @@ json incident_json(const incident_view& x, bool brief) {
                          {"persisting_since",
                           time_or_null(s.sustained_since_ms)},
                          {"active_since", time_or_null(s.active_since_ms)},
+                         {"recovered_at", time_or_null(s.recovered_ms)},
                          {"anomalous_s", seconds(anomalous_ms(s))}});
   json timeline = json::array();
   for (const auto& e : x.timeline)

@@ -32,7 +32,8 @@ int64_t ms_of(const json& seconds) {
 
 // The ranker's input for an incident of the API: its anomalies back into
 // symptoms, folded by the correlator's own code.
-rca::rank_input input_of(const json& inc) {
+rca::rank_input input_of(const json& inc,
+                         const std::vector<std::string>& traffic_metrics) {
   std::vector<correlator::symptom> symptoms;
   int64_t last = 0;
   for (const auto& a : inc["anomalies"]) {
@@ -54,6 +55,7 @@ rca::rank_input input_of(const json& inc) {
     s.last_ms = ms_of(a["last_ts"]);
     s.recovered = a.value("recovered", false);
     s.active_since_ms = ms_of(a.value("active_since", json()));
+    s.recovered_ms = ms_of(a.value("recovered_at", json()));
     // anomalous_s counts the current stretch up to its last event.
     s.ended_ms = ms_of(a.value("anomalous_s", json()));
     if (!s.recovered && s.active_since_ms > 0)
@@ -63,7 +65,7 @@ rca::rank_input input_of(const json& inc) {
     symptoms.push_back(std::move(s));
   }
   rca_request req;
-  req.anomalous = correlator::evidence_of(symptoms);
+  req.anomalous = correlator::evidence_of(symptoms, traffic_metrics);
   req.window_start_ms = ms_of(inc["opened_at"]);
   req.window_end_ms = last;
   return rca::input_of(req);
@@ -172,7 +174,7 @@ int run_rank(const std::string& dump_file, const std::string& case_dir,
   }
   json out{{"incidents", count}, {"ranking", json::array()}};
   if (best) {
-    auto in = input_of(*best);
+    auto in = input_of(*best, opts.rca.traffic_metrics);
     auto lookback = opts.rca.change_lookback.count();
     for (const auto& ch : changes) {
       if (ch.ts_ms < in.window_start_ms - lookback

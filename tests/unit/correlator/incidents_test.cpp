@@ -349,6 +349,13 @@ TEST(incident_book, counts_how_long_each_service_was_anomalous) {
   EXPECT_EQ(ev[1].service, "b");
   EXPECT_EQ(ev[1].active_since_ms, t0 + 10 * second);
   EXPECT_EQ(ev[1].anomalous_ms, 2 * minute - 10 * second);
+  // When each was anomalous: a's symptom from its first onset, still going
+  // on; b's too.
+  ASSERT_EQ(ev[0].spans.size(), 1u);
+  EXPECT_EQ(ev[0].spans[0].from_ms, t0);
+  EXPECT_EQ(ev[0].spans[0].until_ms, 0);
+  ASSERT_EQ(ev[1].spans.size(), 1u);
+  EXPECT_EQ(ev[1].spans[0].from_ms, t0 + 10 * second);
   // The stored form keeps the ended stretches.
   incident back;
   ASSERT_TRUE(decode(encode(*book.find(id)), back));
@@ -360,4 +367,46 @@ TEST(incident_book, counts_how_long_each_service_was_anomalous) {
   auto ev2 = evidence_of(book.find(id)->symptoms);
   EXPECT_EQ(ev2[0].active_since_ms, 0);
   EXPECT_EQ(ev2[0].anomalous_ms, 50 * second + 2 * minute);
+  ASSERT_EQ(ev2[0].spans.size(), 1u);
+  EXPECT_EQ(ev2[0].spans[0].until_ms, t0 + 5 * minute) << "its recovery";
+  // ... and so does the stored form.
+  ASSERT_TRUE(decode(encode(*book.find(id)), back));
+  EXPECT_EQ(evidence_of(back.symptoms)[0].spans[0].until_ms, t0 + 5 * minute);
+}
+
+TEST(incident_book, ranking_evidence_marks_traffic_and_log_moments) {
+  incident_options o;
+  o.persisting_only = false;
+  incident_book book{o};
+  auto id = book.fold(anomaly("api", "request_rate", t0), "d").incident;
+  ASSERT_NE(id, 0u);
+  book.fold(anomaly("api", "latency_ms", t0 + 10 * second), "d");
+  auto log = anomaly("api", "", t0 + 20 * second);
+  log.kind = anomaly_kind::log_new_template;
+  log.template_text = "upstream <*> refused";
+  book.fold(log, "d");
+  const std::vector<std::string> traffic{"*request_rate*", "*_rps"};
+  auto ev = evidence_of(book.find(id)->symptoms, traffic);
+  ASSERT_EQ(ev.size(), 1u);
+  ASSERT_EQ(ev[0].spans.size(), 3u);
+  EXPECT_TRUE(ev[0].spans[0].traffic);
+  EXPECT_FALSE(ev[0].spans[1].traffic);
+  EXPECT_FALSE(ev[0].spans[2].traffic);
+  // The log line is a moment: it ends where it began and is not "still
+  // going on" (no detector announces a log line's recovery).
+  EXPECT_EQ(ev[0].spans[2].from_ms, t0 + 20 * second);
+  EXPECT_EQ(ev[0].spans[2].until_ms, t0 + 20 * second);
+  EXPECT_EQ(ev[0].spans[0].until_ms, 0) << "request_rate still anomalous";
+  EXPECT_TRUE(failing_at(ev[0], t0 + 5 * minute, 0)) << "latency still bad";
+  // Without globs nothing is traffic.
+  EXPECT_FALSE(evidence_of(book.find(id)->symptoms)[0].spans[0].traffic);
+  // Only the log line: its service is anomalous for no time and not now.
+  incident_book logs_only{o};
+  auto lid = logs_only.fold(log, "d").incident;
+  ASSERT_NE(lid, 0u);
+  auto lev = evidence_of(logs_only.find(lid)->symptoms, traffic);
+  ASSERT_EQ(lev.size(), 1u);
+  EXPECT_EQ(lev[0].active_since_ms, 0);
+  EXPECT_EQ(lev[0].anomalous_ms, 0);
+  EXPECT_FALSE(anomalous_at(lev[0], t0 + 5 * minute, 5 * second));
 }

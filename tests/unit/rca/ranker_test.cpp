@@ -464,3 +464,103 @@ TEST(ranker, a_bystander_that_recovered_loses_to_the_fault_that_lasts) {
   EXPECT_EQ(r1.candidates[0].service, "n");
   EXPECT_EQ(r1.candidates[0].persistence, 0.0);
 }
+
+TEST(ranker, a_callee_back_to_normal_before_its_caller_went_bad_explains_nothing) {
+  // db blipped and recovered after 40 s; two minutes later its caller fe
+  // went bad and stays bad (its own fault). db went bad first, but it was
+  // fine when fe went bad: fe is unexplained, and db dragged nobody down.
+  auto g = graph_of({{"web", "fe"}, {"fe", "db"}});
+  rank_input in;
+  auto db = lasting("db", t0, 10);
+  db.spans = {{t0, t0 + 40'000}};
+  db.anomalous_ms = 40'000;
+  auto fe = lasting("fe", t0 + 3 * minute, 10);
+  fe.spans = {{t0 + 3 * minute, 0}};
+  fe.active_since_ms = fe.onset_ms;
+  auto web = anomaly("web", t0 + 3 * minute + 20'000);
+  web.spans = {{web.onset_ms, 0}};
+  in.anomalous = {db, fe, web};
+  in.window_end_ms = t0 + 5 * minute;
+  auto r = rank(g, in);
+  ASSERT_EQ(r.candidates.size(), 2u);
+  EXPECT_EQ(r.candidates[0].service, "fe");
+  EXPECT_DOUBLE_EQ(r.candidates[0].isolation, 1.0);
+  EXPECT_EQ(r.candidates[0].blast_radius, 1u) << "web";
+  EXPECT_EQ(r.candidates[1].service, "db");
+  EXPECT_EQ(r.candidates[1].blast_radius, 0u);
+  EXPECT_DOUBLE_EQ(r.candidates[1].propagation, 0.0);
+  // Still bad when fe went bad (another symptom, not yet recovered): db
+  // explains fe again.
+  in.anomalous[0].spans.push_back({t0 + 2 * minute, 0});
+  auto still = rank(g, in);
+  ASSERT_EQ(still.candidates.size(), 2u);
+  EXPECT_EQ(still.candidates[0].service, "db");
+  EXPECT_DOUBLE_EQ(still.candidates[1].isolation, 0.0);
+  // Recovered within the onset slack of fe's onset: still counts.
+  in.anomalous[0].spans = {{t0, t0 + 3 * minute - 2'000}};
+  auto edge = rank(g, in);
+  ASSERT_EQ(edge.candidates.size(), 2u);
+  EXPECT_EQ(edge.candidates[0].service, "db");
+  // When it is not known (older stored incidents), going bad first is
+  // enough, as before.
+  in.anomalous[0].spans.clear();
+  auto unknown = rank(g, in);
+  ASSERT_EQ(unknown.candidates.size(), 2u);
+  EXPECT_EQ(unknown.candidates[0].service, "db");
+}
+
+TEST(ranker, evidence_of_one_service_folds_its_spans) {
+  rca_evidence a;
+  a.service = "db";
+  a.onset_ms = t0;
+  a.spans = {{t0, t0 + minute}};
+  rca_evidence b = a;
+  b.onset_ms = t0 + 5 * minute;
+  b.spans = {{t0 + 5 * minute, 0}};
+  EXPECT_FALSE(anomalous_at(a, t0 + 3 * minute, 5'000));
+  EXPECT_TRUE(anomalous_at(a, t0 + minute + 4'000, 5'000));
+  EXPECT_FALSE(anomalous_at(a, t0 - 10'000, 5'000));
+  fold_into(a, b);
+  EXPECT_EQ(a.onset_ms, t0);
+  EXPECT_FALSE(anomalous_at(a, t0 + 3 * minute, 5'000));
+  EXPECT_TRUE(anomalous_at(a, t0 + 60 * minute, 5'000)) << "still going on";
+  // Past the cap the last span widens: never "not anomalous" by mistake.
+  rca_evidence c;
+  c.spans = {{t0, t0 + 1'000}};
+  for (int i = 1; i < 40; ++i) {
+    rca_evidence more;
+    more.onset_ms = t0 + i * minute;
+    more.spans = {{more.onset_ms, more.onset_ms + 1'000}};
+    fold_into(c, more);
+  }
+  EXPECT_EQ(c.spans.size(), rca_evidence::max_spans);
+  for (int i = 0; i < 40; ++i)
+    EXPECT_TRUE(anomalous_at(c, t0 + i * minute, 0)) << i;
+  EXPECT_FALSE(anomalous_at(c, t0 + 30'000, 0)) << "before the cap";
+  rca_evidence unknown;
+  EXPECT_TRUE(anomalous_at(unknown, t0, 0));
+}
+
+TEST(ranker, a_callee_whose_traffic_changed_does_not_explain_its_caller) {
+  // bff starts failing; its callee usage sees its request rate fall at
+  // once (bff sends fewer calls), within the onset slack. A change of
+  // traffic is what callers send, not a failure: bff is unexplained.
+  auto g = graph_of({{"bff", "usage"}});
+  rank_input in;
+  auto bff = lasting("bff", t0 + 2'000, 10);
+  bff.spans = {{bff.onset_ms, 0}};
+  auto usage = lasting("usage", t0, 10);
+  usage.spans = {{t0, 0, true}};
+  in.anomalous = {bff, usage};
+  auto r = rank(g, in);
+  ASSERT_EQ(r.candidates.size(), 2u);
+  EXPECT_EQ(r.candidates[0].service, "bff");
+  EXPECT_DOUBLE_EQ(r.candidates[0].isolation, 1.0);
+  EXPECT_EQ(r.candidates[1].blast_radius, 0u) << "usage dragged nobody";
+  // Failing as well (its latency too): usage explains bff again.
+  in.anomalous[1].spans.push_back({t0, 0, false});
+  auto failing = rank(g, in);
+  ASSERT_EQ(failing.candidates.size(), 2u);
+  EXPECT_EQ(failing.candidates[0].service, "usage");
+  EXPECT_DOUBLE_EQ(failing.candidates[1].isolation, 0.0);
+}
