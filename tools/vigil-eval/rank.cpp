@@ -73,6 +73,20 @@ rca::rank_input input_of(const json& inc,
 
 } // namespace
 
+std::tuple<double, size_t, int, double>
+scoring_order(const json& incident) {
+  double longest = 0;
+  if (incident.contains("anomalies"))
+    for (const auto& a : incident["anomalies"]) {
+      const auto& s = a.value("anomalous_s", json());
+      if (s.is_number())
+        longest = std::max(longest, s.get<double>());
+    }
+  return {longest, incident["services"].size(),
+          incident["severity"].get<int>(),
+          -incident["opened_at"].get<double>()};
+}
+
 int run_rank(const std::string& dump_file, const std::string& case_dir,
              const options& opts, const std::string& weights) {
   rca::ranker_options ro;
@@ -157,8 +171,8 @@ int run_rank(const std::string& dump_file, const std::string& case_dir,
       changes.push_back(std::move(ch));
     }
   }
-  // The incident `vigil-eval rca` scores: opened inside the window, most
-  // services, then severity, then the earliest.
+  // The incident `vigil-eval rca` scores: opened inside the window, the
+  // strongest by scoring_order.
   const json* best = nullptr;
   const auto key = scoring_order;
   size_t count = 0;

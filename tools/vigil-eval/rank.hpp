@@ -10,13 +10,12 @@
 
 namespace vigil::eval {
 
-/// Orders the incidents (API objects) `vigil-eval rca` may score: more
-/// services first, then higher severity, then the earlier opened.
-inline std::tuple<size_t, int, double>
-scoring_order(const nlohmann::json& incident) {
-  return {incident["services"].size(), incident["severity"].get<int>(),
-          -incident["opened_at"].get<double>()};
-}
+/// Orders the incidents (whole API objects, with their anomalies)
+/// `vigil-eval rca` may score, strongest first: the one where a service
+/// has been anomalous longest (a lasting fault over a passing storm), then
+/// more services, then higher severity, then the earlier opened.
+std::tuple<double, size_t, int, double>
+scoring_order(const nlohmann::json& incident);
 
 /// Ranks again, without a node, the incident `vigil-eval rca` scores in a
 /// dump it wrote (`--dump`: incidents with their anomalies, and the learned

@@ -171,8 +171,9 @@ int run_rca(const std::string& case_dir, options opts,
     }
   }
   // Two ways to pick "the" incident of the case, neither looking at the
-  // answer: (1) among incidents that opened inside the window, the one
-  // with the most services (then severity, then the earliest); (2) among
+  // answer: (1) among incidents that opened inside the window, the
+  // strongest (scoring_order: the longest-anomalous service, then the
+  // most services, severity, the earliest); (2) among
   // all incidents, the one with the most services whose first anomaly in
   // it lies inside the window, i.e. where the window's storm went, even
   // when it joined an incident that opened before the window.
@@ -184,14 +185,15 @@ int run_rca(const std::string& case_dir, options opts,
   for (const auto& inc : list["incidents"]) {
     if (inc.contains("merged_into"))
       continue;
+    auto whole = get_json(c, "/api/v1/incidents/" + inc["id"].get<std::string>(),
+                          nd.admin_token());
     auto opened = static_cast<int64_t>(inc["opened_at"].get<double>() * 1000);
     if (opened >= start_ms && opened <= end_ms) {
       ++count;
-      if (best.is_null() || key(inc) > key(best))
-        best = inc;
+      const auto& one = whole ? *whole : inc;
+      if (best.is_null() || key(one) > key(best))
+        best = one;
     }
-    auto whole = get_json(c, "/api/v1/incidents/" + inc["id"].get<std::string>(),
-                          nd.admin_token());
     if (!whole)
       continue;
     std::map<std::string, double> first;
@@ -208,9 +210,9 @@ int run_rca(const std::string& case_dir, options opts,
           && ts * 1000 <= static_cast<double>(end_ms))
         ++in_window;
     if (in_window > grew_by
-        || (in_window == grew_by && in_window > 0 && key(inc) > key(grew))) {
+        || (in_window == grew_by && in_window > 0 && key(*whole) > key(grew))) {
       grew_by = in_window;
-      grew = inc;
+      grew = *whole;
     }
   }
   auto describe = [](const json& inc, json& out) {
