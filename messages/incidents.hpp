@@ -17,7 +17,6 @@
 
 namespace vigil {
 
-/// What the detectors said about one anomalous service of an incident.
 /// A stretch of time a symptom was anomalous.
 struct anomaly_span {
   int64_t from_ms = 0;
@@ -34,6 +33,7 @@ typename Inspector::result_type inspect(Inspector& f, anomaly_span& x) {
            x.traffic);
 }
 
+/// What the detectors said about one anomalous service of an incident.
 struct rca_evidence {
   std::string service;
   /// Event time of its first anomaly in the incident (ms since the epoch).
@@ -69,7 +69,8 @@ bool failing_at(const rca_evidence& e, int64_t t_ms, int64_t slack_ms);
 
 /// Folds more evidence of the same service into `into`: earliest onsets
 /// (0 = unknown), strongest score and deviation, longest time anomalous,
-/// counts added, kinds joined (at most 16).
+/// counts added, kinds joined (at most 16), spans joined (at most
+/// `max_spans`, the last one widened over the rest).
 void fold_into(rca_evidence& into, const rca_evidence& more);
 
 template <class Inspector>
