@@ -86,6 +86,10 @@ std::vector<rank_input> make_incidents(size_t anomalous, size_t count) {
       auto [s, hops] = todo.front();
       todo.pop_front();
       in.anomalous.push_back({s, t0 + hops * 20'000, score(gen), 4, {"latency"}});
+      // Spans as the correlator sends them: a traffic change that ended,
+      // the latency still going on.
+      auto on = in.anomalous.back().onset_ms;
+      in.anomalous.back().spans = {{on, on + 30'000, true}, {on, 0, false}};
       for (const auto& c : g.callers(s))
         if (std::find(seen.begin(), seen.end(), c) == seen.end()) {
           seen.push_back(c);
@@ -98,6 +102,7 @@ std::vector<rank_input> make_incidents(size_t anomalous, size_t count) {
         continue;
       seen.push_back(s);
       in.anomalous.push_back({s, t0 + 60'000, 3.0, 1, {"error_rate"}});
+      in.anomalous.back().spans = {{t0 + 60'000, t0 + 90'000, false}};
     }
     if (k % 4 == 0) {
       change_event ch;
