@@ -156,6 +156,16 @@ TEST(incident_api, the_incident_object_has_the_contract_shape) {
   EXPECT_EQ(j["anomalies"][0]["detectors"],
             (nlohmann::json{"ewma", "cusum"}));
   EXPECT_DOUBLE_EQ(j["anomalies"][0]["ts"].get<double>(), 1'700'000'000.0);
+  // Still anomalous: no recovery time; once recovered, when and for how
+  // long (what a re-ranking of the dump needs).
+  EXPECT_TRUE(j["anomalies"][0]["recovered_at"].is_null());
+  v.symptoms[0].recovered = true;
+  v.symptoms[0].recovered_ms = 1'700'000'160'000;
+  v.symptoms[0].ended_ms = 160'000;
+  auto healed = incident_json(v, false)["anomalies"][0];
+  EXPECT_DOUBLE_EQ(healed["recovered_at"].get<double>(), 1'700'000'160.0);
+  EXPECT_DOUBLE_EQ(healed["anomalous_s"].get<double>(), 160.0);
+  EXPECT_TRUE(healed["active_since"].is_null());
   EXPECT_EQ(j["timeline"][0]["kind"], "metric_anomaly");
   EXPECT_TRUE(j["actions"].is_array());
   EXPECT_TRUE(j.contains("summary"));
