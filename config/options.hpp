@@ -420,6 +420,11 @@ struct correlation_options {
   /// incident kept open by noise then does not absorb a new fault.
   /// Default: true.
   bool link_by_onset = true;
+  /// With adjacency: a neighbour's metric anomaly links a new service only
+  /// once it persisted (alerts, log events and forecasts always
+  /// do); a blip joins an incident but links nothing to it, so noise
+  /// does not chain a large estate's incident along. Default: true.
+  bool link_by_persisting = true;
   /// An incident takes new symptoms for at most this long after it
   /// opened; later ones open a new incident. 0 = no limit. Default: 30m.
   duration max_span{1'800'000};

@@ -599,6 +599,12 @@ std::vector<option> make_schema() {
       "front of a spreading fault), and two incidents merge only when they "
       "opened within group_window of each other and touch, so a long noisy "
       "incident does not absorb a new fault."),
+    bool_option<&O::correlation, &CO::link_by_persisting>(
+      "correlation.link_by_persisting",
+      "With correlation.adjacency, a neighbour's metric anomaly links a new "
+      "service to an incident only once it persisted (alerts, log events "
+      "and forecasts always link); a blip joins but links nothing, "
+      "so noise does not chain an incident along a large estate."),
     bool_option<&O::correlation, &CO::adjacency>(
       "correlation.adjacency",
       "Inside a domain, a service with known neighbours joins an incident "

@@ -209,13 +209,18 @@ bool incident_book::adjacent(const std::string& a,
 bool incident_book::linked(const incident& inc, const std::string& service,
                            int64_t ts_ms) const {
   // A neighbour counts while its symptom is recent: by default one that
-  // began recently (the front of a spreading fault), else one still firing.
+  // began recently (the front of a spreading fault), else one still firing;
+  // with link_by_persisting only once that symptom persisted.
   return std::any_of(inc.symptoms.begin(), inc.symptoms.end(),
                      [&](const symptom& s) {
                        auto recent = opts_.link_by_onset ? s.first_ms
                                                          : s.last_ms;
+                       bool anchors = !opts_.link_by_persisting
+                                      || s.sustained_since_ms > 0
+                                      || s.kind != anomaly_kind::metric;
                        return s.service == service
-                              || (recent + opts_.group_window_ms >= ts_ms
+                              || (anchors
+                                  && recent + opts_.group_window_ms >= ts_ms
                                   && adjacent(service, s.service));
                      });
 }

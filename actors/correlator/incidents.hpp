@@ -82,6 +82,10 @@ struct incident_options {
   /// incident kept open by noise then does not absorb a new fault next to
   /// it. Default: false (still firing links; any overlap merges).
   bool link_by_onset = false;
+  /// With adjacency: a neighbour's metric symptom links a new service only
+  /// once it persisted (other kinds always); blips join but link nothing.
+  /// Default: false.
+  bool link_by_persisting = false;
   /// Flap damping: a symptom that already opened this many incidents
   /// within `flap_window` opens no more (it still joins open ones).
   /// 0 = off. Default: 3.

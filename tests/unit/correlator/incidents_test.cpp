@@ -410,3 +410,50 @@ TEST(incident_book, ranking_evidence_marks_traffic_and_log_moments) {
   EXPECT_EQ(lev[0].anomalous_ms, 0);
   EXPECT_FALSE(anomalous_at(lev[0], t0 + 5 * minute, 5 * second));
 }
+
+TEST(incident_book, with_link_by_persisting_a_blip_joins_but_links_nothing) {
+  // db fails; its caller api blips once; web, api's caller only, then goes
+  // bad for its own reasons. api's blip is the only thing between them.
+  for (bool by_persisting : {true, false}) {
+    auto o = persisting_opts();
+    o.adjacency = true;
+    o.link_by_onset = true;
+    o.link_by_persisting = by_persisting;
+    incident_book book{o};
+    book.set_neighbours({{"db", {"api"}}, {"api", {"db", "web"}},
+                         {"web", {"api"}}});
+    auto fault = book.fold(confirmed("db", "pool_in_use", t0,
+                                     t0 + 20 * second),
+                           "d");
+    ASSERT_TRUE(fault.opened);
+    auto blip = book.fold(anomaly("api", "latency_ms", t0 + 30 * second), "d");
+    EXPECT_EQ(blip.incident, fault.incident) << "a blip still joins";
+    auto web = book.fold(confirmed("web", "cpu", t0 + minute,
+                                   t0 + minute + 20 * second),
+                         "d");
+    if (by_persisting) {
+      EXPECT_TRUE(web.opened) << "api's blip links nothing";
+      EXPECT_NE(web.incident, fault.incident);
+    } else {
+      EXPECT_EQ(web.incident, fault.incident) << "linked through the blip";
+    }
+  }
+  // Once api's anomaly persists, it links web as before.
+  auto o = persisting_opts();
+  o.adjacency = true;
+  o.link_by_onset = true;
+  o.link_by_persisting = true;
+  incident_book book{o};
+  book.set_neighbours({{"db", {"api"}}, {"api", {"db", "web"}},
+                       {"web", {"api"}}});
+  auto fault = book.fold(confirmed("db", "pool_in_use", t0, t0 + 20 * second),
+                         "d");
+  book.fold(confirmed("api", "latency_ms", t0 + 30 * second,
+                      t0 + 50 * second),
+            "d");
+  EXPECT_EQ(book.fold(confirmed("web", "cpu", t0 + minute,
+                                t0 + minute + 20 * second),
+                      "d")
+              .incident,
+            fault.incident);
+}
