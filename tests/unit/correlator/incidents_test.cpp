@@ -5,6 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "actors/correlator/incident_codec.hpp"
 #include "actors/correlator/incidents.hpp"
@@ -411,17 +414,28 @@ TEST(incident_book, ranking_evidence_marks_traffic_and_log_moments) {
   EXPECT_FALSE(anomalous_at(lev[0], t0 + 5 * minute, 5 * second));
 }
 
+namespace {
+
+// db <- api <- web, grouped along the topology.
+incident_options chain_opts(bool link_by_persisting) {
+  auto o = persisting_opts();
+  o.adjacency = true;
+  o.link_by_onset = true;
+  o.link_by_persisting = link_by_persisting;
+  return o;
+}
+
+const std::unordered_map<std::string, std::vector<std::string>> chain{
+  {"db", {"api"}}, {"api", {"db", "web"}}, {"web", {"api"}}};
+
+} // namespace
+
 TEST(incident_book, with_link_by_persisting_a_blip_joins_but_links_nothing) {
   // db fails; its caller api blips once; web, api's caller only, then goes
   // bad for its own reasons. api's blip is the only thing between them.
   for (bool by_persisting : {true, false}) {
-    auto o = persisting_opts();
-    o.adjacency = true;
-    o.link_by_onset = true;
-    o.link_by_persisting = by_persisting;
-    incident_book book{o};
-    book.set_neighbours({{"db", {"api"}}, {"api", {"db", "web"}},
-                         {"web", {"api"}}});
+    incident_book book{chain_opts(by_persisting)};
+    book.set_neighbours(chain);
     auto fault = book.fold(confirmed("db", "pool_in_use", t0,
                                      t0 + 20 * second),
                            "d");
@@ -439,13 +453,8 @@ TEST(incident_book, with_link_by_persisting_a_blip_joins_but_links_nothing) {
     }
   }
   // Once api's anomaly persists, it links web as before.
-  auto o = persisting_opts();
-  o.adjacency = true;
-  o.link_by_onset = true;
-  o.link_by_persisting = true;
-  incident_book book{o};
-  book.set_neighbours({{"db", {"api"}}, {"api", {"db", "web"}},
-                       {"web", {"api"}}});
+  incident_book book{chain_opts(true)};
+  book.set_neighbours(chain);
   auto fault = book.fold(confirmed("db", "pool_in_use", t0, t0 + 20 * second),
                          "d");
   book.fold(confirmed("api", "latency_ms", t0 + 30 * second,
