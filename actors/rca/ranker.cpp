@@ -183,11 +183,6 @@ ranking rank(const service_graph& graph, const rank_input& in,
         nodes[local[j]].callers.push_back(static_cast<int32_t>(i));
       }
   const auto slack = opts.onset_slack_ms;
-  // A neighbour that was not anomalous when a service went bad (its
-  // anomalies had ended, or came later) has nothing to do with it.
-  auto over_before = [&](size_t other, size_t i) {
-    return !anomalous_at(nodes[other].ev, nodes[i].ev.onset_ms, slack);
-  };
   auto explains = [&](int32_t callee, size_t caller) {
     // A callee explains its caller when it went bad first (or together)
     // and was still failing when the caller went bad.
@@ -231,9 +226,11 @@ ranking rank(const service_graph& graph, const rank_input& in,
     c.service = nodes[i].ev.service;
     c.onset_ms = nodes[i].ev.onset_ms;
     c.isolation = 1;
+    // Half for a caller that went bad first and was still anomalous
+    // then (one back to normal before has nothing to do with it).
     for (auto j : nodes[i].callers)
       if (nodes[j].ev.onset_ms + slack < nodes[i].ev.onset_ms
-          && !over_before(static_cast<size_t>(j), i))
+          && anomalous_at(nodes[j].ev, nodes[i].ev.onset_ms, slack))
         c.isolation = 0.5;
     for (auto j : nodes[i].callees)
       if (explains(j, i))

@@ -152,15 +152,17 @@ int run_rca(const std::string& case_dir, options opts,
     }
     std::this_thread::sleep_for(std::chrono::milliseconds{100});
   }
+  // Every incident whole (with its anomalies), read once for the dump and
+  // for choosing; the list's brief object stands in if a read fails.
+  json all = json::array();
+  for (const auto& inc : list["incidents"]) {
+    auto id = inc["id"].get<std::string>();
+    auto one = get_json(c, "/api/v1/incidents/" + id, nd.admin_token());
+    all.push_back(one ? std::move(*one) : inc);
+  }
   if (!dump.empty()) {
-    json all = json::array();
-    for (const auto& inc : list["incidents"]) {
-      auto id = inc["id"].get<std::string>();
-      auto one = get_json(c, "/api/v1/incidents/" + id, nd.admin_token());
-      all.push_back(one ? std::move(*one) : inc);
-    }
     auto topology = get_json(c, "/api/v1/topology", nd.admin_token());
-    json doc{{"incidents", std::move(all)},
+    json doc{{"incidents", all},
              {"topology", topology ? std::move(*topology) : json::object()}};
     std::ofstream f{dump};
     f << doc.dump() << "\n";
@@ -182,22 +184,19 @@ int run_rca(const std::string& case_dir, options opts,
   size_t count = 0;
   size_t grew_by = 0;
   const auto key = scoring_order;
-  for (const auto& inc : list["incidents"]) {
+  for (const auto& inc : all) {
     if (inc.contains("merged_into"))
       continue;
-    auto whole = get_json(c, "/api/v1/incidents/" + inc["id"].get<std::string>(),
-                          nd.admin_token());
     auto opened = static_cast<int64_t>(inc["opened_at"].get<double>() * 1000);
     if (opened >= start_ms && opened <= end_ms) {
       ++count;
-      const auto& one = whole ? *whole : inc;
-      if (best.is_null() || key(one) > key(best))
-        best = one;
+      if (best.is_null() || key(inc) > key(best))
+        best = inc;
     }
-    if (!whole)
+    if (!inc.contains("anomalies"))
       continue;
     std::map<std::string, double> first;
-    for (const auto& a : (*whole)["anomalies"]) {
+    for (const auto& a : inc["anomalies"]) {
       auto svc = a["service"].get<std::string>();
       auto ts = a["ts"].get<double>();
       auto [it, fresh] = first.try_emplace(svc, ts);
@@ -210,9 +209,9 @@ int run_rca(const std::string& case_dir, options opts,
           && ts * 1000 <= static_cast<double>(end_ms))
         ++in_window;
     if (in_window > grew_by
-        || (in_window == grew_by && in_window > 0 && key(*whole) > key(grew))) {
+        || (in_window == grew_by && in_window > 0 && key(inc) > key(grew))) {
       grew_by = in_window;
-      grew = *whole;
+      grew = inc;
     }
   }
   auto describe = [](const json& inc, json& out) {

@@ -243,6 +243,13 @@ incident_options persisting_opts() {
   return o;
 }
 
+// Every anomaly, blips too, opens and extends incidents.
+incident_options every_anomaly_opts() {
+  incident_options o;
+  o.persisting_only = false;
+  return o;
+}
+
 anomaly_event confirmed(std::string service, std::string metric,
                         int64_t onset, int64_t ts) {
   auto ev = anomaly(std::move(service), std::move(metric), ts, 0.95,
@@ -321,9 +328,7 @@ TEST(incident_book, without_persisting_only_blips_chain_an_incident_along) {
 }
 
 TEST(incident_book, counts_how_long_each_service_was_anomalous) {
-  incident_options o;
-  o.persisting_only = false;
-  incident_book book{o};
+  incident_book book{every_anomaly_opts()};
   auto id = book.fold(anomaly("a", "latency_ms", t0), "d").incident;
   ASSERT_NE(id, 0u);
   book.fold(anomaly("b", "latency_ms", t0 + 10 * second), "d");
@@ -378,9 +383,7 @@ TEST(incident_book, counts_how_long_each_service_was_anomalous) {
 }
 
 TEST(incident_book, ranking_evidence_marks_traffic_and_log_moments) {
-  incident_options o;
-  o.persisting_only = false;
-  incident_book book{o};
+  incident_book book{every_anomaly_opts()};
   auto id = book.fold(anomaly("api", "request_rate", t0), "d").incident;
   ASSERT_NE(id, 0u);
   book.fold(anomaly("api", "latency_ms", t0 + 10 * second), "d");
@@ -404,7 +407,7 @@ TEST(incident_book, ranking_evidence_marks_traffic_and_log_moments) {
   // Without globs nothing is traffic.
   EXPECT_FALSE(evidence_of(book.find(id)->symptoms)[0].spans[0].traffic);
   // Only the log line: its service is anomalous for no time and not now.
-  incident_book logs_only{o};
+  incident_book logs_only{every_anomaly_opts()};
   auto lid = logs_only.fold(log, "d").incident;
   ASSERT_NE(lid, 0u);
   auto lev = evidence_of(logs_only.find(lid)->symptoms, traffic);
