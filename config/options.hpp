@@ -344,8 +344,11 @@ struct detection_options {
   /// normal. 0 = recovery follows the detectors alone. Default: 1h.
   duration hold_max{3600000};
   /// An anomaly that lasts this many samples is re-announced once
-  /// (phase ongoing) then: a persisting anomaly, not a blip. 0 = only at
-  /// the re-emit interval. Default: 3.
+  /// (phase ongoing) then: a persisting anomaly, not a blip. Its score is
+  /// the mean over those samples (or its own if higher): the adaptive
+  /// detectors have absorbed part of a lasting shift by then, and
+  /// correlation.min_score judges the stretch, not its last sample. 0 =
+  /// only at the re-emit interval. Default: 3.
   uint32_t confirm_samples = 3;
   /// An ongoing anomaly is re-announced at most this often (event time).
   /// Default: 5m.

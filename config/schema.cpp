@@ -316,7 +316,8 @@ std::vector<option> make_schema() {
     unsigned_option<&O::detection, &D::confirm_samples>(
       "detection.confirm_samples",
       "An anomaly lasting this many samples is re-announced once (phase "
-      "ongoing) as a persisting anomaly (0 = only at the re-emit interval).",
+      "ongoing) as a persisting anomaly, scored by the mean score of those "
+      "samples or its own if higher (0 = only at the re-emit interval).",
       0, 100'000),
     duration_option<&O::detection, &D::reemit_interval>(
       "detection.reemit_interval",

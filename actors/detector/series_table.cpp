@@ -1,5 +1,6 @@
 #include "actors/detector/series_table.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -280,6 +281,11 @@ double series_table::judge(uint32_t index, const sample_batch& batch,
       set_hold(e, r, x);
     }
     e.normal_run = 0;
+    auto score = static_cast<float>(r.score);
+    if (!in_stretch || e.run == 0)
+      e.confirm_score_sum = score;
+    else if (e.run < std::max<uint32_t>(opts_.confirm_samples, 1))
+      e.confirm_score_sum += score;
     if (!in_stretch) {
       e.flags |= series_flags::anomalous;
       e.onset_ts_ms = s.ts_ms;
@@ -325,6 +331,13 @@ anomaly_event series_table::make_event(uint32_t index,
   ev.onset_ts_ms = e.onset_ts_ms;
   ev.value = x;
   ev.score = r.score;
+  if (phase == anomaly_phase::ongoing) {
+    // The stretch's confirmation scores it: the mean over its first
+    // confirm_samples samples, unless this one scores higher.
+    auto n = std::clamp<uint32_t>(e.run, 1,
+                                  std::max<uint32_t>(opts_.confirm_samples, 1));
+    ev.score = std::max(ev.score, static_cast<double>(e.confirm_score_sum) / n);
+  }
   ev.expected_lo = r.expected_lo;
   ev.expected_hi = r.expected_hi;
   auto& kinds = ensemble_->detectors();
@@ -398,6 +411,7 @@ std::string series_table::snapshot(int64_t taken_at_ms) const {
     s->set_hold_lo(e.hold_lo);
     s->set_hold_hi(e.hold_hi);
     s->set_run(e.run);
+    s->set_confirm_score_sum(e.confirm_score_sum);
   }
   return snap.SerializeAsString();
 }
@@ -433,6 +447,7 @@ caf::expected<restore_info> series_table::restore(std::string_view bytes) {
     e.hold_lo = banded ? s.hold_lo() : std::numeric_limits<double>::quiet_NaN();
     e.hold_hi = banded ? s.hold_hi() : std::numeric_limits<double>::quiet_NaN();
     e.run = s.run();
+    e.confirm_score_sum = s.confirm_score_sum();
     if (same_layout && s.detectors().size() == ensemble_->state_size()) {
       std::memcpy(state_of(index), s.detectors().data(),
                   s.detectors().size());

@@ -128,7 +128,11 @@ private:
     double hold_hi;
     // Anomalous or held samples in the current stretch.
     uint32_t run;
-    uint32_t reserved;
+    // Sum of the ensemble's scores over the stretch's first confirm_samples
+    // anomalous samples: the persisting event scores their mean (or its own
+    // score if higher), since by then the adaptive detectors have absorbed
+    // part of a lasting shift.
+    float confirm_score_sum;
     // Length of the series text: a cheap second key, so a 64-bit hash
     // collision between texts of different lengths is caught without
     // touching the text.

@@ -214,6 +214,70 @@ TEST_F(table_test, confirms_a_persisting_anomaly_once_and_not_a_blip) {
   EXPECT_EQ(out.size(), 2u);
 }
 
+TEST_F(table_test, a_persisting_anomaly_scores_the_mean_of_its_confirmation) {
+  auto t = baseline(latency, 1000000, 200);
+  // A lasting shift: the adaptive detectors score its first sample high
+  // and absorb part of it by the confirm_samples-th.
+  std::vector<double> scores;
+  for (uint32_t i = 0; i < opts.confirm_samples; ++i, t += 10000) {
+    batch_builder bb;
+    bb.add(latency, t, 160);
+    table.ingest(bb.b, out, &scores);
+  }
+  ASSERT_EQ(out.size(), 2u);
+  ASSERT_EQ(out[1].phase, anomaly_phase::ongoing);
+  ASSERT_EQ(scores.size(), opts.confirm_samples);
+  ASSERT_LT(scores.back(), scores.front()) << "the detectors did not adapt";
+  double mean = 0;
+  for (double s : scores)
+    mean += s;
+  mean /= static_cast<double>(scores.size());
+  EXPECT_NEAR(out[0].score, scores.front(), 1e-12);
+  EXPECT_NEAR(out[1].score, mean, 1e-6)
+    << "the confirmation judges the stretch, not its last sample";
+  EXPECT_GT(out[1].score, scores.back());
+  // Re-announcements keep the confirmation's score as a floor.
+  opts.reemit_interval = duration{60000};
+  series_table again{"checkout", *ensemble::make(opts), opts};
+  std::vector<anomaly_event> later;
+  int64_t u = 1000000;
+  std::mt19937 gen{1};
+  std::uniform_real_distribution<double> dist{97, 103};
+  for (int i = 0; i < 200; ++i, u += 10000) {
+    batch_builder bb;
+    bb.add(latency, u, dist(gen));
+    again.ingest(bb.b, later);
+  }
+  for (int i = 0; i < 12; ++i, u += 10000) {
+    batch_builder bb;
+    bb.add(latency, u, 160);
+    again.ingest(bb.b, later);
+  }
+  ASSERT_GE(count_phase(later, anomaly_phase::ongoing), 2u);
+  for (const auto& e : later)
+    if (e.phase == anomaly_phase::ongoing)
+      EXPECT_NEAR(e.score, later[1].score, 1e-6);
+}
+
+TEST_F(table_test, a_snapshot_keeps_the_confirmation_under_way) {
+  auto t = baseline(latency, 1000000, 200);
+  feed(latency, t, 160);
+  feed(latency, t + 10000, 160);
+  auto bytes = table.snapshot(1);
+  series_table copy{"checkout", ens, opts};
+  ASSERT_TRUE(copy.restore(bytes));
+  std::vector<anomaly_event> restored;
+  for (uint32_t i = 2; i < opts.confirm_samples; ++i) {
+    feed(latency, t + i * 10000, 160);
+    batch_builder bb;
+    bb.add(latency, t + i * 10000, 160);
+    copy.ingest(bb.b, restored);
+  }
+  ASSERT_EQ(out.back().phase, anomaly_phase::ongoing);
+  ASSERT_EQ(restored.size(), 1u);
+  EXPECT_EQ(restored[0].score, out.back().score);
+}
+
 TEST_F(table_test, a_blip_just_before_a_shift_does_not_date_it) {
   auto t = baseline(latency, 1000000, 200);
   feed(latency, t, 250); // a blip
