@@ -183,11 +183,27 @@ ranking rank(const service_graph& graph, const rank_input& in,
         nodes[local[j]].callers.push_back(static_cast<int32_t>(i));
       }
   const auto slack = opts.onset_slack_ms;
+  // How long each candidate has been anomalous, a stretch still going on
+  // counted up to the incident's latest evidence: what a callee must match
+  // to explain its caller, and signal (f), persistence.
+  std::vector<int64_t> lasted(n, 0);
+  int64_t longest = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const auto& ev = nodes[i].ev;
+    lasted[i] = ev.anomalous_ms;
+    if (ev.active_since_ms > 0 && in.window_end_ms > ev.active_since_ms)
+      lasted[i] = std::max(lasted[i], in.window_end_ms - ev.active_since_ms);
+    longest = std::max(longest, lasted[i]);
+  }
   auto explains = [&](int32_t callee, size_t caller) {
-    // A callee explains its caller when it went bad first (or together)
-    // and was still failing when the caller went bad.
+    // A callee explains its caller when it went bad first (or together),
+    // was still failing when the caller went bad, and lasted a fair share
+    // of the caller's time.
     return nodes[callee].ev.onset_ms <= nodes[caller].ev.onset_ms + slack
-           && failing_at(nodes[callee].ev, nodes[caller].ev.onset_ms, slack);
+           && failing_at(nodes[callee].ev, nodes[caller].ev.onset_ms, slack)
+           && static_cast<double>(lasted[callee])
+                >= opts.explain_min_share
+                     * static_cast<double>(lasted[caller]);
   };
   std::vector<candidate> cs(n);
   int64_t first = nodes[0].ev.onset_ms;
@@ -205,17 +221,7 @@ ranking rank(const service_graph& graph, const rank_input& in,
                                       / std::log1p(max_dev)
                                   : 0;
   bool simultaneous = last - first <= slack;
-  // (f) persistence: time anomalous, a stretch still going on counted up
-  // to the incident's latest evidence.
-  std::vector<int64_t> lasted(n, 0);
-  int64_t longest = 0;
-  for (size_t i = 0; i < n; ++i) {
-    const auto& ev = nodes[i].ev;
-    lasted[i] = ev.anomalous_ms;
-    if (ev.active_since_ms > 0 && in.window_end_ms > ev.active_since_ms)
-      lasted[i] = std::max(lasted[i], in.window_end_ms - ev.active_since_ms);
-    longest = std::max(longest, lasted[i]);
-  }
+  // (f) persistence, relative to the longest.
   for (size_t i = 0; i < n; ++i)
     cs[i].persistence = longest > 0 ? static_cast<double>(lasted[i])
                                         / static_cast<double>(longest)

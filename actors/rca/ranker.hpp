@@ -102,6 +102,10 @@ struct ranker_options {
   /// How long after a candidate's onset a symptom of a caller (or of its
   /// own callee) still counts as explained by it. Default: 10 min.
   int64_t propagation_horizon_ms = 600'000;
+  /// A callee explains its caller only if it stayed anomalous at least
+  /// this share of the caller's time: a short hiccup downstream does not
+  /// explain a caller that keeps failing long after it. Default: 0.25.
+  double explain_min_share = 0.25;
   /// Onsets closer than this count as simultaneous. Default: 5 s.
   int64_t onset_slack_ms = 5'000;
   /// Earliness falls to 1/e this long after the first onset (beyond the

@@ -465,22 +465,34 @@ TEST(ranker, a_bystander_that_recovered_loses_to_the_fault_that_lasts) {
   EXPECT_EQ(r1.candidates[0].persistence, 0.0);
 }
 
+namespace {
+
+// web -> fe -> db: db anomalous from t0 for `db_for`, then back to normal;
+// fe from `fe_onset` on and still; web (a blip) `web_after` later.
+rank_input chain_input(int64_t db_for, int64_t fe_onset, int64_t web_after,
+                       int64_t window_end) {
+  rank_input in;
+  auto db = lasting("db", t0, 10);
+  db.spans = {{t0, t0 + db_for}};
+  db.anomalous_ms = db_for;
+  auto fe = lasting("fe", fe_onset, 10);
+  fe.spans = {{fe_onset, 0}};
+  fe.active_since_ms = fe_onset;
+  auto web = anomaly("web", fe_onset + web_after);
+  web.spans = {{web.onset_ms, 0}};
+  in.anomalous = {db, fe, web};
+  in.window_end_ms = window_end;
+  return in;
+}
+
+} // namespace
+
 TEST(ranker, a_callee_back_to_normal_before_its_caller_went_bad_explains_nothing) {
   // db blipped and recovered after 40 s; two minutes later its caller fe
   // went bad and stays bad (its own fault). db went bad first, but it was
   // fine when fe went bad: fe is unexplained, and db dragged nobody down.
   auto g = graph_of({{"web", "fe"}, {"fe", "db"}});
-  rank_input in;
-  auto db = lasting("db", t0, 10);
-  db.spans = {{t0, t0 + 40'000}};
-  db.anomalous_ms = 40'000;
-  auto fe = lasting("fe", t0 + 3 * minute, 10);
-  fe.spans = {{t0 + 3 * minute, 0}};
-  fe.active_since_ms = fe.onset_ms;
-  auto web = anomaly("web", t0 + 3 * minute + 20'000);
-  web.spans = {{web.onset_ms, 0}};
-  in.anomalous = {db, fe, web};
-  in.window_end_ms = t0 + 5 * minute;
+  auto in = chain_input(40'000, t0 + 3 * minute, 20'000, t0 + 5 * minute);
   auto r = rank(g, in);
   ASSERT_EQ(r.candidates.size(), 2u);
   EXPECT_EQ(r.candidates[0].service, "fe");
@@ -507,6 +519,36 @@ TEST(ranker, a_callee_back_to_normal_before_its_caller_went_bad_explains_nothing
   auto unknown = rank(g, in);
   ASSERT_EQ(unknown.candidates.size(), 2u);
   EXPECT_EQ(unknown.candidates[0].service, "db");
+}
+
+TEST(ranker, a_short_hiccup_downstream_does_not_explain_a_lasting_failure) {
+  // fe went bad and stays bad for ten minutes; its callee db hiccupped at
+  // the same moment and was back to normal 20 s later. db was failing when
+  // fe went bad, but a hiccup that short cannot be why fe keeps failing.
+  auto g = graph_of({{"web", "fe"}, {"fe", "db"}});
+  auto in = chain_input(20'000, t0 + 2'000, 28'000, t0 + 10 * minute);
+  auto r = rank(g, in);
+  ASSERT_EQ(r.candidates.size(), 2u);
+  EXPECT_EQ(r.candidates[0].service, "fe");
+  EXPECT_DOUBLE_EQ(r.candidates[0].isolation, 1.0);
+  // Failing for four of fe's ten minutes, db explains fe.
+  in.anomalous[0].spans = {{t0, t0 + 4 * minute}};
+  in.anomalous[0].anomalous_ms = 4 * minute;
+  auto longer = rank(g, in);
+  ASSERT_EQ(longer.candidates.size(), 2u);
+  EXPECT_EQ(longer.candidates[0].service, "db");
+  EXPECT_DOUBLE_EQ(longer.candidates[1].isolation, 0.0);
+  // With the share at 0, any overlap explains, as before.
+  ranker_options any;
+  any.explain_min_share = 0;
+  in.anomalous[0].spans = {{t0, t0 + 20'000}};
+  in.anomalous[0].anomalous_ms = 20'000;
+  auto old = rank(g, in, any);
+  ASSERT_EQ(old.candidates.size(), 2u);
+  EXPECT_DOUBLE_EQ(old.candidates[0].service == "fe"
+                     ? old.candidates[0].isolation
+                     : old.candidates[1].isolation,
+                   0.0);
 }
 
 TEST(ranker, evidence_of_one_service_folds_its_spans) {
