@@ -402,6 +402,8 @@ notifier(notifier_actor::stateful_pointer<notifier_state> self,
         st.unreplicated.emplace_back(first, st.cfg.written());
       if (dropped > 0 && st.sent)
         st.sent->with({"outbox", "evicted"}).inc(dropped);
+      if (st.pending)
+        st.pending->set(static_cast<double>(st.box->size()));
       return static_cast<uint32_t>(xs.size());
     },
     [self](atom::tick) {
