@@ -37,6 +37,8 @@ struct node {
   /// A candidate; false for a service that only blipped while others
   /// persisted (it still counts as a symptom another explains).
   bool candidate = true;
+  /// Its symptoms set aside as its restart's passing effects.
+  size_t restart_aside = 0;
 };
 
 std::string fmt_time(int64_t ms) {
@@ -110,6 +112,52 @@ std::vector<node> collect(const service_graph& graph, const rank_input& in,
   return nodes;
 }
 
+/// Change kinds that start a new process.
+bool restarts(const std::string& kind) {
+  return kind == "deploy" || kind == "rollback" || kind == "restart";
+}
+
+/// A restart's own effects — the new process's warm-up, a fresh heap, a
+/// few failed requests — begin with it and pass: symptoms that began
+/// within restart_window_ms of the service's own deploy, rollback or
+/// restart and have recovered say nothing about where a fault started,
+/// so they are set aside (their onset, and their time as failing). A
+/// symptom that began with it and is still going on stays: a bad release.
+/// Evidence made only of such symptoms is left as it is.
+size_t set_restart_aside(service_evidence& ev,
+                         const std::vector<const change_event*>& changes,
+                         const ranker_options& opts) {
+  if (ev.spans.empty() || opts.restart_window_ms <= 0)
+    return 0;
+  auto restart_effect = [&](const anomaly_span& s) {
+    if (s.until_ms == 0)
+      return false;
+    return std::any_of(changes.begin(), changes.end(), [&](const auto* ch) {
+      return restarts(ch->kind) && s.from_ms >= ch->ts_ms - opts.change_grace_ms
+             && s.from_ms <= ch->ts_ms + opts.restart_window_ms;
+    });
+  };
+  std::vector<anomaly_span> kept;
+  for (const auto& s : ev.spans)
+    if (!restart_effect(s))
+      kept.push_back(s);
+  if (kept.empty() || kept.size() == ev.spans.size())
+    return 0;
+  auto aside = ev.spans.size() - kept.size();
+  // Dated by what kept failing; by its traffic only if nothing did.
+  int64_t first = 0;
+  for (bool traffic : {false, true}) {
+    for (const auto& s : kept)
+      if (s.traffic == traffic && (first == 0 || s.from_ms < first))
+        first = s.from_ms;
+    if (first != 0)
+      break;
+  }
+  ev.onset_ms = std::max(ev.onset_ms, first);
+  ev.spans = std::move(kept);
+  return aside;
+}
+
 /// Fills callers/callees among the anomalous services.
 void link(const service_graph& graph, std::vector<node>& nodes) {
   const auto& g = graph.graph();
@@ -160,6 +208,12 @@ ranking rank(const service_graph& graph, const rank_input& in,
   // Every symptom (blips too) is evidence of what a cause explains; only
   // candidates are ranked.
   auto all = collect(graph, in, opts.persisting_only);
+  std::unordered_map<std::string, std::vector<const change_event*>> changes;
+  for (const auto& ch : in.changes)
+    changes[ch.service].push_back(&ch);
+  for (auto& x : all)
+    if (auto it = changes.find(x.ev.service); it != changes.end())
+      x.restart_aside = set_restart_aside(x.ev, it->second, opts);
   link(graph, all);
   std::vector<node> nodes;
   std::vector<int32_t> at_all;
@@ -167,7 +221,9 @@ ranking rank(const service_graph& graph, const rank_input& in,
   for (size_t a = 0; a < all.size(); ++a)
     if (all[a].candidate) {
       local[a] = static_cast<int32_t>(nodes.size());
-      nodes.push_back({all[a].ev, all[a].v, {}, {}, true});
+      nodes.push_back(all[a]);
+      nodes.back().callees.clear();
+      nodes.back().callers.clear();
       at_all.push_back(static_cast<int32_t>(a));
     }
   const auto n = nodes.size();
@@ -216,10 +272,17 @@ ranking rank(const service_graph& graph, const rank_input& in,
     max_score = std::max(max_score, x.ev.max_score);
     max_dev = std::max(max_dev, x.ev.max_deviation);
   }
+  // Saturated at magnitude_cap_sigma: a near-constant series (no errors
+  // at all, then one) divides by almost nothing, and its 10^9 sigma must
+  // not shrink every other service's deviation to nothing.
+  auto sigma = [&](double dev) {
+    return std::log1p(std::min(dev, std::max(opts.magnitude_cap_sigma, 0.0)));
+  };
+  const auto top_sigma = sigma(max_dev);
   for (size_t i = 0; i < n; ++i)
-    cs[i].magnitude = max_dev > 0 ? std::log1p(nodes[i].ev.max_deviation)
-                                      / std::log1p(max_dev)
-                                  : 0;
+    cs[i].magnitude = top_sigma > 0 ? sigma(nodes[i].ev.max_deviation)
+                                        / top_sigma
+                                    : 0;
   bool simultaneous = last - first <= slack;
   // (f) persistence, relative to the longest.
   for (size_t i = 0; i < n; ++i)
@@ -351,9 +414,6 @@ ranking rank(const service_graph& graph, const rank_input& in,
       cs[i].pagerank = top > 0 ? pr[i] / top : 0;
   }
   // (e) change events shortly before onset.
-  std::unordered_map<std::string, std::vector<const change_event*>> changes;
-  for (const auto& ch : in.changes)
-    changes[ch.service].push_back(&ch);
   std::vector<std::string> change_text(n);
   std::vector<bool> change_before(n, false);
   for (size_t i = 0; i < n; ++i) {
@@ -433,6 +493,9 @@ ranking rank(const service_graph& graph, const rank_input& in,
     else
       c.evidence.push_back("onset " + fmt_span(c.onset_ms - first)
                            + " after the first");
+    if (nodes[i].restart_aside > 0)
+      c.evidence.push_back(std::to_string(nodes[i].restart_aside)
+                           + " passing symptoms of its restart set aside");
     if (c.blast_radius > 0)
       c.evidence.push_back(std::to_string(c.blast_radius)
                            + " anomalous services upstream");

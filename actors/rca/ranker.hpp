@@ -96,6 +96,10 @@ struct ranker_options {
   /// Weight of the size of the deviation (a fault is usually loudest where
   /// it starts, relative to that service's own noise). Default: 0.25.
   double w_magnitude = 0.25;
+  /// Deviations count up to this many standard deviations for magnitude;
+  /// beyond it every one is as extreme (a series that was flat has a
+  /// deviation of millions). Default: 100.
+  double magnitude_cap_sigma = 100;
   /// Weight of how long it has been anomalous (relative to the longest).
   /// Default: 0.6.
   double w_persistence = 0.6;
@@ -116,6 +120,10 @@ struct ranker_options {
   /// How far after onset a change still counts (clock skew, detection
   /// lag). Default: 30 s.
   int64_t change_grace_ms = 30'000;
+  /// A recovered symptom that began this long after the service's own
+  /// deploy, rollback or restart (or change_grace before it) is the
+  /// restart's effect and is set aside. 0 = off. Default: 60 s.
+  int64_t restart_window_ms = 60'000;
   /// PageRank damping (probability of following an edge). Default: 0.85.
   double damping = 0.85;
   /// PageRank power iterations at most. Default: 50.

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -605,4 +606,87 @@ TEST(ranker, a_callee_whose_traffic_changed_does_not_explain_its_caller) {
   ASSERT_EQ(failing.candidates.size(), 2u);
   EXPECT_EQ(failing.candidates[0].service, "usage");
   EXPECT_DOUBLE_EQ(failing.candidates[1].isolation, 0.0);
+}
+
+TEST(ranker, a_flat_series_gone_astronomical_does_not_drown_every_deviation) {
+  // api calls db and cache. cache's error ratio had been exactly flat,
+  // so its few failed requests a minute before db went bad are nine
+  // million of its standard deviations; it was fine again 5 min later.
+  // db moved by 12 and is still failing, and so is api above it.
+  auto g = graph_of({{"api", "db"}, {"api", "cache"}});
+  rank_input in;
+  auto cache = lasting("cache", t0 - minute, 9e6);
+  cache.anomalous_ms = 5 * minute;
+  auto db = lasting("db", t0, 12);
+  db.active_since_ms = t0;
+  db.anomalous_ms = 10 * minute;
+  auto api = lasting("api", t0 + 20'000, 12);
+  api.active_since_ms = api.onset_ms;
+  api.anomalous_ms = 10 * minute;
+  in.anomalous = {cache, db, api};
+  in.window_end_ms = t0 + 10 * minute;
+  auto r = rank(g, in);
+  ASSERT_EQ(r.candidates.size(), 3u);
+  EXPECT_EQ(r.candidates[0].service, "db");
+  auto of = [](const ranking& x, const std::string& s) {
+    for (const auto& c : x.candidates)
+      if (c.service == s)
+        return c;
+    return candidate{};
+  };
+  // Saturated at 100 sigma: 12 sigma is still about half as loud.
+  EXPECT_DOUBLE_EQ(of(r, "cache").magnitude, 1.0);
+  EXPECT_NEAR(of(r, "db").magnitude, std::log1p(12.0) / std::log1p(100.0),
+              1e-9);
+  // Uncapped, db's deviation counts for almost nothing and cache leads.
+  ranker_options uncapped;
+  uncapped.magnitude_cap_sigma = 1e300;
+  auto raw = rank(g, in, uncapped);
+  ASSERT_EQ(raw.candidates.size(), 3u);
+  EXPECT_LT(of(raw, "db").magnitude, 0.2);
+  EXPECT_EQ(raw.candidates[0].service, "cache");
+}
+
+TEST(ranker, a_restart_s_passing_symptoms_say_nothing_of_where_a_fault_began) {
+  // web calls api, api calls cache. cache was deployed at t0: a fresh
+  // heap (memory low for 200 s) — then, from 170 s, fewer requests,
+  // because api began to fail at 150 s and still does (web 20 s later).
+  // The fresh heap covers api's onset, yet it is the restart's, not a
+  // failure that could explain api.
+  auto g = graph_of({{"web", "api"}, {"api", "cache"}});
+  rank_input in;
+  auto cache = lasting("cache", t0, 30);
+  cache.spans = {{t0, t0 + 200'000, false}, {t0 + 170'000, 0, true}};
+  cache.active_since_ms = t0 + 170'000;
+  cache.anomalous_ms = 9 * minute;
+  auto api = lasting("api", t0 + 150'000, 30);
+  api.spans = {{t0 + 150'000, 0, false}};
+  api.active_since_ms = api.onset_ms;
+  api.anomalous_ms = 9 * minute;
+  auto web = lasting("web", t0 + 170'000, 30);
+  web.spans = {{t0 + 170'000, 0, false}};
+  web.active_since_ms = web.onset_ms;
+  web.anomalous_ms = 9 * minute;
+  in.anomalous = {cache, api, web};
+  in.changes = {deploy("cache", "v7", t0 + 5'000)};
+  in.window_end_ms = t0 + 12 * minute;
+  auto r = rank(g, in);
+  ASSERT_EQ(r.candidates.size(), 3u);
+  EXPECT_EQ(r.candidates[0].service, "api");
+  EXPECT_DOUBLE_EQ(r.candidates[0].isolation, 1.0);
+  EXPECT_TRUE(has_evidence(r.candidates[1], "1 passing symptoms of its restart"))
+    << r.candidates[1].service;
+  // Without setting them aside, the restart's fresh heap "explains" api.
+  ranker_options off;
+  off.restart_window_ms = 0;
+  auto raw = rank(g, in, off);
+  ASSERT_EQ(raw.candidates.size(), 3u);
+  EXPECT_EQ(raw.candidates[0].service, "cache");
+  // A symptom that began with the deploy and is still going on is the
+  // release's fault, not a restart passing: cache stays the cause.
+  in.anomalous[0].spans = {{t0, 0, false}};
+  in.anomalous[0].active_since_ms = t0;
+  auto bad = rank(g, in);
+  ASSERT_EQ(bad.candidates.size(), 3u);
+  EXPECT_EQ(bad.candidates[0].service, "cache");
 }
