@@ -114,6 +114,7 @@ def main():
             "fault": truth["fault"],
             "services": services_of(d, dump and dump + ".services"),
             "incidents": (res or {}).get("incidents", -1),
+            "incident": (res or {}).get("incident"),
             "rank": ranking.index(root) + 1 if root in ranking else 0,
             "baseline_hit": (res or {}).get("baseline") == root,
             # The incident where the window's storm went (see vigil-eval).
