@@ -3,7 +3,7 @@
 streamed at SPEED event seconds per wall second (vigil-sim --case --to)
 into a fresh vigild on loopback, then the incident holding the root cause
 is read back and the first root-cause entry of its timeline that names the
-truth is compared with the fault's injection time (truth.json inject_ts)
+truth (the earliest, when several incidents hold the root) is compared with the fault's injection time (truth.json inject_ts)
 with the root's first anomaly: the onset (event time) of the earliest
 anomaly of the root service in that incident from 30 s before the
 injection on; and with the root's first anomaly *reported*: the event
@@ -88,7 +88,10 @@ def one(case_dir, speed, vigild, sim, config=None):
                             and e["kind"] in ("metric_anomaly", "log_event",
                                               "alert")
                             and e["ts"] >= inject - 30]
-                if named and onsets and reported:
+                # Several incidents may hold the root (one opened by noise
+                # before the fault, say): the earliest that names it counts.
+                if named and onsets and reported and (
+                        found is None or min(named) - inject < found[0]):
                     found = (min(named) - inject, min(named) - min(onsets),
                              min(named) - min(reported))
             if found is None:
