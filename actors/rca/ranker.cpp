@@ -504,7 +504,12 @@ ranking rank(const service_graph& graph, const rank_input& in,
       c.evidence.push_back(
         "anomalous for " + fmt_span(lasted[i])
         + (nodes[i].ev.active_since_ms > 0 ? ", still" : ", recovered"));
-    if (nodes[i].ev.max_deviation > 0)
+    if (nodes[i].ev.max_deviation > opts.magnitude_cap_sigma)
+      c.evidence.push_back("largest deviation over "
+                           + fmt_num(opts.magnitude_cap_sigma)
+                           + " sigma (counted as "
+                           + fmt_num(opts.magnitude_cap_sigma) + ")");
+    else if (nodes[i].ev.max_deviation > 0)
       c.evidence.push_back("largest deviation "
                            + fmt_num(nodes[i].ev.max_deviation) + " sigma");
     c.evidence.push_back("max anomaly score " + fmt_num(nodes[i].ev.max_score)

@@ -638,6 +638,9 @@ TEST(ranker, a_flat_series_gone_astronomical_does_not_drown_every_deviation) {
   EXPECT_DOUBLE_EQ(of(r, "cache").magnitude, 1.0);
   EXPECT_NEAR(of(r, "db").magnitude, std::log1p(12.0) / std::log1p(100.0),
               1e-9);
+  EXPECT_TRUE(has_evidence(of(r, "cache"),
+                           "largest deviation over 100.00 sigma"));
+  EXPECT_TRUE(has_evidence(of(r, "db"), "largest deviation 12.00 sigma"));
   // Uncapped, db's deviation counts for almost nothing and cache leads.
   ranker_options uncapped;
   uncapped.magnitude_cap_sigma = 1e300;
