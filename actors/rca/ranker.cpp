@@ -495,7 +495,9 @@ ranking rank(const service_graph& graph, const rank_input& in,
                            + " after the first");
     if (nodes[i].restart_aside > 0)
       c.evidence.push_back(std::to_string(nodes[i].restart_aside)
-                           + " passing symptoms of its restart set aside");
+                           + " passing symptom"
+                           + (nodes[i].restart_aside == 1 ? "" : "s")
+                           + " of its restart set aside");
     if (c.blast_radius > 0)
       c.evidence.push_back(std::to_string(c.blast_radius)
                            + " anomalous services upstream");
