@@ -73,16 +73,20 @@ rca::rank_input input_of(const json& inc,
 
 } // namespace
 
-std::tuple<double, size_t, int, double>
+std::tuple<bool, double, size_t, int, double>
 scoring_order(const json& incident) {
+  bool going = false;
   double longest = 0;
   if (incident.contains("anomalies"))
     for (const auto& a : incident["anomalies"]) {
       const auto& s = a.value("anomalous_s", json());
       if (s.is_number())
         longest = std::max(longest, s.get<double>());
+      going = going
+              || (!a.value("recovered", true)
+                  && a.value("persisting_since", json()).is_number());
     }
-  return {longest, incident["services"].size(),
+  return {going, longest, incident["services"].size(),
           incident["severity"].get<int>(),
           -incident["opened_at"].get<double>()};
 }

@@ -11,10 +11,12 @@
 namespace vigil::eval {
 
 /// Orders the incidents (whole API objects, with their anomalies)
-/// `vigil-eval rca` may score, strongest first: the one where a service
-/// has been anomalous longest (a lasting fault over a passing storm), then
-/// more services, then higher severity, then the earlier opened.
-std::tuple<double, size_t, int, double>
+/// `vigil-eval rca` may score, strongest first: one with a persisting
+/// symptom still anomalous (a fault going on over one that healed by
+/// itself), then the one where a service has been anomalous longest (a
+/// lasting fault over a passing storm), then more services, then higher
+/// severity, then the earlier opened.
+std::tuple<bool, double, size_t, int, double>
 scoring_order(const nlohmann::json& incident);
 
 /// Ranks again, without a node, the incident `vigil-eval rca` scores in a

@@ -174,8 +174,9 @@ int run_rca(const std::string& case_dir, options opts,
   }
   // Two ways to pick "the" incident of the case, neither looking at the
   // answer: (1) among incidents that opened inside the window, the
-  // strongest (scoring_order: the longest-anomalous service, then the
-  // most services, severity, the earliest); (2) among
+  // strongest (scoring_order: one still anomalous, then the
+  // longest-anomalous service, the most services, severity, the
+  // earliest); (2) among
   // all incidents, the one with the most services whose first anomaly in
   // it lies inside the window, i.e. where the window's storm went, even
   // when it joined an incident that opened before the window.

@@ -12,8 +12,9 @@ namespace vigil::eval {
 /// left to settle, and its incidents are read back through the HTTP API.
 /// Prints `{"incidents": N, "ranking": [{"service","score"}, ...],
 /// "incident": ID, "baseline": SERVICE, "storm": {...}}` for the strongest
-/// incident that opened inside the case window (`scoring_order`: a
-/// service anomalous longest, then most services; N counts those
+/// incident that opened inside the case window (`scoring_order`: one
+/// with a persisting symptom not yet recovered, then a service anomalous
+/// longest, then most services; N counts those
 /// incidents); "storm" holds the same fields for the incident that took
 /// the most services whose first anomaly lies inside the window (where the
 /// window's storm went, even into an incident opened before it). With a
