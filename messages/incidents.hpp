@@ -216,7 +216,10 @@ struct incident_view {
   std::string title;
   std::string domain;
   std::vector<std::string> services;
+  /// When its first symptom began.
   int64_t opened_ms = 0;
+  /// Event time Vigil opened it; 0 = not known.
+  int64_t detected_ms = 0;
   int64_t updated_ms = 0;
   /// 0 while not resolved.
   int64_t resolved_ms = 0;
@@ -236,7 +239,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, incident_view& x) {
   return f(caf::meta::type_name("vigil.incident_view"), x.id, x.status,
            x.severity, x.type, x.title, x.domain, x.services, x.opened_ms,
-           x.updated_ms, x.resolved_ms, x.merged_into, x.root_cause,
+           x.detected_ms, x.updated_ms, x.resolved_ms, x.merged_into, x.root_cause,
            x.symptoms, x.dropped_symptoms, x.timeline, x.dropped_timeline,
            x.summary, x.actions);
 }

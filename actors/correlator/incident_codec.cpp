@@ -18,6 +18,7 @@ std::string encode(const incident& inc) {
   r.set_status(static_cast<uint32_t>(inc.status));
   r.set_severity(static_cast<uint32_t>(inc.severity));
   r.set_opened_ms(inc.opened_ms);
+  r.set_detected_ms(inc.detected_ms);
   r.set_last_evidence_ms(inc.last_evidence_ms);
   r.set_last_persisting_ms(inc.last_persisting_ms);
   r.set_resolved_ms(inc.resolved_ms);
@@ -89,6 +90,7 @@ bool decode(std::string_view bytes, incident& inc) {
   inc.status = static_cast<incident_status>(r.status());
   inc.severity = static_cast<incident_severity>(r.severity());
   inc.opened_ms = r.opened_ms();
+  inc.detected_ms = r.detected_ms();
   inc.last_evidence_ms = r.last_evidence_ms();
   inc.last_persisting_ms = r.last_persisting_ms();
   inc.resolved_ms = r.resolved_ms();
@@ -151,6 +153,7 @@ incident_view to_view(const incident& inc, bool brief) {
   v.domain = inc.domain;
   v.services = inc.services();
   v.opened_ms = inc.opened_ms;
+  v.detected_ms = inc.detected_ms;
   v.updated_ms = std::max(inc.updated_ms, inc.last_evidence_ms);
   v.resolved_ms = inc.closed() ? inc.resolved_ms : 0;
   v.merged_into = inc.merged_into;

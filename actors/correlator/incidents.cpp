@@ -401,6 +401,7 @@ fold_result incident_book::fold(const anomaly_event& ev,
     fresh.id = next_id_fn_ ? next_id_fn_() : next_id_++;
     fresh.domain = domain;
     fresh.opened_ms = start_of(ev);
+    fresh.detected_ms = ev.ts_ms;
     fresh.last_evidence_ms = ev.ts_ms;
     fresh.updated_ms = ev.ts_ms;
     inc = &incidents_.emplace(fresh.id, std::move(fresh)).first->second;
@@ -617,6 +618,10 @@ void incident_book::absorb(incident& into, incident& from) {
     if (e.kind != "status" && e.kind != "root_cause")
       note(into, e);
   into.opened_ms = std::min(into.opened_ms, from.opened_ms);
+  if (from.detected_ms > 0)
+    into.detected_ms = into.detected_ms > 0
+                         ? std::min(into.detected_ms, from.detected_ms)
+                         : from.detected_ms;
   into.last_evidence_ms = std::max(into.last_evidence_ms,
                                    from.last_evidence_ms);
   timeline_entry e;

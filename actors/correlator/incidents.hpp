@@ -151,7 +151,12 @@ struct incident {
   std::string type;
   incident_status status = incident_status::open;
   incident_severity severity = incident_severity::warning;
+  /// When its first symptom began (the incident is dated by it).
   int64_t opened_ms = 0;
+  /// Event time of the evidence that opened it: when Vigil knew, which
+  /// MTTD measures from opened_ms; 0 = not known (incidents stored before
+  /// it was kept).
+  int64_t detected_ms = 0;
   int64_t last_evidence_ms = 0;
   /// Newest persisting evidence (see incident_options::persisting_only);
   /// 0 when unknown (then last_evidence_ms stands in).

@@ -170,6 +170,7 @@ json incident_json(const incident_view& x, bool brief) {
            {"domain", x.domain},
            {"services", x.services},
            {"opened_at", seconds(x.opened_ms)},
+           {"detected_at", time_or_null(x.detected_ms)},
            {"updated_at", seconds(x.updated_ms)},
            {"resolved_at", time_or_null(x.resolved_ms)},
            {"root_cause", root},

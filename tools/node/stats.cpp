@@ -81,9 +81,14 @@ json incident_stats(const std::vector<incident_view>& xs) {
       if (x.status != "resolved")
         ++t->open;
     }
+    // MTTD: from the first symptom's onset to when the incident was
+    // opened (detected_ms; incidents stored without it count as opened
+    // at their first symptom). MTTA runs from that moment, MTTR from the
+    // first symptom.
     int64_t first = x.opened_ms;
     for (const auto& sym : x.symptoms)
       first = std::min(first, sym.first_ms);
+    int64_t detected = x.detected_ms > 0 ? x.detected_ms : x.opened_ms;
     int64_t response = 0;
     for (const auto& e : x.timeline)
       if ((e.kind == "status" && starts_with(e.text, "acknowledged"))
@@ -93,10 +98,11 @@ json incident_stats(const std::vector<incident_view>& xs) {
         break;
       }
     for (auto* t : {&overall, &s}) {
-      t->mttd.xs.push_back(static_cast<double>(x.opened_ms - first) / 1000.0);
+      t->mttd.xs.push_back(
+        static_cast<double>(std::max<int64_t>(0, detected - first)) / 1000.0);
       if (response > 0)
         t->mtta.xs.push_back(
-          static_cast<double>(std::max<int64_t>(0, response - x.opened_ms))
+          static_cast<double>(std::max<int64_t>(0, response - detected))
           / 1000.0);
       if (x.resolved_ms > 0)
         t->mttr.xs.push_back(
@@ -135,11 +141,13 @@ json incident_stats(const std::vector<incident_view>& xs) {
               {"services", by_service},
               {"playbooks", by_book},
               {"definitions",
-               {{"mttd", "first anomaly of the incident to the incident "
-                         "opening (event time)"},
-                {"mtta", "opening to the first response: an "
+               {{"mttd", "onset of the incident's first symptom to the "
+                         "evidence that opened it (detected_at; event "
+                         "time)"},
+                {"mtta", "detected_at to the first response: an "
                          "acknowledgement or a playbook step started"},
-                {"mttr", "opening to resolution (event time)"}}}};
+                {"mttr", "onset of the first symptom (opened_at) to "
+                         "resolution (event time)"}}}};
 }
 
 } // namespace vigil::node

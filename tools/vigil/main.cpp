@@ -166,7 +166,9 @@ void print_human(const std::string& cmd, const json& j) {
     std::printf("%s  %s  severity %d  %s\n", j["id"].get<std::string>().c_str(),
                 j["status"].get<std::string>().c_str(), j["severity"].get<int>(),
                 j["title"].get<std::string>().c_str());
-    std::printf("opened %s\n%s\n", fmt_time(j["opened_at"]).c_str(),
+    std::printf("began %s, opened %s\n%s\n",
+                fmt_time(j["opened_at"]).c_str(),
+                fmt_time(j.value("detected_at", json())).c_str(),
                 j["summary"].get<std::string>().c_str());
     if (!j["root_cause"].is_null())
       for (auto& c : j["root_cause"]["candidates"])

@@ -300,6 +300,8 @@ TEST(incident_flow, the_stored_form_reads_back_whole) {
   EXPECT_EQ(back.domain, "shop");
   EXPECT_EQ(back.type, inc.type);
   EXPECT_EQ(back.severity, inc.severity);
+  EXPECT_EQ(back.opened_ms, t0);
+  EXPECT_EQ(back.detected_ms, t0);
   ASSERT_EQ(back.symptoms.size(), 2u);
   EXPECT_EQ(back.symptoms[0].detectors, std::vector<std::string>{"ewma"});
   EXPECT_EQ(back.timeline.size(), inc.timeline.size());

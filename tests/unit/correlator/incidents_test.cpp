@@ -278,6 +278,7 @@ TEST(incident_book, with_persisting_only_blips_open_nothing) {
   auto* inc = book.find(r.incident);
   ASSERT_NE(inc, nullptr);
   EXPECT_EQ(inc->opened_ms, t0 + 15'000);
+  EXPECT_EQ(inc->detected_ms, t0 + 35'000) << "known once it persisted";
   ASSERT_EQ(inc->symptoms.size(), 1u);
   EXPECT_EQ(inc->symptoms[0].first_ms, t0 + 15'000);
   EXPECT_EQ(inc->symptoms[0].sustained_since_ms, t0 + 15'000);

@@ -136,6 +136,7 @@ TEST(incident_api, the_incident_object_has_the_contract_shape) {
   v.title = "database_connection_exhaustion in orders-db (+1 service)";
   v.services = {"checkout", "orders-db"};
   v.opened_ms = 1'700'000'000'000;
+  v.detected_ms = 1'700'000'030'000;
   v.updated_ms = 1'700'000'300'000;
   v.root_cause.candidates = {{"orders-db", 0.82, {"deploy 10 min before"}, 1}};
   v.root_cause.confidence_level = "high";
@@ -148,6 +149,7 @@ TEST(incident_api, the_incident_object_has_the_contract_shape) {
   EXPECT_EQ(j["id"], "INC-000042");
   EXPECT_EQ(j["severity"], 4);
   EXPECT_DOUBLE_EQ(j["opened_at"].get<double>(), 1'700'000'000.0);
+  EXPECT_DOUBLE_EQ(j["detected_at"].get<double>(), 1'700'000'030.0);
   EXPECT_TRUE(j["resolved_at"].is_null());
   EXPECT_EQ(j["root_cause"]["service"], "orders-db");
   EXPECT_DOUBLE_EQ(j["root_cause"]["confidence"].get<double>(), 0.82);

@@ -5,11 +5,14 @@
 namespace vigil::node {
 namespace {
 
+// As the correlator keeps them: dated by the first symptom's onset
+// (opened), opened by evidence at `detected_s`.
 incident_view make(uint64_t id, std::string cause, int64_t first_s,
-                   int64_t opened_s, int64_t resolved_s) {
+                   int64_t detected_s, int64_t resolved_s) {
   incident_view v;
   v.id = id;
-  v.opened_ms = opened_s * 1000;
+  v.opened_ms = first_s * 1000;
+  v.detected_ms = detected_s * 1000;
   v.resolved_ms = resolved_s * 1000;
   v.status = resolved_s ? "resolved" : "open";
   v.services = {cause, "checkout"};
@@ -48,9 +51,9 @@ TEST(stats, mttd_mtta_mttr_per_service_and_playbook_success) {
   // MTTA: 30 s (a step started) and 90 s (acknowledged); c had no response.
   EXPECT_EQ(all["mtta"]["count"], 2);
   EXPECT_DOUBLE_EQ(all["mtta"]["mean_s"].get<double>(), 60);
-  // MTTR: 1800 s and 60 s; b is still open.
+  // MTTR, from the first symptom: 1830 s and 120 s; b is still open.
   EXPECT_EQ(all["mttr"]["count"], 2);
-  EXPECT_DOUBLE_EQ(all["mttr"]["mean_s"].get<double>(), 930);
+  EXPECT_DOUBLE_EQ(all["mttr"]["mean_s"].get<double>(), 975);
   auto& db = doc["services"]["orders-db"];
   EXPECT_EQ(db["incidents"], 2);
   EXPECT_EQ(db["mttr"]["count"], 1);
@@ -59,6 +62,15 @@ TEST(stats, mttd_mtta_mttr_per_service_and_playbook_success) {
   EXPECT_EQ(doc["playbooks"]["pb"]["runs"], 2);
   EXPECT_EQ(doc["playbooks"]["pb"]["verified"], 1);
   EXPECT_DOUBLE_EQ(doc["playbooks"]["pb"]["success_rate"].get<double>(), 0.5);
+}
+
+TEST(stats, an_incident_stored_without_its_detection_time_counts_from_opening) {
+  auto old = make(1, "orders-db", 100, 0, 400);
+  old.timeline.push_back({130'000, "status", "", "acknowledged by bob"});
+  auto doc = incident_stats({old});
+  EXPECT_DOUBLE_EQ(doc["overall"]["mttd"]["max_s"].get<double>(), 0);
+  EXPECT_DOUBLE_EQ(doc["overall"]["mtta"]["max_s"].get<double>(), 30);
+  EXPECT_DOUBLE_EQ(doc["overall"]["mttr"]["max_s"].get<double>(), 300);
 }
 
 TEST(stats, no_incidents_gives_empty_figures_not_zeros) {
