@@ -493,6 +493,12 @@ struct rca_options {
   std::vector<std::string> traffic_metrics{
     "*request_rate*", "*requests_per_second*", "*_rps", "*_qps",
     "*throughput*"};
+  /// Metric-name globs of utilisation that follows demand: a symptom of
+  /// one that began within load_slack of a traffic symptom of the same
+  /// service is load sent to it, counted as traffic, not as failing.
+  std::vector<std::string> load_metrics{"*cpu*"};
+  /// Default: 10s.
+  duration load_slack{10'000};
   friend bool operator==(const rca_options&, const rca_options&) = default;
 };
 

@@ -687,6 +687,18 @@ std::vector<option> make_schema() {
       "when its caller went bad are of these does not explain the caller "
       "(traffic flows from callers to callees, failures back).",
       string_rule::metric_glob, 0, 64),
+    list_option<&O::rca, &RO::load_metrics>(
+      "rca.load_metrics",
+      "Metric-name globs of utilisation that follows demand; an anomaly of "
+      "one that began within rca.load_slack of a traffic anomaly of the "
+      "same service is load sent to it and counts as traffic, not as "
+      "failing (it neither explains a caller nor dates the service).",
+      string_rule::metric_glob, 0, 64),
+    duration_option<&O::rca, &RO::load_slack>(
+      "rca.load_slack",
+      "How close the onsets of a utilisation anomaly and a traffic anomaly "
+      "of one service must be for rca.load_metrics to call it load.",
+      0, 5 * minute),
     // -- remediation --
     bool_option<&O::remediation, &RM::enabled>(
       "remediation.enabled",

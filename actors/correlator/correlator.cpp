@@ -103,7 +103,8 @@ rca_request request_for(const incident& inc, const incident_book& book,
   req.incident = inc.id;
   req.window_start_ms = inc.opened_ms;
   req.window_end_ms = inc.last_evidence_ms;
-  req.anomalous = evidence_of(inc.symptoms, rca.traffic_metrics);
+  req.anomalous = evidence_of(inc.symptoms, rca.traffic_metrics,
+                              rca.load_metrics, rca.load_slack.count());
   std::vector<std::string> services;
   for (const auto& e : req.anomalous)
     services.push_back(e.service);

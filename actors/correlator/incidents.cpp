@@ -960,7 +960,34 @@ void incident_book::trim() {
 
 std::vector<rca_evidence>
 evidence_of(const std::vector<symptom>& symptoms,
-            const std::vector<std::string>& traffic_metrics) {
+            const std::vector<std::string>& traffic_metrics,
+            const std::vector<std::string>& load_metrics,
+            int64_t load_slack_ms) {
+  auto matches = [](const std::vector<std::string>& globs,
+                    const symptom& s) {
+    return s.kind == anomaly_kind::metric
+           && std::any_of(globs.begin(), globs.end(),
+                          [&](const std::string& g) {
+                            return glob_match(g, s.metric);
+                          });
+  };
+  // Onsets of request volume per service: utilisation that moved with
+  // one of them is load.
+  std::multimap<std::string_view, int64_t> volume;
+  if (!load_metrics.empty())
+    for (const auto& s : symptoms)
+      if (matches(traffic_metrics, s))
+        volume.emplace(s.service, s.first_ms);
+  auto load = [&](const symptom& s) {
+    if (volume.empty() || !matches(load_metrics, s))
+      return false;
+    auto [from, to] = volume.equal_range(s.service);
+    return std::any_of(from, to, [&](const auto& v) {
+      auto gap = v.second > s.first_ms ? v.second - s.first_ms
+                                       : s.first_ms - v.second;
+      return gap <= load_slack_ms;
+    });
+  };
   std::map<std::string, rca_evidence> by_service;
   for (const auto& s : symptoms) {
     // Log symptoms are moments (a new template, a burst of errors): no
@@ -981,12 +1008,7 @@ evidence_of(const std::vector<symptom>& symptoms,
     one.spans = {{s.first_ms, moment        ? std::max(s.last_ms, s.first_ms)
                               : s.recovered ? s.recovered_ms
                                             : 0}};
-    one.spans.front().traffic
-      = s.kind == anomaly_kind::metric
-        && std::any_of(traffic_metrics.begin(), traffic_metrics.end(),
-                       [&](const std::string& g) {
-                         return glob_match(g, s.metric);
-                       });
+    one.spans.front().traffic = matches(traffic_metrics, s) || load(s);
     one.anomalous_ms = moment ? std::max<int64_t>(s.last_ms - s.first_ms, 0)
                        : s.ended_ms
                            + (active ? std::max<int64_t>(

@@ -140,10 +140,15 @@ struct symptom {
 /// Every symptom counts, recovered ones included: detectors adapt to a
 /// lasting shift and call it recovered, and the service that went bad first
 /// is the one that recovers first.
-/// Metrics matching a glob of `traffic_metrics` are marked as traffic.
+/// Metrics matching a glob of `traffic_metrics` are marked as traffic, and
+/// so are those matching a glob of `load_metrics` (utilisation, such as
+/// CPU) whose first onset lies within `load_slack_ms` of a traffic
+/// symptom's of the same service: load sent to it, not a failure of it.
 std::vector<rca_evidence>
 evidence_of(const std::vector<symptom>& symptoms,
-            const std::vector<std::string>& traffic_metrics = {});
+            const std::vector<std::string>& traffic_metrics = {},
+            const std::vector<std::string>& load_metrics = {},
+            int64_t load_slack_ms = 0);
 
 struct incident {
   uint64_t id = 0;

@@ -32,8 +32,7 @@ int64_t ms_of(const json& seconds) {
 
 // The ranker's input for an incident of the API: its anomalies back into
 // symptoms, folded by the correlator's own code.
-rca::rank_input input_of(const json& inc,
-                         const std::vector<std::string>& traffic_metrics) {
+rca::rank_input input_of(const json& inc, const rca_options& opts) {
   std::vector<correlator::symptom> symptoms;
   int64_t last = 0;
   for (const auto& a : inc["anomalies"]) {
@@ -65,7 +64,9 @@ rca::rank_input input_of(const json& inc,
     symptoms.push_back(std::move(s));
   }
   rca_request req;
-  req.anomalous = correlator::evidence_of(symptoms, traffic_metrics);
+  req.anomalous
+    = correlator::evidence_of(symptoms, opts.traffic_metrics,
+                              opts.load_metrics, opts.load_slack.count());
   req.window_start_ms = ms_of(inc["opened_at"]);
   req.window_end_ms = last;
   return rca::input_of(req);
@@ -192,7 +193,7 @@ int run_rank(const std::string& dump_file, const std::string& case_dir,
   }
   json out{{"incidents", count}, {"ranking", json::array()}};
   if (best) {
-    auto in = input_of(*best, opts.rca.traffic_metrics);
+    auto in = input_of(*best, opts.rca);
     auto lookback = opts.rca.change_lookback.count();
     for (const auto& ch : changes) {
       if (ch.ts_ms < in.window_start_ms - lookback

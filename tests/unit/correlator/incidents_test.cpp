@@ -470,3 +470,37 @@ TEST(incident_book, with_link_by_persisting_a_blip_joins_but_links_nothing) {
               .incident,
             fault.incident);
 }
+
+TEST(incident_book, cpu_that_moved_with_the_request_rate_is_load_not_failure) {
+  // A callee's callers retry: its request rate and CPU rise together.
+  // Another service's CPU rises on its own (a hog); a third one's rises
+  // 40 s after its request rate did.
+  incident_book book{every_anomaly_opts()};
+  auto id = book.fold(anomaly("db", "request_rate", t0), "d").incident;
+  ASSERT_NE(id, 0u);
+  book.fold(anomaly("db", "cpu_usage", t0 + 5 * second), "d");
+  book.fold(anomaly("hog", "cpu_usage", t0 + 5 * second), "d");
+  book.fold(anomaly("late", "request_rate", t0 + 10 * second), "d");
+  book.fold(anomaly("late", "cpu_usage", t0 + 50 * second), "d");
+  const std::vector<std::string> traffic{"*request_rate*"};
+  const std::vector<std::string> load{"*cpu*"};
+  auto ev = evidence_of(book.find(id)->symptoms, traffic, load, 10 * second);
+  ASSERT_EQ(ev.size(), 3u); // db, hog, late (by name)
+  ASSERT_EQ(ev[0].service, "db");
+  ASSERT_EQ(ev[0].spans.size(), 2u);
+  EXPECT_TRUE(ev[0].spans[0].traffic && ev[0].spans[1].traffic)
+    << "db's CPU followed its load";
+  EXPECT_FALSE(failing_at(ev[0], t0 + 5 * second, 0));
+  EXPECT_TRUE(anomalous_at(ev[0], t0 + 5 * second, 0));
+  ASSERT_EQ(ev[1].service, "hog");
+  EXPECT_FALSE(ev[1].spans[0].traffic) << "no load came with it";
+  EXPECT_TRUE(failing_at(ev[1], t0 + 5 * second, 0));
+  ASSERT_EQ(ev[2].service, "late");
+  EXPECT_FALSE(ev[2].spans[1].traffic) << "40 s apart: not the same load";
+  // The same within a slack of 0, and without load globs nothing is load.
+  auto tight = evidence_of(book.find(id)->symptoms, traffic, load, 0);
+  EXPECT_FALSE(tight[0].spans[1].traffic);
+  auto none = evidence_of(book.find(id)->symptoms, traffic);
+  EXPECT_TRUE(none[0].spans[0].traffic);
+  EXPECT_FALSE(none[0].spans[1].traffic);
+}
