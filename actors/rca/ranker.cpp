@@ -221,9 +221,8 @@ ranking rank(const service_graph& graph, const rank_input& in,
   for (size_t a = 0; a < all.size(); ++a)
     if (all[a].candidate) {
       local[a] = static_cast<int32_t>(nodes.size());
-      nodes.push_back(all[a]);
-      nodes.back().callees.clear();
-      nodes.back().callers.clear();
+      nodes.push_back(
+        {all[a].ev, all[a].v, {}, {}, true, all[a].restart_aside});
       at_all.push_back(static_cast<int32_t>(a));
     }
   const auto n = nodes.size();

@@ -3,7 +3,8 @@
 streamed at SPEED event seconds per wall second (vigil-sim --case --to)
 into a fresh vigild on loopback, then the incident holding the root cause
 is read back and the first root-cause entry of its timeline that names the
-truth (the earliest, when several incidents hold the root) is compared with the fault's injection time (truth.json inject_ts)
+truth (the earliest, when several incidents hold the root) is compared
+with the fault's injection time (truth.json inject_ts),
 with the root's first anomaly: the onset (event time) of the earliest
 anomaly of the root service in that incident from 30 s before the
 injection on; and with the root's first anomaly *reported*: the event
