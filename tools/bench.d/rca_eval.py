@@ -6,8 +6,8 @@ Runs `vigil-eval rca --case DIR` for every case under CASES (cases written by
 AC@1 / AC@3 / AC@5 overall, per fault kind and per graph size, next to the
 seeds' simple rule ("nearest anomalous ancestor") on the same incidents.
 Two incidents are scored per case, chosen without looking at the answer:
-the strongest that opened inside the case window (AC@k), and the one most
-services first went into inside the window, even if it opened before
+the strongest the engine opened inside the case window (AC@k), and the one
+most services first went into inside the window, even if it opened before
 (storm AC@k: a fault that joined an incident already open).
 
   tools/bench.d/rca_eval.py --cases /tmp/sim300 --eval build/bin/vigil-eval \

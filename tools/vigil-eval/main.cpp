@@ -34,7 +34,7 @@ int usage(int code) {
        "        json, logfmt, syslog, access, log4j, python or text\n"
        "  rca   replay one RCA case through a node started in this process\n"
        "        and print {\"incidents\",\"ranking\"} for the strongest\n"
-       "        incident that opened inside the case window (one still\n"
+       "        incident the engine opened inside the case window (one still\n"
        "        anomalous, then a service anomalous longest, then most\n"
        "        services), and (storm) for\n"
        "        the one most services first went into inside the window;\n"

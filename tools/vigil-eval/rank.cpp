@@ -92,6 +92,11 @@ scoring_order(const json& incident) {
           -incident["opened_at"].get<double>()};
 }
 
+int64_t opened_by_engine_ms(const json& incident) {
+  const auto& detected = incident.value("detected_at", json());
+  return ms_of(detected.is_number() ? detected : incident["opened_at"]);
+}
+
 int run_rank(const std::string& dump_file, const std::string& case_dir,
              const options& opts, const std::string& weights) {
   rca::ranker_options ro;
@@ -176,15 +181,15 @@ int run_rank(const std::string& dump_file, const std::string& case_dir,
       changes.push_back(std::move(ch));
     }
   }
-  // The incident `vigil-eval rca` scores: opened inside the window, the
-  // strongest by scoring_order.
+  // The incident `vigil-eval rca` scores: opened by the engine inside the
+  // window (opened_by_engine_ms), the strongest by scoring_order.
   const json* best = nullptr;
   const auto key = scoring_order;
   size_t count = 0;
   for (const auto& inc : dump["incidents"]) {
     if (inc.contains("merged_into"))
       continue;
-    auto opened = ms_of(inc["opened_at"]);
+    auto opened = opened_by_engine_ms(inc);
     if (opened < start_ms || opened > end_ms)
       continue;
     ++count;

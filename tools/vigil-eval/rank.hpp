@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <tuple>
 
@@ -18,6 +19,13 @@ namespace vigil::eval {
 /// severity, then the earlier opened.
 std::tuple<bool, double, size_t, int, double>
 scoring_order(const nlohmann::json& incident);
+
+/// When the engine opened an incident, in Unix ms: its `detected_at` (the
+/// evidence that opened it), or `opened_at` (its first symptom's onset) in
+/// dumps written before incidents kept both. An incident "opened inside the
+/// case window" by this moment: its first symptom may have begun earlier,
+/// as a weak anomaly held for a while, without it being an older incident.
+int64_t opened_by_engine_ms(const nlohmann::json& incident);
 
 /// Ranks again, without a node, the incident `vigil-eval rca` scores in a
 /// dump it wrote (`--dump`: incidents with their anomalies, and the learned

@@ -173,7 +173,8 @@ int run_rca(const std::string& case_dir, options opts,
     }
   }
   // Two ways to pick "the" incident of the case, neither looking at the
-  // answer: (1) among incidents that opened inside the window, the
+  // answer: (1) among incidents the engine opened inside the window
+  // (opened_by_engine_ms: when the evidence that opened it came), the
   // strongest (scoring_order: one still anomalous, then the
   // longest-anomalous service, the most services, severity, the
   // earliest); (2) among
@@ -188,7 +189,7 @@ int run_rca(const std::string& case_dir, options opts,
   for (const auto& inc : all) {
     if (inc.contains("merged_into"))
       continue;
-    auto opened = static_cast<int64_t>(inc["opened_at"].get<double>() * 1000);
+    auto opened = opened_by_engine_ms(inc);
     if (opened >= start_ms && opened <= end_ms) {
       ++count;
       if (best.is_null() || key(inc) > key(best))

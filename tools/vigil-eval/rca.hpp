@@ -12,7 +12,9 @@ namespace vigil::eval {
 /// left to settle, and its incidents are read back through the HTTP API.
 /// Prints `{"incidents": N, "ranking": [{"service","score"}, ...],
 /// "incident": ID, "baseline": SERVICE, "storm": {...}}` for the strongest
-/// incident that opened inside the case window (`scoring_order`: one
+/// incident the engine opened inside the case window (by `detected_at`,
+/// `opened_by_engine_ms`; its first symptom may have begun before it),
+/// the strongest by `scoring_order`: one
 /// with a persisting symptom not yet recovered, then a service anomalous
 /// longest, then most services; N counts those
 /// incidents); "storm" holds the same fields for the incident that took
