@@ -428,6 +428,12 @@ struct correlation_options {
   /// do); a blip joins an incident but links nothing to it, so noise
   /// does not chain a large estate's incident along. Default: true.
   bool link_by_persisting = true;
+  /// With adjacency: a service's own symptoms in an incident link its new
+  /// ones to it only while one is still anomalous (log events and
+  /// forecasts: seen within group_window); once all recovered, its next
+  /// anomaly joins only through its neighbours, like a newcomer's.
+  /// Default: true.
+  bool rejoin_while_anomalous = true;
   /// An incident takes new symptoms for at most this long after it
   /// opened; later ones open a new incident. 0 = no limit. Default: 30m.
   duration max_span{1'800'000};

@@ -606,6 +606,14 @@ std::vector<option> make_schema() {
       "service to an incident only once it persisted (alerts, log events "
       "and forecasts always link); a blip joins but links nothing, "
       "so noise does not chain an incident along a large estate."),
+    bool_option<&O::correlation, &CO::rejoin_while_anomalous>(
+      "correlation.rejoin_while_anomalous",
+      "With correlation.adjacency, a service already in an incident links "
+      "its new anomalies to it only while one of its symptoms there is "
+      "still anomalous (log events and forecasts: seen within "
+      "group_window); once all recovered, it joins again only through its "
+      "neighbours, so a blip that joined a noise incident does not pull "
+      "the service's later fault into it."),
     bool_option<&O::correlation, &CO::adjacency>(
       "correlation.adjacency",
       "Inside a domain, a service with known neighbours joins an incident "

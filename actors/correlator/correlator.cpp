@@ -34,6 +34,7 @@ incident_options book_options(const correlator_config& cfg) {
   o.adjacency_hops = cfg.correlation.adjacency_hops;
   o.link_by_onset = cfg.correlation.link_by_onset;
   o.link_by_persisting = cfg.correlation.link_by_persisting;
+  o.rejoin_while_anomalous = cfg.correlation.rejoin_while_anomalous;
   o.resolve_after_ms = cfg.correlation.resolve_after.count();
   o.classification = cfg.correlation.classification;
   o.max_incidents = std::max<size_t>(10, cfg.correlation.max_incidents);

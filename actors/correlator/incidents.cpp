@@ -210,7 +210,15 @@ bool incident_book::linked(const incident& inc, const std::string& service,
                            int64_t ts_ms) const {
   // A neighbour counts while its symptom is recent: by default one that
   // began recently (the front of a spreading fault), else one still firing;
-  // with link_by_persisting only once that symptom persisted.
+  // with link_by_persisting only once that symptom persisted. The service
+  // itself counts while it is in the incident, or with
+  // rejoin_while_anomalous only while it is still anomalous there.
+  auto still_anomalous = [&](const symptom& s) {
+    if (s.kind == anomaly_kind::metric || s.kind == anomaly_kind::alert)
+      return !s.recovered;
+    // Log events and forecasts announce no recovery.
+    return s.last_ms + opts_.group_window_ms >= ts_ms;
+  };
   return std::any_of(inc.symptoms.begin(), inc.symptoms.end(),
                      [&](const symptom& s) {
                        auto recent = opts_.link_by_onset ? s.first_ms
@@ -218,8 +226,10 @@ bool incident_book::linked(const incident& inc, const std::string& service,
                        bool anchors = !opts_.link_by_persisting
                                       || s.sustained_since_ms > 0
                                       || s.kind != anomaly_kind::metric;
-                       return s.service == service
-                              || (anchors
+                       if (s.service == service)
+                         return !opts_.rejoin_while_anomalous
+                                || still_anomalous(s);
+                       return (anchors
                                   && recent + opts_.group_window_ms >= ts_ms
                                   && adjacent(service, s.service));
                      });

@@ -471,6 +471,80 @@ TEST(incident_book, with_link_by_persisting_a_blip_joins_but_links_nothing) {
             fault.incident);
 }
 
+TEST(incident_book, a_service_that_recovered_rejoins_only_through_its_neighbours) {
+  // api fails for good; its caller web blips with it and recovers. Four
+  // minutes later web's own CPU goes bad and persists: api's symptom began
+  // long ago, so only web's own past links it.
+  for (bool rejoin_while_anomalous : {true, false}) {
+    auto o = chain_opts(true);
+    o.rejoin_while_anomalous = rejoin_while_anomalous;
+    incident_book book{o};
+    book.set_neighbours(chain);
+    auto fault = book.fold(confirmed("api", "latency_ms", t0,
+                                     t0 + 20 * second),
+                           "d");
+    ASSERT_TRUE(fault.opened);
+    EXPECT_EQ(book.fold(anomaly("web", "latency_ms", t0 + 30 * second), "d")
+                .incident,
+              fault.incident);
+    auto healed = anomaly("web", "latency_ms", t0 + 50 * second);
+    healed.phase = anomaly_phase::recovered;
+    book.fold(healed, "d");
+    // api is still failing (re-announced), so the incident takes symptoms.
+    book.fold(confirmed("api", "latency_ms", t0, t0 + 5 * minute), "d");
+    auto later = book.fold(confirmed("web", "cpu", t0 + 6 * minute,
+                                     t0 + 6 * minute + 20 * second),
+                           "d");
+    if (rejoin_while_anomalous) {
+      EXPECT_TRUE(later.opened) << "web had recovered";
+      EXPECT_NE(later.incident, fault.incident);
+    } else {
+      EXPECT_EQ(later.incident, fault.incident) << "its recovered blip links";
+    }
+  }
+  // While one of web's symptoms is still anomalous, web's new ones join.
+  auto o = chain_opts(true);
+  o.rejoin_while_anomalous = true;
+  incident_book book{o};
+  book.set_neighbours(chain);
+  auto fault = book.fold(confirmed("api", "latency_ms", t0, t0 + 20 * second),
+                         "d");
+  book.fold(anomaly("web", "latency_ms", t0 + 30 * second), "d");
+  book.fold(confirmed("api", "latency_ms", t0, t0 + 5 * minute), "d");
+  EXPECT_EQ(book.fold(confirmed("web", "cpu", t0 + 6 * minute,
+                                t0 + 6 * minute + 20 * second),
+                      "d")
+              .incident,
+            fault.incident);
+  // A log event counts as anomalous within group_window of its last line.
+  incident_book logs{o};
+  logs.set_neighbours(chain);
+  auto first = logs.fold(confirmed("api", "latency_ms", t0, t0 + 20 * second),
+                         "d");
+  auto line = anomaly("web", "log", t0 + 30 * second);
+  line.kind = anomaly_kind::log_error_spike;
+  EXPECT_EQ(logs.fold(line, "d").incident, first.incident);
+  logs.fold(confirmed("api", "latency_ms", t0, t0 + 2 * minute), "d");
+  line.ts_ms = t0 + 150 * second;
+  logs.fold(line, "d");
+  logs.fold(confirmed("api", "latency_ms", t0, t0 + 5 * minute), "d");
+  // api's symptom began 6 min ago: web's last error line links it.
+  EXPECT_EQ(logs.fold(confirmed("web", "cpu", t0 + 6 * minute,
+                                t0 + 6 * minute + 20 * second),
+                      "d")
+              .incident,
+            first.incident)
+    << "its error burst was 3.5 min ago";
+  auto cooled = anomaly("web", "cpu", t0 + 390 * second);
+  cooled.phase = anomaly_phase::recovered;
+  logs.fold(cooled, "d");
+  logs.fold(confirmed("api", "latency_ms", t0, t0 + 8 * minute), "d");
+  auto late = logs.fold(confirmed("web", "memory", t0 + 9 * minute,
+                                  t0 + 9 * minute + 20 * second),
+                        "d");
+  EXPECT_TRUE(late.opened) << "web's error burst ended long ago";
+}
+
 TEST(incident_book, cpu_that_moved_with_the_request_rate_is_load_not_failure) {
   // A callee's callers retry: its request rate and CPU rise together.
   // Another service's CPU rises on its own (a hog); a third one's rises
