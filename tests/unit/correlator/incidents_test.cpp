@@ -472,9 +472,9 @@ TEST(incident_book, with_link_by_persisting_a_blip_joins_but_links_nothing) {
 }
 
 TEST(incident_book, a_service_that_recovered_rejoins_only_through_its_neighbours) {
-  // api fails for good; its caller web blips with it and recovers. Four
+  // api fails for good; its caller web blips with it and recovers. Five
   // minutes later web's own CPU goes bad and persists: api's symptom began
-  // long ago, so only web's own past links it.
+  // six minutes before, too long ago to link, so only web's own past could.
   for (bool rejoin_while_anomalous : {true, false}) {
     auto o = chain_opts(true);
     o.rejoin_while_anomalous = rejoin_while_anomalous;
@@ -487,9 +487,9 @@ TEST(incident_book, a_service_that_recovered_rejoins_only_through_its_neighbours
     EXPECT_EQ(book.fold(anomaly("web", "latency_ms", t0 + 30 * second), "d")
                 .incident,
               fault.incident);
-    auto healed = anomaly("web", "latency_ms", t0 + 50 * second);
-    healed.phase = anomaly_phase::recovered;
-    book.fold(healed, "d");
+    book.fold(anomaly("web", "latency_ms", t0 + 50 * second, 0,
+                      anomaly_phase::recovered),
+              "d");
     // api is still failing (re-announced), so the incident takes symptoms.
     book.fold(confirmed("api", "latency_ms", t0, t0 + 5 * minute), "d");
     auto later = book.fold(confirmed("web", "cpu", t0 + 6 * minute,
@@ -535,9 +535,9 @@ TEST(incident_book, a_service_that_recovered_rejoins_only_through_its_neighbours
               .incident,
             first.incident)
     << "its error burst was 3.5 min ago";
-  auto cooled = anomaly("web", "cpu", t0 + 390 * second);
-  cooled.phase = anomaly_phase::recovered;
-  logs.fold(cooled, "d");
+  logs.fold(anomaly("web", "cpu", t0 + 390 * second, 0,
+                    anomaly_phase::recovered),
+            "d");
   logs.fold(confirmed("api", "latency_ms", t0, t0 + 8 * minute), "d");
   auto late = logs.fold(confirmed("web", "memory", t0 + 9 * minute,
                                   t0 + 9 * minute + 20 * second),
