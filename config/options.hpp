@@ -429,8 +429,8 @@ struct correlation_options {
   /// does not chain a large estate's incident along. Default: true.
   bool link_by_persisting = true;
   /// With adjacency: a service's own symptoms in an incident link its new
-  /// ones to it only while one is still anomalous (log events and
-  /// forecasts: seen within group_window); once all recovered, its next
+  /// ones to it only while one is still anomalous (log events: seen
+  /// within group_window); once all recovered, its next
   /// anomaly joins only through its neighbours, like a newcomer's.
   /// Default: true.
   bool rejoin_while_anomalous = true;

@@ -610,8 +610,8 @@ std::vector<option> make_schema() {
       "correlation.rejoin_while_anomalous",
       "With correlation.adjacency, a service already in an incident links "
       "its new anomalies to it only while one of its symptoms there is "
-      "still anomalous (log events and forecasts: seen within "
-      "group_window); once all recovered, it joins again only through its "
+      "still anomalous (log events: seen within group_window); once all "
+      "recovered, it joins again only through its "
       "neighbours, so a blip that joined a noise incident does not pull "
       "the service's later fault into it."),
     bool_option<&O::correlation, &CO::adjacency>(

@@ -214,10 +214,11 @@ bool incident_book::linked(const incident& inc, const std::string& service,
   // itself counts while it is in the incident, or with
   // rejoin_while_anomalous only while it is still anomalous there.
   auto still_anomalous = [&](const symptom& s) {
-    if (s.kind == anomaly_kind::metric || s.kind == anomaly_kind::alert)
-      return !s.recovered;
-    // Log events and forecasts announce no recovery.
-    return s.last_ms + opts_.group_window_ms >= ts_ms;
+    // Log events announce no recovery: recent lines count.
+    if (s.kind == anomaly_kind::log_new_template
+        || s.kind == anomaly_kind::log_error_spike)
+      return s.last_ms + opts_.group_window_ms >= ts_ms;
+    return !s.recovered;
   };
   return std::any_of(inc.symptoms.begin(), inc.symptoms.end(),
                      [&](const symptom& s) {

@@ -87,9 +87,8 @@ struct incident_options {
   /// Default: false.
   bool link_by_persisting = false;
   /// With adjacency: a service's own symptoms in an incident link its new
-  /// ones to it only while one of them is still anomalous (a metric or an
-  /// alert not recovered; a log event or a forecast seen within
-  /// group_window). Once all recovered, the service went back to normal;
+  /// ones to it only while one of them is still anomalous (not recovered;
+  /// a log event, which announces no recovery: seen within group_window). Once all recovered, the service went back to normal;
   /// its next anomaly joins the incident only through its neighbours, like
   /// a newcomer's, so a blip that joined a noise incident does not pull the
   /// service's later, unrelated fault into it. Default: false (any earlier
