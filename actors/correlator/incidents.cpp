@@ -500,6 +500,12 @@ fold_result incident_book::fold(const anomaly_event& ev,
       }
   }
   inc->opened_ms = std::min(inc->opened_ms, start_of(ev));
+  // Evidence that would have opened the incident by itself, stamped
+  // earlier than what did, arrived late (detector shards run apart): in
+  // event time the incident was known from its moment.
+  if (!r.opened && !suppressed && ev.score >= opts_.min_score
+      && (lasting || !opts_.persisting_only) && inc->detected_ms > ev.ts_ms)
+    inc->detected_ms = ev.ts_ms;
   inc->last_evidence_ms = std::max(inc->last_evidence_ms, ev.ts_ms);
   if (lasting)
     inc->last_persisting_ms = std::max(inc->last_persisting_ms, ev.ts_ms);

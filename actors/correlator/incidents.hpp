@@ -167,8 +167,10 @@ struct incident {
   /// When its first symptom began (the incident is dated by it).
   int64_t opened_ms = 0;
   /// Event time of the evidence that opened it: when Vigil knew, which
-  /// MTTD measures from opened_ms; 0 = not known (incidents stored before
-  /// it was kept).
+  /// MTTD measures from opened_ms; earlier evidence that could have
+  /// opened it, arriving after it, moves it back (so it does not depend on
+  /// which detector shard ran first). 0 = not known (incidents stored
+  /// before it was kept).
   int64_t detected_ms = 0;
   int64_t last_evidence_ms = 0;
   /// Newest persisting evidence (see incident_options::persisting_only);

@@ -260,6 +260,34 @@ anomaly_event confirmed(std::string service, std::string metric,
 
 } // namespace
 
+TEST(incident_book, evidence_arriving_late_dates_the_detection_back) {
+  // Detector shards run apart: evidence stamped earlier than what opened
+  // an incident can arrive after it. What would have opened the incident
+  // by itself moves detected_ms back; a blip or weak evidence does not.
+  auto o = persisting_opts();
+  o.min_score = 0.8;
+  incident_book book{o};
+  auto r = book.fold(confirmed("web", "latency_ms", t0 + 90'000,
+                               t0 + 120'000),
+                     "d");
+  ASSERT_TRUE(r.opened);
+  auto* inc = book.find(r.incident);
+  ASSERT_NE(inc, nullptr);
+  EXPECT_EQ(inc->detected_ms, t0 + 120'000);
+  book.fold(anomaly("db", "errors", t0 + 20'000), "d");
+  EXPECT_EQ(inc->detected_ms, t0 + 120'000) << "a blip opens nothing";
+  auto weak = confirmed("db", "memory", t0, t0 + 25'000);
+  weak.score = 0.5;
+  book.fold(weak, "d");
+  EXPECT_EQ(inc->detected_ms, t0 + 120'000) << "too weak to open";
+  EXPECT_EQ(inc->opened_ms, t0) << "yet its onset dates the incident";
+  EXPECT_EQ(book.fold(confirmed("db", "query_ms", t0 + 10'000, t0 + 30'000),
+                      "d")
+              .incident,
+            r.incident);
+  EXPECT_EQ(inc->detected_ms, t0 + 30'000) << "it would have opened it";
+}
+
 TEST(incident_book, with_persisting_only_blips_open_nothing) {
   incident_book book{persisting_opts()};
   for (int i = 0; i < 20; ++i) {
