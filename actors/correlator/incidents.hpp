@@ -88,11 +88,12 @@ struct incident_options {
   bool link_by_persisting = false;
   /// With adjacency: a service's own symptoms in an incident link its new
   /// ones to it only while one of them is still anomalous (not recovered;
-  /// a log event, which announces no recovery: seen within group_window). Once all recovered, the service went back to normal;
-  /// its next anomaly joins the incident only through its neighbours, like
-  /// a newcomer's, so a blip that joined a noise incident does not pull the
-  /// service's later, unrelated fault into it. Default: false (any earlier
-  /// symptom links, however long ago it recovered).
+  /// a log event, which announces no recovery: seen within group_window).
+  /// Once all recovered, the service went back to normal; its next anomaly
+  /// joins the incident only through its neighbours, like a newcomer's, so
+  /// a blip that joined a noise incident does not pull the service's later,
+  /// unrelated fault into it. Default: false (any earlier symptom links,
+  /// however long ago it recovered).
   bool rejoin_while_anomalous = false;
   /// Flap damping: a symptom that already opened this many incidents
   /// within `flap_window` opens no more (it still joins open ones).
