@@ -118,7 +118,7 @@ struct ingest_options {
 /// follow from this list.
 inline constexpr auto known_detectors
   = std::to_array<std::string_view>(
-    {"zscore", "ewma", "cusum", "novelty", "seasonal"});
+    {"zscore", "ewma", "cusum", "novelty", "seasonal", "ramp"});
 
 /// The legal values of `node.log_level`, most verbose first.
 /// The llm.provider values ("" = the template summary).
@@ -327,6 +327,20 @@ struct cusum_options {
     = default;
 };
 
+/// detection.ramp: the rise between a series' last two spans of values,
+/// against the history of that rise.
+struct ramp_options {
+  /// Values in each of the two spans compared. Default: 20.
+  uint32_t span = 20;
+  /// Votes anomalous when the rise is this many standard deviations from
+  /// its usual value. Default: 5.
+  double threshold = 5.0;
+  /// Weight of the newest rise in its mean and variance. Default: 0.01.
+  double alpha = 0.01;
+  friend bool operator==(const ramp_options&, const ramp_options&)
+    = default;
+};
+
 /// detection: per-series streaming detectors and their consensus.
 struct detection_options {
   /// Detectors run on every series, by name. Default: [zscore, ewma, cusum].
@@ -362,8 +376,11 @@ struct detection_options {
   /// Per-metric detectors: "GLOB=DETECTOR[,DETECTOR...][:VOTES]"; a
   /// series takes the first rule its metric name matches, the others use
   /// `detectors` and `min_votes` (VOTES defaults to the smaller of
-  /// min_votes and the rule's detector count). Default: [].
-  std::vector<std::string> rules;
+  /// min_votes and the rule's detector count). Default: memory and heap
+  /// gauges add `ramp` to the default detectors, so a leak is seen by its
+  /// slope.
+  std::vector<std::string> rules{"*memory*=zscore,ewma,cusum,ramp:2",
+                                 "*heap*=zscore,ewma,cusum,ramp:2"};
   /// Anomalies kept for GET /api/v1/anomalies. Default: 10000.
   uint32_t recent_anomalies = 10000;
   /// After a series' ensemble calls a value anomalous, its scores stay
@@ -374,6 +391,7 @@ struct detection_options {
   zscore_options zscore;
   ewma_options ewma;
   cusum_options cusum;
+  ramp_options ramp;
   novelty_options novelty;
   seasonal_options seasonal;
   likelihood_options likelihood;

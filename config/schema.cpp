@@ -158,6 +158,7 @@ using D = detection_options;
 using Z = zscore_options;
 using E = ewma_options;
 using C = cusum_options;
+using RA = ramp_options;
 using V = novelty_options;
 using W = seasonal_options;
 using L = log_detection_options;
@@ -299,7 +300,8 @@ std::vector<option> make_schema() {
       "Per-metric detectors, GLOB=DETECTOR[,DETECTOR...][:VOTES]; a series "
       "takes the first rule its metric name matches, the others use "
       "detectors and min_votes (VOTES defaults to the smaller of min_votes "
-      "and the rule's detector count).",
+      "and the rule's detector count); the default rules add ramp to the "
+      "default detectors for memory and heap gauges, which leak.",
       string_rule::detector_rule, 0, 64),
     unsigned_option<&O::detection, &D::warmup_samples>(
       "detection.warmup_samples",
@@ -369,6 +371,19 @@ std::vector<option> make_schema() {
     real_option<&O::detection, &D::cusum, &C::alpha>(
       "detection.cusum.alpha",
       "Weight of the newest value in the slow reference mean.", 0, true, 1,
+      false),
+    // -- detection.ramp --
+    unsigned_option<&O::detection, &D::ramp, &RA::span>(
+      "detection.ramp.span", "Values in each of the two spans compared.", 1,
+      10'000),
+    real_option<&O::detection, &D::ramp, &RA::threshold>(
+      "detection.ramp.threshold",
+      "Votes anomalous when the rise is this many standard deviations from "
+      "its usual value.",
+      0, true, 1000, false),
+    real_option<&O::detection, &D::ramp, &RA::alpha>(
+      "detection.ramp.alpha",
+      "Weight of the newest rise in its mean and variance.", 0, true, 1,
       false),
     // -- detection.novelty --
     unsigned_option<&O::detection, &D::novelty, &V::levels>(
@@ -934,6 +949,9 @@ constexpr section section_table[] = {
   {"detection.zscore", "Rolling z-score over the last `window` values."},
   {"detection.ewma", "Exponentially weighted mean and variance band."},
   {"detection.cusum", "Two-sided CUSUM on standardized residuals."},
+  {"detection.ramp",
+   "Rise between the means of the last two spans of values, against the "
+   "usual rise: a slope that lasts (a leak, a filling disk)."},
   {"detection.novelty",
    "Share of the recent value patterns never seen before on the series."},
   {"detection.likelihood",

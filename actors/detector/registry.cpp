@@ -2,6 +2,7 @@
 #include "actors/detector/detector.hpp"
 #include "actors/detector/ewma.hpp"
 #include "actors/detector/novelty.hpp"
+#include "actors/detector/ramp.hpp"
 #include "actors/detector/seasonal.hpp"
 #include "actors/detector/zscore.hpp"
 
@@ -17,6 +18,8 @@ std::unique_ptr<detector_kind> make_detector(std::string_view name,
     return std::make_unique<cusum>(opts.cusum, opts.warmup_samples);
   if (name == "novelty")
     return std::make_unique<novelty>(opts.novelty, opts.warmup_samples);
+  if (name == "ramp")
+    return std::make_unique<ramp>(opts.ramp, opts.warmup_samples);
   if (name == "seasonal")
     return std::make_unique<seasonal>(opts.seasonal, opts.warmup_samples);
   return nullptr;

@@ -46,6 +46,7 @@ BENCHMARK_CAPTURE(BM_detector, ewma, "ewma");
 BENCHMARK_CAPTURE(BM_detector, cusum, "cusum");
 BENCHMARK_CAPTURE(BM_detector, novelty, "novelty");
 BENCHMARK_CAPTURE(BM_detector, seasonal, "seasonal");
+BENCHMARK_CAPTURE(BM_detector, ramp, "ramp");
 
 // The default ensemble, then issue 3's streaming set with the seasonal
 // baseline added (target: <= 150 ns per sample).
@@ -68,6 +69,8 @@ void BM_ensemble(benchmark::State& state, std::vector<std::string> names) {
 BENCHMARK_CAPTURE(BM_ensemble, default, {"zscore", "ewma", "cusum"});
 BENCHMARK_CAPTURE(BM_ensemble, with_seasonal,
                   {"zscore", "ewma", "cusum", "seasonal"});
+BENCHMARK_CAPTURE(BM_ensemble, with_ramp,
+                  {"zscore", "ewma", "cusum", "ramp"});
 BENCHMARK_CAPTURE(BM_ensemble, nab, {"novelty", "seasonal"});
 
 // Precursors: 1,000 memory series with a companion limit each, one sample

@@ -355,7 +355,8 @@ TEST(config_loader, a_key_in_the_wrong_section_suggests_its_full_key) {
   EXPECT_TRUE(contains(e.message,
                        "did you mean detection.zscore.threshold, "
                        "detection.ewma.threshold, "
-                       "detection.cusum.threshold or "
+                       "detection.cusum.threshold, "
+                       "detection.ramp.threshold or "
                        "detection.seasonal.threshold?"));
 }
 

@@ -57,6 +57,7 @@ TEST(config_schema, every_field_of_the_option_structs_has_an_entry) {
   EXPECT_EQ(field_count<zscore_options>(), entries_in("detection.zscore"));
   EXPECT_EQ(field_count<ewma_options>(), entries_in("detection.ewma"));
   EXPECT_EQ(field_count<cusum_options>(), entries_in("detection.cusum"));
+  EXPECT_EQ(field_count<ramp_options>(), entries_in("detection.ramp"));
   EXPECT_EQ(field_count<security_options>(), entries_in("security"));
   EXPECT_EQ(field_count<cluster_options>(), entries_in("cluster"));
 }

@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "actors/detector/cusum.hpp"
@@ -96,7 +98,8 @@ TEST_P(every_detector, treats_a_flat_line_change_as_anomalous) {
 }
 
 INSTANTIATE_TEST_SUITE_P(kinds, every_detector,
-                         ::testing::Values("zscore", "ewma", "cusum"));
+                         ::testing::Values("zscore", "ewma", "cusum",
+                                           "ramp"));
 
 TEST(zscore, reports_the_band_it_expected) {
   auto d = make("zscore");
@@ -160,6 +163,99 @@ TEST(cusum, sees_a_slow_drift_the_point_detectors_miss) {
   EXPECT_GE(first_cusum, 0);
   EXPECT_LT(first_cusum, 150);
   EXPECT_LT(z_votes, 5);
+}
+
+TEST(ramp, keeps_voting_on_a_steady_ramp_after_the_zscore_lost_it) {
+  auto opts = defaults();
+  auto z = make("zscore", opts);
+  auto r = make("ramp", opts);
+  auto xs = noise(800, 100, 1, 23);
+  for (size_t i = 0; i < 500; ++i) {
+    z(xs[i]);
+    r(xs[i]);
+  }
+  // Half a sigma per sample, for good: a leak filling memory.
+  int first_ramp = -1, last_ramp = -1, late_z_votes = 0;
+  for (size_t i = 500; i < 800; ++i) {
+    double x = xs[i] + 0.5 * static_cast<double>(i - 500);
+    auto k = static_cast<int>(i - 500);
+    if (z(x).vote && k >= opts.zscore.window)
+      ++late_z_votes;
+    if (r(x).vote) {
+      if (first_ramp < 0)
+        first_ramp = k;
+      last_ramp = k;
+    }
+  }
+  // A full rolling window of ramp sits about 1.7 sigma under its newest
+  // value: the z-score is silent from then on.
+  EXPECT_EQ(late_z_votes, 0);
+  ASSERT_GE(first_ramp, 0);
+  // The rise needs about half a span of ramp to stand out.
+  EXPECT_LT(first_ramp, static_cast<int>(opts.ramp.span));
+  // The rise keeps voting well past the z-score's window, and its slowly
+  // learning reference absorbs a ramp that never ends within a few spans.
+  EXPECT_GT(last_ramp, static_cast<int>(opts.zscore.window));
+  EXPECT_LT(last_ramp, 200);
+}
+
+TEST(ramp, hardly_moves_for_one_spike) {
+  auto r = make("ramp");
+  for (auto x : noise(500, 100, 1, 25))
+    r(x);
+  // Ten sigmas once: a twentieth of it in the rise, then out again.
+  auto v = r(110);
+  EXPECT_FALSE(v.vote);
+  EXPECT_LT(std::fabs(v.deviation), 3.0);
+  int votes = 0;
+  for (auto x : noise(60, 100, 1, 26))
+    votes += r(x).vote ? 1 : 0;
+  EXPECT_EQ(votes, 0);
+}
+
+TEST(ramp, does_not_take_the_climb_back_after_a_restart_for_a_leak) {
+  auto r = make("ramp");
+  auto xs = noise(600, 100, 1, 33);
+  for (size_t i = 0; i < 500; ++i)
+    r(xs[i]);
+  // A restart: memory drops by 40 % at once, then the new process warms up
+  // back to the usual level over 30 samples.
+  bool voted_on_drop = false;
+  for (size_t i = 500; i < 503; ++i)
+    voted_on_drop = r(xs[i] - 40).vote || voted_on_drop;
+  EXPECT_TRUE(voted_on_drop) << "a drop this large is news";
+  // Half a span on, the drop has left the last two quarter spans, which
+  // now climb: from then on, through the climb and after it, silence.
+  auto half = defaults().ramp.span / 2;
+  int climb_votes = 0;
+  for (size_t i = 503; i < 600; ++i) {
+    double back = std::min(40.0, 40.0 * static_cast<double>(i - 503) / 30);
+    bool vote = r(xs[i] - 40 + back).vote;
+    if (i >= 503 + half)
+      climb_votes += vote ? 1 : 0;
+  }
+  EXPECT_EQ(climb_votes, 0);
+}
+
+TEST(ramp, stays_exact_over_a_long_run_with_large_offsets) {
+  auto r = make("ramp");
+  int votes = 0;
+  for (auto x : noise(200000, 1e6, 1, 27))
+    votes += r(x).vote ? 1 : 0;
+  EXPECT_LT(votes, 200000 * 0.001);
+  // Rounding in the running sums would show as a rise out of nothing.
+  EXPECT_LT(std::fabs(r(1e6).deviation), 5.0);
+}
+
+TEST(ramp, scores_at_most_like_cusum_so_a_slope_alone_cannot_shout) {
+  auto r = make("ramp");
+  for (auto x : noise(300, 100, 1, 29))
+    r(x);
+  double best = 0;
+  for (int i = 0; i < 40; ++i)
+    best = std::max(best, r(100 + 20.0 * i).score);
+  // Twice the threshold, where CUSUM caps its score as well.
+  EXPECT_NEAR(best, 0.8, 1e-9);
 }
 
 TEST(ensemble, needs_min_votes_agreeing_detectors) {

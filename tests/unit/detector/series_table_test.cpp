@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <limits>
 #include <random>
 
 #include "actors/detector/series_table.hpp"
 #include "runtime/hash.hpp"
+#include "tests/support/support.hpp"
 
 using namespace vigil;
 using namespace vigil::detector;
@@ -500,6 +502,53 @@ TEST_F(table_test, forgets_and_reuses_expired_series_without_losing_others) {
   series_table copy{"checkout", ens, opts};
   ASSERT_TRUE(copy.restore(copy_bytes));
   EXPECT_EQ(copy.series(), 1500u);
+}
+
+/// When a recorded memory leak first says something that could open an
+/// incident (correlation.min_score, 0.8): the first anomaly event from the
+/// leak's start on scoring at least that; 0 when none does. `file` holds
+/// "unix-seconds value" lines (tests/fixtures/detector/README.md).
+int64_t first_strong_leak_event(const std::string& file, int64_t start_s,
+                                std::vector<std::string> detectors) {
+  detection_options o;
+  o.detectors = std::move(detectors);
+  auto e = ensemble::make(o);
+  EXPECT_TRUE(e);
+  series_table t{"leaky", *e, o};
+  std::vector<anomaly_event> events;
+  std::ifstream in{test::fixture_path("detector/" + file)};
+  EXPECT_TRUE(in) << file;
+  int64_t ts = 0;
+  double v = 0;
+  size_t n = 0;
+  while (in >> ts >> v) {
+    batch_builder bb{"leaky"};
+    bb.add("memory_bytes", ts * 1000, v);
+    events.clear();
+    t.ingest(bb.b, events);
+    ++n;
+    for (auto& ev : events)
+      if (ts >= start_s && ev.phase != anomaly_phase::recovered
+          && ev.score >= 0.8)
+        return ts - start_s;
+  }
+  EXPECT_GT(n, 150u) << file;
+  return 0;
+}
+
+TEST(ramp_in_a_table, speaks_up_early_in_recorded_leaks_the_point_detectors_miss) {
+  // Without `ramp` neither leak says anything strong before its case window
+  // ends (12 and 13 minutes on); with it both do within ten minutes.
+  for (auto [file, start] : {std::pair{"leak_case_0277.txt", 1710034961},
+                             std::pair{"leak_case_0057.txt", 1706615003}}) {
+    EXPECT_EQ(first_strong_leak_event(file, start, {"zscore", "ewma", "cusum"}),
+              0)
+      << file;
+    auto with = first_strong_leak_event(file, start,
+                                        {"zscore", "ewma", "cusum", "ramp"});
+    EXPECT_GT(with, 0) << file;
+    EXPECT_LT(with, 600) << file;
+  }
 }
 
 TEST_F(table_test, costs_less_than_a_kibibyte_per_series) {

@@ -107,6 +107,17 @@ TEST_F(rules_test, observers_see_values_in_event_time_order_across_tables) {
   EXPECT_EQ(seen, (std::vector<int64_t>{1000, 2000, 3000, 4000}));
 }
 
+TEST_F(rules_test, memory_and_heap_gauges_are_judged_by_their_slope_too) {
+  auto t = make(); // the default rules
+  for (auto metric : {"container_memory_working_set_bytes",
+                      "process_resident_memory_bytes", "jvm_memory_used_bytes",
+                      "node_memory_MemAvailable_bytes"})
+    EXPECT_EQ(t->table_for(metric), 0u) << metric;
+  EXPECT_EQ(t->table_for("go_memstats_heap_inuse_bytes"), 1u);
+  for (auto metric : {"http_request_duration_seconds", "cpu_usage"})
+    EXPECT_EQ(t->table_for(metric), 2u) << metric;
+}
+
 TEST_F(rules_test, the_first_matching_rule_wins) {
   opts.rules = {"latency_*=zscore", "*=ewma"};
   auto t = make();
@@ -136,6 +147,7 @@ TEST_F(rules_test, snapshots_round_trip_with_rules) {
 }
 
 TEST_F(rules_test, without_rules_it_is_one_plain_table) {
+  opts.rules.clear();
   auto t = make();
   feed(*t);
   auto bytes = t->snapshot(0);
