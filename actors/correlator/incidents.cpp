@@ -1022,10 +1022,22 @@ evidence_of(const std::vector<symptom>& symptoms,
     one.max_deviation = s.max_deviation;
     one.sustained_onset_ms = s.sustained_since_ms;
     one.active_since_ms = active ? s.active_since_ms : 0;
-    one.spans = {{s.first_ms, moment        ? std::max(s.last_ms, s.first_ms)
-                              : s.recovered ? s.recovered_ms
-                                            : 0}};
-    one.spans.front().traffic = matches(traffic_metrics, s) || load(s);
+    // A series that recovered and went bad again is two spans: its earlier
+    // stretches up to their last recovery, and the current one. (One span
+    // from its first onset on would make a restart's passing blip, which
+    // came back minutes later with a fault, look like a symptom that began
+    // with the restart and never ended.)
+    bool again = active && s.recovered_ms > s.first_ms
+                 && s.recovered_ms <= s.active_since_ms;
+    if (again)
+      one.spans = {{s.first_ms, s.recovered_ms}, {s.active_since_ms, 0}};
+    else
+      one.spans = {{s.first_ms, moment        ? std::max(s.last_ms, s.first_ms)
+                                : s.recovered ? s.recovered_ms
+                                              : 0}};
+    bool traffic = matches(traffic_metrics, s) || load(s);
+    for (auto& span : one.spans)
+      span.traffic = traffic;
     one.anomalous_ms = moment ? std::max<int64_t>(s.last_ms - s.first_ms, 0)
                        : s.ended_ms
                            + (active ? std::max<int64_t>(

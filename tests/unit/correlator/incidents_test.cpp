@@ -386,11 +386,15 @@ TEST(incident_book, counts_how_long_each_service_was_anomalous) {
   EXPECT_EQ(ev[1].service, "b");
   EXPECT_EQ(ev[1].active_since_ms, t0 + 10 * second);
   EXPECT_EQ(ev[1].anomalous_ms, 2 * minute - 10 * second);
-  // When each was anomalous: a's symptom from its first onset, still going
-  // on; b's too.
-  ASSERT_EQ(ev[0].spans.size(), 1u);
+  // When each was anomalous: a's symptom up to its recovery, then again
+  // from 3 min, still going on (not one span from t0: a restart's blip that
+  // comes back with a fault is no symptom that never ended); b's from its
+  // onset on.
+  ASSERT_EQ(ev[0].spans.size(), 2u);
   EXPECT_EQ(ev[0].spans[0].from_ms, t0);
-  EXPECT_EQ(ev[0].spans[0].until_ms, 0);
+  EXPECT_EQ(ev[0].spans[0].until_ms, t0 + 50 * second);
+  EXPECT_EQ(ev[0].spans[1].from_ms, t0 + 3 * minute);
+  EXPECT_EQ(ev[0].spans[1].until_ms, 0);
   ASSERT_EQ(ev[1].spans.size(), 1u);
   EXPECT_EQ(ev[1].spans[0].from_ms, t0 + 10 * second);
   // The stored form keeps the ended stretches.
@@ -404,6 +408,9 @@ TEST(incident_book, counts_how_long_each_service_was_anomalous) {
   auto ev2 = evidence_of(book.find(id)->symptoms);
   EXPECT_EQ(ev2[0].active_since_ms, 0);
   EXPECT_EQ(ev2[0].anomalous_ms, 50 * second + 2 * minute);
+  // Recovered again, its stretches are one span up to the last recovery
+  // (the symptom keeps only that one; the gap reads as anomalous, as
+  // before).
   ASSERT_EQ(ev2[0].spans.size(), 1u);
   EXPECT_EQ(ev2[0].spans[0].until_ms, t0 + 5 * minute) << "its recovery";
   // ... and so does the stored form.
