@@ -194,6 +194,10 @@ struct incident_symptom {
   int64_t ended_ms = 0;
   /// When it recovered; 0 while anomalous (or not known).
   int64_t recovered_ms = 0;
+  /// Onset of its latest stretch, recovered or not.
+  int64_t latest_onset_ms = 0;
+  /// End of its stretches before the latest; 0 while it has had one.
+  int64_t earlier_until_ms = 0;
 };
 
 template <class Inspector>
@@ -202,7 +206,7 @@ typename Inspector::result_type inspect(Inspector& f, incident_symptom& x) {
            x.metric, x.series, x.kind, x.first_ms, x.last_ms, x.max_score,
            x.events, x.recovered, x.detectors, x.max_deviation,
            x.sustained_since_ms, x.active_since_ms, x.ended_ms,
-           x.recovered_ms);
+           x.recovered_ms, x.latest_onset_ms, x.earlier_until_ms);
 }
 
 /// The incident object of CONTRACT §3.

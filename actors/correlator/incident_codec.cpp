@@ -40,6 +40,7 @@ std::string encode(const incident& inc) {
     p->set_sustained_since_ms(s.sustained_since_ms);
     p->set_ended_ms(s.ended_ms);
     p->set_recovered_ms(s.recovered_ms);
+    p->set_earlier_until_ms(s.earlier_until_ms);
     p->set_series(s.series);
     for (const auto& d : s.detectors)
       p->add_detectors(d);
@@ -114,6 +115,7 @@ bool decode(std::string_view bytes, incident& inc) {
     s.sustained_since_ms = p.sustained_since_ms();
     s.ended_ms = p.ended_ms();
     s.recovered_ms = p.recovered_ms();
+    s.earlier_until_ms = p.earlier_until_ms();
     s.series = p.series();
     s.detectors.assign(p.detectors().begin(), p.detectors().end());
     inc.symptoms.push_back(std::move(s));
@@ -191,7 +193,8 @@ incident_view to_view(const incident& inc, bool brief) {
                             s.recovered, s.detectors, s.max_deviation,
                             s.sustained_since_ms,
                             s.recovered ? 0 : s.active_since_ms, s.ended_ms,
-                            s.recovered ? s.recovered_ms : 0});
+                            s.recovered ? s.recovered_ms : 0,
+                            s.active_since_ms, s.earlier_until_ms});
     v.timeline = inc.timeline;
   }
   return v;

@@ -468,6 +468,8 @@ fold_result incident_book::fold(const anomaly_event& ev,
       if (std::isfinite(v.deviation))
         it->max_deviation = std::max(it->max_deviation, std::abs(v.deviation));
     ++it->events;
+    if (it->recovered && it->recovered_ms > 0)
+      it->earlier_until_ms = it->recovered_ms;
     if (it->recovered || it->active_since_ms == 0)
       it->active_since_ms = ev.onset_ts_ms > 0 ? std::min(ev.onset_ts_ms,
                                                           ev.ts_ms)
@@ -623,6 +625,16 @@ void incident_book::absorb(incident& into, incident& from) {
                                  : std::min(it->sustained_since_ms,
                                             s.sustained_since_ms);
     it->ended_ms = std::max(it->ended_ms, s.ended_ms);
+    // One side recovered before the other's stretch began: the earlier
+    // stretches end with that recovery.
+    int64_t earlier = std::max(it->earlier_until_ms, s.earlier_until_ms);
+    if (it->recovered && !s.recovered && it->recovered_ms > 0
+        && s.active_since_ms >= it->recovered_ms)
+      earlier = std::max(earlier, it->recovered_ms);
+    else if (s.recovered && !it->recovered && s.recovered_ms > 0
+             && it->active_since_ms >= s.recovered_ms)
+      earlier = std::max(earlier, s.recovered_ms);
+    it->earlier_until_ms = earlier;
     it->recovered_ms = std::max(it->recovered_ms, s.recovered_ms);
     if (!s.recovered)
       it->active_since_ms = it->recovered ? s.active_since_ms
@@ -1023,18 +1035,20 @@ evidence_of(const std::vector<symptom>& symptoms,
     one.sustained_onset_ms = s.sustained_since_ms;
     one.active_since_ms = active ? s.active_since_ms : 0;
     // A series that recovered and went bad again is two spans: its earlier
-    // stretches up to their last recovery, and the current one. (One span
-    // from its first onset on would make a restart's passing blip, which
-    // came back minutes later with a fault, look like a symptom that began
-    // with the restart and never ended.)
-    bool again = active && s.recovered_ms > s.first_ms
-                 && s.recovered_ms <= s.active_since_ms;
-    if (again)
-      one.spans = {{s.first_ms, s.recovered_ms}, {s.active_since_ms, 0}};
+    // stretches up to the recovery before its latest onset, and the latest.
+    // (One span from its first onset on would make a restart's passing
+    // blip, which came back minutes later with a fault, look like a symptom
+    // that began with the restart and never ended, or, once recovered, one
+    // that began with it and lasted throughout.)
+    int64_t until = moment        ? std::max(s.last_ms, s.first_ms)
+                    : s.recovered ? s.recovered_ms
+                                  : 0;
+    if (!moment && s.earlier_until_ms > s.first_ms
+        && s.active_since_ms >= s.earlier_until_ms)
+      one.spans = {{s.first_ms, s.earlier_until_ms},
+                   {s.active_since_ms, until}};
     else
-      one.spans = {{s.first_ms, moment        ? std::max(s.last_ms, s.first_ms)
-                                : s.recovered ? s.recovered_ms
-                                              : 0}};
+      one.spans = {{s.first_ms, until}};
     bool traffic = matches(traffic_metrics, s) || load(s);
     for (auto& span : one.spans)
       span.traffic = traffic;

@@ -138,6 +138,9 @@ struct symptom {
   int64_t ended_ms = 0;
   /// Event time it last recovered (meaningful while `recovered`).
   int64_t recovered_ms = 0;
+  /// End of its stretches before the latest: the recovery just before its
+  /// latest onset (`active_since_ms`); 0 while it has had one stretch.
+  int64_t earlier_until_ms = 0;
   std::string series;
   /// Detectors that voted on the strongest event.
   std::vector<std::string> detectors;

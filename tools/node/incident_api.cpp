@@ -197,6 +197,8 @@ json incident_json(const incident_view& x, bool brief) {
                           time_or_null(s.sustained_since_ms)},
                          {"active_since", time_or_null(s.active_since_ms)},
                          {"recovered_at", time_or_null(s.recovered_ms)},
+                         {"latest_onset", time_or_null(s.latest_onset_ms)},
+                         {"earlier_until", time_or_null(s.earlier_until_ms)},
                          {"anomalous_s", seconds(anomalous_ms(s))}});
   json timeline = json::array();
   for (const auto& e : x.timeline)

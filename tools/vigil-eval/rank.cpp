@@ -55,6 +55,11 @@ rca::rank_input input_of(const json& inc, const rca_options& opts) {
     s.recovered = a.value("recovered", false);
     s.active_since_ms = ms_of(a.value("active_since", json()));
     s.recovered_ms = ms_of(a.value("recovered_at", json()));
+    // The correlator keeps the latest stretch's onset after it recovered
+    // too (older dumps lack it).
+    if (auto latest = ms_of(a.value("latest_onset", json())); latest > 0)
+      s.active_since_ms = latest;
+    s.earlier_until_ms = ms_of(a.value("earlier_until", json()));
     // anomalous_s counts the current stretch up to its last event.
     s.ended_ms = ms_of(a.value("anomalous_s", json()));
     if (!s.recovered && s.active_since_ms > 0)

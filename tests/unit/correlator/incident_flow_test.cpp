@@ -244,6 +244,27 @@ TEST(incident_flow, a_handed_over_incident_is_adopted_or_merged) {
   EXPECT_EQ(b.find(77)->merged_into, id);
 }
 
+TEST(incident_flow, a_merge_keeps_a_symptom_that_came_back_as_two_spans) {
+  // db's latency blipped and recovered in one incident; when it went bad
+  // again, the new stretch went into another, and the two merge.
+  incident_book b;
+  auto id = b.fold(anomaly("db", "latency_ms", t0), "shop").incident;
+  b.fold(anomaly("db", "latency_ms", t0 + 50 * second,
+                 anomaly_phase::recovered),
+         "shop");
+  incident_book c;
+  c.set_id_source([] { return uint64_t{77}; });
+  auto later = c.fold(anomaly("db", "latency_ms", t0 + 3 * minute), "shop");
+  ASSERT_EQ(b.adopt(*c.find(later.incident)), id);
+  auto ev = evidence_of(b.find(id)->symptoms);
+  ASSERT_EQ(ev.size(), 1u);
+  ASSERT_EQ(ev[0].spans.size(), 2u);
+  EXPECT_EQ(ev[0].spans[0].from_ms, t0);
+  EXPECT_EQ(ev[0].spans[0].until_ms, t0 + 50 * second);
+  EXPECT_EQ(ev[0].spans[1].from_ms, t0 + 3 * minute);
+  EXPECT_EQ(ev[0].spans[1].until_ms, 0) << "still going";
+}
+
 TEST(incident_flow, the_timeline_tells_the_story_in_order) {
   incident_book book;
   change_event deploy;

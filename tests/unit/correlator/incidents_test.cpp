@@ -408,14 +408,17 @@ TEST(incident_book, counts_how_long_each_service_was_anomalous) {
   auto ev2 = evidence_of(book.find(id)->symptoms);
   EXPECT_EQ(ev2[0].active_since_ms, 0);
   EXPECT_EQ(ev2[0].anomalous_ms, 50 * second + 2 * minute);
-  // Recovered again, its stretches are one span up to the last recovery
-  // (the symptom keeps only that one; the gap reads as anomalous, as
-  // before).
-  ASSERT_EQ(ev2[0].spans.size(), 1u);
-  EXPECT_EQ(ev2[0].spans[0].until_ms, t0 + 5 * minute) << "its recovery";
+  // Recovered again, it stays two spans, the latest now ended.
+  ASSERT_EQ(ev2[0].spans.size(), 2u);
+  EXPECT_EQ(ev2[0].spans[0].until_ms, t0 + 50 * second);
+  EXPECT_EQ(ev2[0].spans[1].from_ms, t0 + 3 * minute);
+  EXPECT_EQ(ev2[0].spans[1].until_ms, t0 + 5 * minute) << "its recovery";
   // ... and so does the stored form.
   ASSERT_TRUE(decode(encode(*book.find(id)), back));
-  EXPECT_EQ(evidence_of(back.symptoms)[0].spans[0].until_ms, t0 + 5 * minute);
+  auto stored = evidence_of(back.symptoms);
+  ASSERT_EQ(stored[0].spans.size(), 2u);
+  EXPECT_EQ(stored[0].spans[0].until_ms, t0 + 50 * second);
+  EXPECT_EQ(stored[0].spans[1].until_ms, t0 + 5 * minute);
 }
 
 TEST(incident_book, ranking_evidence_marks_traffic_and_log_moments) {
