@@ -521,8 +521,9 @@ struct rca_options {
   /// one that began within load_slack of a traffic symptom of the same
   /// service is load sent to it, counted as traffic, not as failing.
   std::vector<std::string> load_metrics{"*cpu*"};
-  /// Default: 10s.
-  duration load_slack{10'000};
+  /// Utilisation lags a gradual change of request volume by a scrape or
+  /// two. Default: 30s.
+  duration load_slack{30'000};
   friend bool operator==(const rca_options&, const rca_options&) = default;
 };
 

@@ -715,7 +715,9 @@ std::vector<option> make_schema() {
       "Metric-name globs of utilisation that follows demand; an anomaly of "
       "one that began within rca.load_slack of a traffic anomaly of the "
       "same service is load sent to it and counts as traffic, not as "
-      "failing (it neither explains a caller nor dates the service).",
+      "failing (it neither explains a caller nor dates the service, and a "
+      "service with nothing but traffic is explained by its callers and "
+      "not by its own changes).",
       string_rule::metric_glob, 0, 64),
     duration_option<&O::rca, &RO::load_slack>(
       "rca.load_slack",

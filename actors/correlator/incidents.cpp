@@ -1002,18 +1002,22 @@ evidence_of(const std::vector<symptom>& symptoms,
   };
   // Onsets of request volume per service: utilisation that moved with
   // one of them is load.
+  // A symptom that came back has two onsets; each is judged by itself.
   std::multimap<std::string_view, int64_t> volume;
   if (!load_metrics.empty())
     for (const auto& s : symptoms)
-      if (matches(traffic_metrics, s))
+      if (matches(traffic_metrics, s)) {
         volume.emplace(s.service, s.first_ms);
-  auto load = [&](const symptom& s) {
+        if (s.active_since_ms > s.first_ms)
+          volume.emplace(s.service, s.active_since_ms);
+      }
+  auto load = [&](const symptom& s, int64_t onset_ms) {
     if (volume.empty() || !matches(load_metrics, s))
       return false;
     auto [from, to] = volume.equal_range(s.service);
     return std::any_of(from, to, [&](const auto& v) {
-      auto gap = v.second > s.first_ms ? v.second - s.first_ms
-                                       : s.first_ms - v.second;
+      auto gap = v.second > onset_ms ? v.second - onset_ms
+                                     : onset_ms - v.second;
       return gap <= load_slack_ms;
     });
   };
@@ -1049,9 +1053,9 @@ evidence_of(const std::vector<symptom>& symptoms,
                    {s.active_since_ms, until}};
     else
       one.spans = {{s.first_ms, until}};
-    bool traffic = matches(traffic_metrics, s) || load(s);
+    bool traffic = matches(traffic_metrics, s);
     for (auto& span : one.spans)
-      span.traffic = traffic;
+      span.traffic = traffic || load(s, span.from_ms);
     one.anomalous_ms = moment ? std::max<int64_t>(s.last_ms - s.first_ms, 0)
                        : s.ended_ms
                            + (active ? std::max<int64_t>(

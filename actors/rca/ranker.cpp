@@ -288,6 +288,19 @@ ranking rank(const service_graph& graph, const rank_input& in,
     cs[i].persistence = longest > 0 ? static_cast<double>(lasted[i])
                                         / static_cast<double>(longest)
                                     : 0.0;
+  // A service whose symptoms (those of its restart set aside) are all
+  // request volume, or load that came with it, is not failing: it gets
+  // what its callers send, so they explain it, and its own change
+  // explains nothing.
+  std::vector<bool> only_traffic(n, false);
+  for (size_t i = 0; i < n; ++i) {
+    const auto& spans = nodes[i].ev.spans;
+    only_traffic[i] = !spans.empty()
+                      && std::all_of(spans.begin(), spans.end(),
+                                     [](const anomaly_span& x) {
+                                       return x.traffic;
+                                     });
+  }
   // (a) isolation and (b) earliness.
   for (size_t i = 0; i < n; ++i) {
     auto& c = cs[i];
@@ -303,6 +316,8 @@ ranking rank(const service_graph& graph, const rank_input& in,
     for (auto j : nodes[i].callees)
       if (explains(j, i))
         c.isolation = 0;
+    if (only_traffic[i])
+      c.isolation = std::min(c.isolation, 0.5);
     // Decays with the time since the first onset (not with the share of
     // the incident's span: in a long incident a fault's first symptom and
     // a bystander's blip minutes later must not score alike).
@@ -413,11 +428,14 @@ ranking rank(const service_graph& graph, const rank_input& in,
       cs[i].pagerank = top > 0 ? pr[i] / top : 0;
   }
   // (e) change events shortly before onset.
+  // A service whose symptoms (those of its restart set aside) are all
+  // request volume or load it was sent is not failing: its own change
+  // explains nothing.
   std::vector<std::string> change_text(n);
   std::vector<bool> change_before(n, false);
   for (size_t i = 0; i < n; ++i) {
     auto it = changes.find(cs[i].service);
-    if (it == changes.end())
+    if (it == changes.end() || only_traffic[i])
       continue;
     for (const auto* ch : it->second) {
       auto before = cs[i].onset_ms - ch->ts_ms;
@@ -492,6 +510,8 @@ ranking rank(const service_graph& graph, const rank_input& in,
     else
       c.evidence.push_back("onset " + fmt_span(c.onset_ms - first)
                            + " after the first");
+    if (only_traffic[i])
+      c.evidence.push_back("only the traffic it was sent changed");
     if (nodes[i].restart_aside > 0)
       c.evidence.push_back(std::to_string(nodes[i].restart_aside)
                            + " passing symptom"

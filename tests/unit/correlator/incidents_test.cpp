@@ -616,3 +616,36 @@ TEST(incident_book, cpu_that_moved_with_the_request_rate_is_load_not_failure) {
   EXPECT_TRUE(none[0].spans[0].traffic);
   EXPECT_FALSE(none[0].spans[1].traffic);
 }
+
+TEST(incident_book, each_stretch_of_a_symptom_is_judged_as_load_by_itself) {
+  // A callee's CPU blips with its restart and recovers; minutes later its
+  // caller fails, sends it fewer requests, and its request rate and CPU
+  // fall together (the CPU's anomaly confirmed 20 s after the rate's).
+  incident_book book{every_anomaly_opts()};
+  auto id = book.fold(anomaly("cache", "cpu_usage", t0), "d").incident;
+  ASSERT_NE(id, 0u);
+  book.fold(anomaly("cache", "cpu_usage", t0 + minute, 0,
+                    anomaly_phase::recovered),
+            "d");
+  book.fold(anomaly("cache", "request_rate", t0 + 4 * minute), "d");
+  book.fold(anomaly("cache", "cpu_usage", t0 + 4 * minute + 20 * second),
+            "d");
+  auto ev = evidence_of(book.find(id)->symptoms, {"*request_rate*"},
+                        {"*cpu*"}, 30 * second);
+  ASSERT_EQ(ev.size(), 1u);
+  ASSERT_EQ(ev[0].spans.size(), 3u); // CPU twice, request rate
+  int load = 0, failing = 0;
+  for (const auto& sp : ev[0].spans) {
+    if (sp.from_ms == t0)
+      failing += sp.traffic ? 0 : 1;
+    else
+      load += sp.traffic ? 1 : 0;
+  }
+  EXPECT_EQ(failing, 1) << "the restart's blip had no load with it";
+  EXPECT_EQ(load, 2) << "the CPU's second stretch came with the load";
+  // With a slack shorter than the CPU's lag the two are not one load.
+  auto tight = evidence_of(book.find(id)->symptoms, {"*request_rate*"},
+                           {"*cpu*"}, 10 * second);
+  EXPECT_FALSE(std::all_of(tight[0].spans.begin() + 1, tight[0].spans.end(),
+                           [](const auto& sp) { return sp.traffic; }));
+}

@@ -693,3 +693,42 @@ TEST(ranker, a_restart_s_passing_symptoms_say_nothing_of_where_a_fault_began) {
   ASSERT_EQ(bad.candidates.size(), 3u);
   EXPECT_EQ(bad.candidates[0].service, "cache");
 }
+
+TEST(ranker, a_service_with_nothing_but_its_traffic_left_is_no_cause_despite_a_deploy) {
+  // cache was deployed at t0 and blipped with the restart (back to normal
+  // at 60 s). At 150 s api began to fail, and at once cache's request rate
+  // and CPU fell (api sends it less): all cache has left is the traffic it
+  // is sent. Its deploy explains nothing, and its callers explain it.
+  auto g = graph_of({{"web", "api"}, {"api", "cache"}});
+  rank_input in;
+  auto cache = lasting("cache", t0, 100);
+  cache.spans = {{t0, t0 + 60'000, false}, {t0 + 150'000, 0, true}};
+  cache.active_since_ms = t0 + 150'000;
+  cache.anomalous_ms = 10 * minute;
+  auto api = lasting("api", t0 + 150'000, 20);
+  api.spans = {{t0 + 150'000, 0, false}};
+  api.active_since_ms = api.onset_ms;
+  api.anomalous_ms = 9 * minute;
+  auto web = lasting("web", t0 + 170'000, 20);
+  web.spans = {{t0 + 170'000, 0, false}};
+  web.active_since_ms = web.onset_ms;
+  web.anomalous_ms = 9 * minute;
+  in.anomalous = {cache, api, web};
+  in.changes = {deploy("cache", "v7", t0 + 5'000)};
+  in.window_end_ms = t0 + 12 * minute;
+  auto r = rank(g, in);
+  ASSERT_EQ(r.candidates.size(), 3u);
+  EXPECT_EQ(r.candidates[0].service, "api");
+  const auto& c = r.candidates[1].service == "cache" ? r.candidates[1]
+                                                     : r.candidates[2];
+  ASSERT_EQ(c.service, "cache");
+  EXPECT_DOUBLE_EQ(c.change, 0.0);
+  EXPECT_DOUBLE_EQ(c.isolation, 0.5);
+  EXPECT_TRUE(has_evidence(c, "only the traffic it was sent changed"));
+  // Its latency failing too from 150 s: a bad release, the cause again.
+  in.anomalous[0].spans.push_back({t0 + 150'000, 0, false});
+  auto failing = rank(g, in);
+  ASSERT_EQ(failing.candidates.size(), 3u);
+  EXPECT_EQ(failing.candidates[0].service, "cache");
+  EXPECT_GT(failing.candidates[0].change, 0.5);
+}
