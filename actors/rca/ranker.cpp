@@ -144,18 +144,23 @@ size_t set_restart_aside(service_evidence& ev,
   if (kept.empty() || kept.size() == ev.spans.size())
     return 0;
   auto aside = ev.spans.size() - kept.size();
-  // Dated by what kept failing; by its traffic only if nothing did.
+  ev.spans = std::move(kept);
+  return aside;
+}
+
+/// A service is dated by the first of its symptoms (those of its restart
+/// set aside) that is failing, not by a change of the traffic it is sent
+/// (what its callers do), unless that is all it has.
+void date_by_failing(service_evidence& ev) {
   int64_t first = 0;
   for (bool traffic : {false, true}) {
-    for (const auto& s : kept)
+    for (const auto& s : ev.spans)
       if (s.traffic == traffic && (first == 0 || s.from_ms < first))
         first = s.from_ms;
     if (first != 0)
       break;
   }
   ev.onset_ms = std::max(ev.onset_ms, first);
-  ev.spans = std::move(kept);
-  return aside;
 }
 
 /// Fills callers/callees among the anomalous services.
@@ -211,9 +216,11 @@ ranking rank(const service_graph& graph, const rank_input& in,
   std::unordered_map<std::string, std::vector<const change_event*>> changes;
   for (const auto& ch : in.changes)
     changes[ch.service].push_back(&ch);
-  for (auto& x : all)
+  for (auto& x : all) {
     if (auto it = changes.find(x.ev.service); it != changes.end())
       x.restart_aside = set_restart_aside(x.ev, it->second, opts);
+    date_by_failing(x.ev);
+  }
   link(graph, all);
   std::vector<node> nodes;
   std::vector<int32_t> at_all;

@@ -732,3 +732,40 @@ TEST(ranker, a_service_with_nothing_but_its_traffic_left_is_no_cause_despite_a_d
   EXPECT_EQ(failing.candidates[0].service, "cache");
   EXPECT_GT(failing.candidates[0].change, 0.5);
 }
+
+TEST(ranker, a_service_is_dated_by_its_failing_not_by_the_traffic_it_is_sent) {
+  // api starts failing at 150 s and at once sends its callee db fewer
+  // requests; db's own errors blip 8 minutes later, far off a flat zero.
+  // db went bad at 8 min, not at 150 s: it explains nothing and is no
+  // earlier than api.
+  auto g = graph_of({{"web", "api"}, {"api", "db"}});
+  rank_input in;
+  auto api = lasting("api", t0 + 150'000, 20);
+  api.spans = {{api.onset_ms, 0, false}};
+  api.active_since_ms = api.onset_ms;
+  api.anomalous_ms = 9 * minute;
+  auto web = lasting("web", t0 + 170'000, 20);
+  web.spans = {{web.onset_ms, 0, false}};
+  web.active_since_ms = web.onset_ms;
+  web.anomalous_ms = 9 * minute;
+  auto db = lasting("db", t0 + 150'000, 1e9);
+  db.spans = {{t0 + 150'000, 0, true}, {t0 + 8 * minute, t0 + 9 * minute}};
+  db.active_since_ms = t0 + 150'000;
+  db.anomalous_ms = 9 * minute;
+  in.anomalous = {api, web, db};
+  in.window_end_ms = t0 + 12 * minute;
+  auto r = rank(g, in);
+  ASSERT_EQ(r.candidates.size(), 3u);
+  EXPECT_EQ(r.candidates[0].service, "api");
+  for (const auto& c : r.candidates)
+    if (c.service == "db") {
+      EXPECT_EQ(c.onset_ms, t0 + 8 * minute);
+      EXPECT_LT(c.earliness, 1.0);
+    }
+  // With nothing but its traffic, db is dated by that.
+  in.anomalous[2].spans.pop_back();
+  auto traffic = rank(g, in);
+  for (const auto& c : traffic.candidates)
+    if (c.service == "db")
+      EXPECT_EQ(c.onset_ms, t0 + 150'000);
+}
