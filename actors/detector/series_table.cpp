@@ -241,9 +241,14 @@ void series_table::set_hold(header& e, const ensemble_result& r,
   // blip, a shift lasts as long as the shift.
   constexpr double inf = std::numeric_limits<double>::infinity();
   e.hold_lo = e.hold_hi = std::numeric_limits<double>::quiet_NaN();
+  e.onset_centre = e.onset_half = 0;
   if (std::isnan(r.expected_lo) || std::isnan(r.expected_hi))
     return;
   double centre = 0.5 * (r.expected_lo + r.expected_hi);
+  if (std::isfinite(centre) && r.expected_hi > r.expected_lo) {
+    e.onset_centre = centre;
+    e.onset_half = 0.5 * (r.expected_hi - r.expected_lo);
+  }
   if (x > r.expected_hi) {
     e.hold_lo = -inf;
     e.hold_hi = std::max(r.expected_hi, centre + 0.5 * (x - centre));
@@ -282,6 +287,12 @@ double series_table::judge(uint32_t index, const sample_batch& batch,
     }
     e.normal_run = 0;
     auto score = static_cast<float>(r.score);
+    if (banded && e.onset_half > 0) {
+      // Judged by the band it broke out of, as its holding is: a lasting
+      // shift already widens the adaptive detectors' bands a sample on.
+      auto q = std::fabs(x - e.onset_centre) / e.onset_half;
+      score = std::max(score, static_cast<float>(q * q / (1 + q * q)));
+    }
     if (!in_stretch || e.run == 0)
       e.confirm_score_sum = score;
     else if (e.run < std::max<uint32_t>(opts_.confirm_samples, 1))
@@ -412,6 +423,8 @@ std::string series_table::snapshot(int64_t taken_at_ms) const {
     s->set_hold_hi(e.hold_hi);
     s->set_run(e.run);
     s->set_confirm_score_sum(e.confirm_score_sum);
+    s->set_onset_centre(e.onset_centre);
+    s->set_onset_half(e.onset_half);
   }
   return snap.SerializeAsString();
 }
@@ -448,6 +461,8 @@ caf::expected<restore_info> series_table::restore(std::string_view bytes) {
     e.hold_hi = banded ? s.hold_hi() : std::numeric_limits<double>::quiet_NaN();
     e.run = s.run();
     e.confirm_score_sum = s.confirm_score_sum();
+    e.onset_centre = s.onset_centre();
+    e.onset_half = s.onset_half();
     if (same_layout && s.detectors().size() == ensemble_->state_size()) {
       std::memcpy(state_of(index), s.detectors().data(),
                   s.detectors().size());

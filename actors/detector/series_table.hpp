@@ -126,12 +126,18 @@ private:
     // level shift stays an anomaly until it ends or hold_max passes).
     double hold_lo;
     double hold_hi;
+    // The band the ensemble expected at the stretch's onset, as its centre
+    // and half-width (0 when none): the confirmation judges the stretch's
+    // values against it as well, since by then the adaptive detectors have
+    // begun to take a lasting shift in.
+    double onset_centre;
+    double onset_half;
     // Anomalous or held samples in the current stretch.
     uint32_t run;
-    // Sum of the ensemble's scores over the stretch's first confirm_samples
-    // anomalous samples: the persisting event scores their mean (or its own
-    // score if higher), since by then the adaptive detectors have absorbed
-    // part of a lasting shift.
+    // Sum of the scores over the stretch's first confirm_samples anomalous
+    // samples, each the ensemble's or, if higher, its distance from the
+    // onset's band: the persisting event scores their mean (or its own
+    // score if higher).
     float confirm_score_sum;
     // Length of the series text: a cheap second key, so a 64-bit hash
     // collision between texts of different lengths is caught without

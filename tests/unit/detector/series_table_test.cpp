@@ -230,14 +230,26 @@ TEST_F(table_test, a_persisting_anomaly_scores_the_mean_of_its_confirmation) {
   ASSERT_EQ(out[1].phase, anomaly_phase::ongoing);
   ASSERT_EQ(scores.size(), opts.confirm_samples);
   ASSERT_LT(scores.back(), scores.front()) << "the detectors did not adapt";
-  double mean = 0;
-  for (double s : scores)
-    mean += s;
+  // Each sample after the onset counts with the ensemble's score or, if
+  // higher, its distance from the band expected at the onset.
+  double centre = 0.5 * (out[0].expected_lo + out[0].expected_hi);
+  double half = 0.5 * (out[0].expected_hi - out[0].expected_lo);
+  ASSERT_GT(half, 0);
+  double q = (160 - centre) / half;
+  double banded = q * q / (1 + q * q);
+  double mean = 0, plain = 0;
+  for (size_t i = 0; i < scores.size(); ++i) {
+    mean += i == 0 ? scores[i] : std::max(scores[i], banded);
+    plain += scores[i];
+  }
   mean /= static_cast<double>(scores.size());
+  plain /= static_cast<double>(scores.size());
   EXPECT_NEAR(out[0].score, scores.front(), 1e-12);
   EXPECT_NEAR(out[1].score, mean, 1e-6)
     << "the confirmation judges the stretch, not its last sample";
   EXPECT_GT(out[1].score, scores.back());
+  EXPECT_GT(out[1].score, plain + 0.01)
+    << "the onset's band judges the shift the detectors began to take in";
   // Re-announcements keep the confirmation's score as a floor.
   opts.reemit_interval = duration{60000};
   series_table again{"checkout", *ensemble::make(opts), opts};
@@ -508,10 +520,9 @@ TEST_F(table_test, forgets_and_reuses_expired_series_without_losing_others) {
 /// incident (correlation.min_score, 0.8): the first anomaly event from the
 /// leak's start on scoring at least that; 0 when none does. `file` holds
 /// "unix-seconds value" lines (tests/fixtures/detector/README.md).
-int64_t first_strong_leak_event(const std::string& file, int64_t start_s,
-                                std::vector<std::string> detectors) {
-  detection_options o;
-  o.detectors = std::move(detectors);
+int64_t first_strong_event(const std::string& file, int64_t start_s,
+                           const detection_options& o,
+                           const std::string& metric) {
   auto e = ensemble::make(o);
   EXPECT_TRUE(e);
   series_table t{"leaky", *e, o};
@@ -523,7 +534,7 @@ int64_t first_strong_leak_event(const std::string& file, int64_t start_s,
   size_t n = 0;
   while (in >> ts >> v) {
     batch_builder bb{"leaky"};
-    bb.add("memory_bytes", ts * 1000, v);
+    bb.add(metric, ts * 1000, v);
     events.clear();
     t.ingest(bb.b, events);
     ++n;
@@ -534,6 +545,13 @@ int64_t first_strong_leak_event(const std::string& file, int64_t start_s,
   }
   EXPECT_GT(n, 150u) << file;
   return 0;
+}
+
+int64_t first_strong_leak_event(const std::string& file, int64_t start_s,
+                                std::vector<std::string> detectors) {
+  detection_options o;
+  o.detectors = std::move(detectors);
+  return first_strong_event(file, start_s, o, "memory_bytes");
 }
 
 TEST(ramp_in_a_table, speaks_up_early_in_recorded_leaks_the_point_detectors_miss) {
@@ -548,6 +566,27 @@ TEST(ramp_in_a_table, speaks_up_early_in_recorded_leaks_the_point_detectors_miss
                                         {"zscore", "ewma", "cusum", "ramp"});
     EXPECT_GT(with, 0) << file;
     EXPECT_LT(with, 600) << file;
+  }
+}
+
+TEST(confirmation_in_a_table, judges_a_recorded_step_by_the_band_it_broke_out_of) {
+  // Two recorded faults whose first sample is only part of the step: by
+  // the third, the z-score and EWMA have taken the first ones in, and
+  // their mean stayed under 0.8 (correlation.min_score), so the fault
+  // opened no incident. Judged by the band expected at the onset, the
+  // persisting anomaly is announced strong within a minute.
+  for (auto [file, start, metric] :
+       {std::tuple{"step_case_0110.txt", 1741879675, "latency_p99_ms"},
+        std::tuple{"step_case_0254.txt", 1757184963, "cpu_usage"}}) {
+    detection_options o;
+    auto at = first_strong_event(file, start, o, metric);
+    EXPECT_GT(at, 0) << file;
+    EXPECT_LT(at, 60) << file;
+    // Without the onset's band (no holding either): nothing that strong
+    // for the first five minutes.
+    o.hold_max = duration{0};
+    auto plain = first_strong_event(file, start, o, metric);
+    EXPECT_TRUE(plain == 0 || plain > 300) << file << " " << plain;
   }
 }
 
