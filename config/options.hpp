@@ -359,7 +359,9 @@ struct detection_options {
   duration hold_max{3600000};
   /// An anomaly that lasts this many samples is re-announced once
   /// (phase ongoing) then: a persisting anomaly, not a blip. Its score is
-  /// the mean over those samples (or its own if higher): the adaptive
+  /// the mean over those samples (or its own if higher), each counted with
+  /// the ensemble's score or, while hold_max holds the stretch, its
+  /// distance from the band expected at the onset if higher: the adaptive
   /// detectors have absorbed part of a lasting shift by then, and
   /// correlation.min_score judges the stretch, not its last sample. 0 =
   /// only at the re-emit interval. Default: 3.

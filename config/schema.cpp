@@ -319,7 +319,9 @@ std::vector<option> make_schema() {
       "detection.confirm_samples",
       "An anomaly lasting this many samples is re-announced once (phase "
       "ongoing) as a persisting anomaly, scored by the mean score of those "
-      "samples or its own if higher (0 = only at the re-emit interval).",
+      "samples (each the ensemble's or, while detection.hold_max holds the "
+      "stretch, its distance from the band expected at the onset if higher) "
+      "or its own if higher (0 = only at the re-emit interval).",
       0, 100'000),
     duration_option<&O::detection, &D::reemit_interval>(
       "detection.reemit_interval",
