@@ -374,6 +374,37 @@ service_evidence lasting(std::string service, int64_t onset_ms,
   return e;
 }
 
+/// web calls api, api calls cache; cache was deployed at t0 (the given
+/// spans, its latest still going), api fails from 150 s and web from
+/// 170 s, both still at the window's end (12 min).
+rank_input deployed_cache_under_failing_api(std::vector<anomaly_span> spans,
+                                            double cache_deviation);
+
+/// A service failing from `onset_ms` on, still at the window's end, for
+/// the 9 minutes the tests below give it.
+service_evidence still_failing(std::string service, int64_t onset_ms,
+                               double deviation) {
+  auto e = lasting(std::move(service), onset_ms, deviation);
+  e.spans = {{onset_ms, 0, false}};
+  e.active_since_ms = onset_ms;
+  e.anomalous_ms = 9 * minute;
+  return e;
+}
+
+rank_input deployed_cache_under_failing_api(std::vector<anomaly_span> spans,
+                                            double cache_deviation) {
+  auto cache = lasting("cache", t0, cache_deviation);
+  cache.active_since_ms = spans.back().from_ms;
+  cache.spans = std::move(spans);
+  cache.anomalous_ms = 9 * minute;
+  rank_input in;
+  in.anomalous = {cache, still_failing("api", t0 + 150'000, 20),
+                  still_failing("web", t0 + 170'000, 20)};
+  in.changes = {deploy("cache", "v7", t0 + 5'000)};
+  in.window_end_ms = t0 + 12 * minute;
+  return in;
+}
+
 } // namespace
 
 TEST(ranker, a_callee_that_went_bad_after_its_caller_does_not_explain_it) {
@@ -657,22 +688,8 @@ TEST(ranker, a_restart_s_passing_symptoms_say_nothing_of_where_a_fault_began) {
   // The fresh heap covers api's onset, yet it is the restart's, not a
   // failure that could explain api.
   auto g = graph_of({{"web", "api"}, {"api", "cache"}});
-  rank_input in;
-  auto cache = lasting("cache", t0, 30);
-  cache.spans = {{t0, t0 + 200'000, false}, {t0 + 170'000, 0, true}};
-  cache.active_since_ms = t0 + 170'000;
-  cache.anomalous_ms = 9 * minute;
-  auto api = lasting("api", t0 + 150'000, 30);
-  api.spans = {{t0 + 150'000, 0, false}};
-  api.active_since_ms = api.onset_ms;
-  api.anomalous_ms = 9 * minute;
-  auto web = lasting("web", t0 + 170'000, 30);
-  web.spans = {{t0 + 170'000, 0, false}};
-  web.active_since_ms = web.onset_ms;
-  web.anomalous_ms = 9 * minute;
-  in.anomalous = {cache, api, web};
-  in.changes = {deploy("cache", "v7", t0 + 5'000)};
-  in.window_end_ms = t0 + 12 * minute;
+  auto in = deployed_cache_under_failing_api(
+    {{t0, t0 + 200'000, false}, {t0 + 170'000, 0, true}}, 30);
   auto r = rank(g, in);
   ASSERT_EQ(r.candidates.size(), 3u);
   EXPECT_EQ(r.candidates[0].service, "api");
@@ -700,22 +717,8 @@ TEST(ranker, a_service_with_nothing_but_its_traffic_left_is_no_cause_despite_a_d
   // and CPU fell (api sends it less): all cache has left is the traffic it
   // is sent. Its deploy explains nothing, and its callers explain it.
   auto g = graph_of({{"web", "api"}, {"api", "cache"}});
-  rank_input in;
-  auto cache = lasting("cache", t0, 100);
-  cache.spans = {{t0, t0 + 60'000, false}, {t0 + 150'000, 0, true}};
-  cache.active_since_ms = t0 + 150'000;
-  cache.anomalous_ms = 10 * minute;
-  auto api = lasting("api", t0 + 150'000, 20);
-  api.spans = {{t0 + 150'000, 0, false}};
-  api.active_since_ms = api.onset_ms;
-  api.anomalous_ms = 9 * minute;
-  auto web = lasting("web", t0 + 170'000, 20);
-  web.spans = {{t0 + 170'000, 0, false}};
-  web.active_since_ms = web.onset_ms;
-  web.anomalous_ms = 9 * minute;
-  in.anomalous = {cache, api, web};
-  in.changes = {deploy("cache", "v7", t0 + 5'000)};
-  in.window_end_ms = t0 + 12 * minute;
+  auto in = deployed_cache_under_failing_api(
+    {{t0, t0 + 60'000, false}, {t0 + 150'000, 0, true}}, 100);
   auto r = rank(g, in);
   ASSERT_EQ(r.candidates.size(), 3u);
   EXPECT_EQ(r.candidates[0].service, "api");
@@ -740,14 +743,8 @@ TEST(ranker, a_service_is_dated_by_its_failing_not_by_the_traffic_it_is_sent) {
   // earlier than api.
   auto g = graph_of({{"web", "api"}, {"api", "db"}});
   rank_input in;
-  auto api = lasting("api", t0 + 150'000, 20);
-  api.spans = {{api.onset_ms, 0, false}};
-  api.active_since_ms = api.onset_ms;
-  api.anomalous_ms = 9 * minute;
-  auto web = lasting("web", t0 + 170'000, 20);
-  web.spans = {{web.onset_ms, 0, false}};
-  web.active_since_ms = web.onset_ms;
-  web.anomalous_ms = 9 * minute;
+  auto api = still_failing("api", t0 + 150'000, 20);
+  auto web = still_failing("web", t0 + 170'000, 20);
   auto db = lasting("db", t0 + 150'000, 1e9);
   db.spans = {{t0 + 150'000, 0, true}, {t0 + 8 * minute, t0 + 9 * minute}};
   db.active_since_ms = t0 + 150'000;
