@@ -1001,8 +1001,8 @@ evidence_of(const std::vector<symptom>& symptoms,
                           });
   };
   // Onsets of request volume per service: utilisation that moved with
-  // one of them is load.
-  // A symptom that came back has two onsets; each is judged by itself.
+  // one of them is load. A symptom that came back has two onsets, each
+  // judged by itself.
   std::multimap<std::string_view, int64_t> volume;
   if (!load_metrics.empty())
     for (const auto& s : symptoms)

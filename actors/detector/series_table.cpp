@@ -291,7 +291,7 @@ double series_table::judge(uint32_t index, const sample_batch& batch,
       // Judged by the band it broke out of, as its holding is: a lasting
       // shift already widens the adaptive detectors' bands a sample on.
       auto q = std::fabs(x - e.onset_centre) / e.onset_half;
-      score = std::max(score, static_cast<float>(q * q / (1 + q * q)));
+      score = std::max(score, static_cast<float>(1 - 1 / (1 + q * q)));
     }
     if (!in_stretch || e.run == 0)
       e.confirm_score_sum = score;

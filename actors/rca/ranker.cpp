@@ -434,10 +434,8 @@ ranking rank(const service_graph& graph, const rank_input& in,
     for (size_t i = 0; i < n; ++i)
       cs[i].pagerank = top > 0 ? pr[i] / top : 0;
   }
-  // (e) change events shortly before onset.
-  // A service whose symptoms (those of its restart set aside) are all
-  // request volume or load it was sent is not failing: its own change
-  // explains nothing.
+  // (e) change events shortly before onset (none for a service with
+  // nothing but traffic, see above).
   std::vector<std::string> change_text(n);
   std::vector<bool> change_before(n, false);
   for (size_t i = 0; i < n; ++i) {
