@@ -139,6 +139,7 @@ public:
                                             std::memory_order_acq_rel)) {
     }
   }
+  uint64_t acked() const { return acked_.load(std::memory_order_acquire); }
   void set_alone(bool alone) {
     alone_.store(alone, std::memory_order_release);
   }

@@ -908,6 +908,11 @@ public:
                  st->self_is_leader()
                    ? json(n_.cluster().control_epoch())
                    : json(nullptr)},
+                {"replication",
+                 st->self_is_leader()
+                   ? json{{"written", n_.cluster().written()},
+                          {"held", n_.cluster().acked()}}
+                   : json(nullptr)},
                 {"may_act", fence.empty()},
                 {"fence", fence.empty() ? json(nullptr) : json(fence)},
                 {"view_version", st->version},
