@@ -206,6 +206,14 @@ bool incident_book::adjacent(const std::string& a,
                      });
 }
 
+bool incident_book::still_anomalous(const symptom& s, int64_t ts_ms) const {
+  // Log events announce no recovery: recent lines count.
+  if (s.kind == anomaly_kind::log_new_template
+      || s.kind == anomaly_kind::log_error_spike)
+    return s.last_ms + opts_.group_window_ms >= ts_ms;
+  return !s.recovered;
+}
+
 bool incident_book::linked(const incident& inc, const std::string& service,
                            int64_t ts_ms) const {
   // A neighbour counts while its symptom is recent: by default one that
@@ -213,13 +221,6 @@ bool incident_book::linked(const incident& inc, const std::string& service,
   // with link_by_persisting only once that symptom persisted. The service
   // itself counts while it is in the incident, or with
   // rejoin_while_anomalous only while it is still anomalous there.
-  auto still_anomalous = [&](const symptom& s) {
-    // Log events announce no recovery: recent lines count.
-    if (s.kind == anomaly_kind::log_new_template
-        || s.kind == anomaly_kind::log_error_spike)
-      return s.last_ms + opts_.group_window_ms >= ts_ms;
-    return !s.recovered;
-  };
   return std::any_of(inc.symptoms.begin(), inc.symptoms.end(),
                      [&](const symptom& s) {
                        auto recent = opts_.link_by_onset ? s.first_ms
@@ -229,11 +230,30 @@ bool incident_book::linked(const incident& inc, const std::string& service,
                                       || s.kind != anomaly_kind::metric;
                        if (s.service == service)
                          return !opts_.rejoin_while_anomalous
-                                || still_anomalous(s);
+                                || still_anomalous(s, ts_ms);
                        return (anchors
                                   && recent + opts_.group_window_ms >= ts_ms
                                   && adjacent(service, s.service));
                      });
+}
+
+incident* incident_book::holding(const std::string& fp,
+                                 const std::string& domain, int64_t ts_ms) {
+  // The open incident this symptom persisted in and is still anomalous
+  // in: its re-announcements are the same symptom, not a new one for
+  // whichever incident is taking evidence now. With persisting_only, a
+  // blip that joined an incident does not hold its own confirmation
+  // there (that is new evidence, grouped as such).
+  for (auto& [id, inc] : incidents_) {
+    if (inc.closed() || inc.domain != domain)
+      continue;
+    for (const auto& s : inc.symptoms)
+      if (s.fingerprint == fp && still_anomalous(s, ts_ms)
+          && (!opts_.persisting_only || s.sustained_since_ms > 0
+              || s.kind != anomaly_kind::metric))
+        return &inc;
+  }
+  return nullptr;
 }
 
 incident* incident_book::open_in(const std::string& domain, int64_t ts_ms,
@@ -323,7 +343,9 @@ fold_result incident_book::fold(const anomaly_event& ev,
     }
     return r;
   }
-  auto* inc = open_in(domain, ev.ts_ms, ev.service);
+  auto* inc = corroborated_ ? nullptr : holding(fp, domain, ev.ts_ms);
+  if (!inc)
+    inc = open_in(domain, ev.ts_ms, ev.service);
   if (ev.score < opts_.min_score
       && (!inc
           || std::none_of(inc->symptoms.begin(), inc->symptoms.end(),

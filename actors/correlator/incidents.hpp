@@ -339,6 +339,9 @@ public:
 private:
   incident* open_in(const std::string& domain, int64_t ts_ms,
                     const std::string& service);
+  incident* holding(const std::string& fp, const std::string& domain,
+                    int64_t ts_ms);
+  bool still_anomalous(const symptom& s, int64_t ts_ms) const;
   bool linked(const incident& inc, const std::string& service,
               int64_t ts_ms) const;
   bool adjacent(const std::string& a, const std::string& b) const;

@@ -495,7 +495,9 @@ TEST(incident_book, with_link_by_persisting_a_blip_joins_but_links_nothing) {
     }
   }
   // Once api's anomaly persists, it links web as before.
-  incident_book book{chain_opts(true)};
+  auto o = chain_opts(true);
+  o.rejoin_while_anomalous = true; // as configured by default
+  incident_book book{o};
   book.set_neighbours(chain);
   auto fault = book.fold(confirmed("db", "pool_in_use", t0, t0 + 20 * second),
                          "d");
@@ -648,4 +650,61 @@ TEST(incident_book, each_stretch_of_a_symptom_is_judged_as_load_by_itself) {
                            {"*cpu*"}, 10 * second);
   EXPECT_FALSE(std::all_of(tight[0].spans.begin() + 1, tight[0].spans.end(),
                            [](const auto& sp) { return sp.traffic; }));
+}
+
+TEST(incident_book, a_symptom_still_anomalous_stays_with_its_incident) {
+  // db fails for good at t0; its incident then hears nothing new for
+  // minutes. At 8 min web, then api (db's neighbour) go bad for a reason
+  // of their own: a second incident. db's re-announcement at 10 min is the
+  // same ongoing symptom: it updates db's incident, not the one taking
+  // evidence now next to it.
+  auto o = chain_opts(true);
+  o.rejoin_while_anomalous = true; // as configured by default
+  incident_book book{o};
+  book.set_neighbours(chain);
+  auto fault = book.fold(confirmed("db", "pool_in_use", t0, t0 + 20 * second),
+                         "d");
+  ASSERT_TRUE(fault.opened);
+  auto other = book.fold(confirmed("web", "cpu", t0 + 8 * minute,
+                                   t0 + 8 * minute + 20 * second),
+                         "d");
+  ASSERT_TRUE(other.opened);
+  ASSERT_NE(other.incident, fault.incident);
+  EXPECT_EQ(book.fold(confirmed("api", "latency_ms", t0 + 8 * minute + 30 * second,
+                                t0 + 9 * minute),
+                      "d")
+              .incident,
+            other.incident);
+  auto again = book.fold(confirmed("db", "pool_in_use", t0, t0 + 10 * minute),
+                         "d");
+  EXPECT_EQ(again.incident, fault.incident);
+  EXPECT_FALSE(again.new_symptom);
+  auto* inc = book.find(fault.incident);
+  ASSERT_EQ(inc->symptoms.size(), 1u);
+  EXPECT_EQ(inc->symptoms[0].last_ms, t0 + 10 * minute);
+  EXPECT_EQ(inc->symptoms[0].events, 2u);
+  auto services = book.find(other.incident)->services();
+  EXPECT_EQ(std::count(services.begin(), services.end(), "db"), 0);
+  // Once it recovered, db's next stretch is a newcomer: its neighbour api
+  // links it to the incident taking evidence now.
+  book.fold(anomaly("db", "pool_in_use", t0 + 11 * minute, 0,
+                    anomaly_phase::recovered),
+            "d");
+  auto next = book.fold(confirmed("db", "pool_in_use", t0 + 11 * minute + 30 * second,
+                                  t0 + 12 * minute),
+                        "d");
+  EXPECT_EQ(next.incident, other.incident);
+  // A blip that joined an incident does not hold its own confirmation
+  // there: that is new persisting evidence, grouped as such.
+  incident_book blips{persisting_opts()};
+  auto first = blips.fold(confirmed("api", "latency_ms", t0, t0 + 20 * second),
+                          "d");
+  EXPECT_EQ(blips.fold(anomaly("db", "pool_in_use", t0 + 310 * second), "d")
+              .incident,
+            first.incident);
+  auto own = blips.fold(confirmed("db", "pool_in_use", t0 + 310 * second,
+                                  t0 + 340 * second),
+                        "d");
+  EXPECT_TRUE(own.opened);
+  EXPECT_NE(own.incident, first.incident);
 }
