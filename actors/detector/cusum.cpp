@@ -58,14 +58,18 @@ verdict cusum::update(std::byte* state, double x,
     v.vote = std::max(s.hi, s.lo) > opts_.threshold;
   }
   // The reference adapts slowly; a z capped at a few sigmas keeps single
-  // outliers from dragging it.
+  // outliers from dragging it. Its spread stays put while a sum is over
+  // the interval: every sample of a long shift would add up to 4 sd of
+  // residual to a spread that grows with it, and an outage in the history
+  // would leave it blind to the next shift for an hour.
   double alpha = std::max(opts_.alpha, 1.0 / static_cast<double>(s.n + 1));
   double diff = x - s.mean;
   if (v.warm)
     diff = std::clamp(diff, -4 * sd, 4 * sd);
   double incr = alpha * diff;
   s.mean += incr;
-  s.var = (1 - alpha) * (s.var + diff * incr);
+  if (!v.vote)
+    s.var = (1 - alpha) * (s.var + diff * incr);
   ++s.n;
   return v;
 }

@@ -165,6 +165,30 @@ TEST(cusum, sees_a_slow_drift_the_point_detectors_miss) {
   EXPECT_LT(z_votes, 5);
 }
 
+TEST(cusum, an_earlier_outage_does_not_blind_it_to_the_next_shift) {
+  // Latency around 340 ms (sd 25), 70 samples into its history, spends 33
+  // samples at 1,190 ms (an outage), comes back, and 160 samples later
+  // shifts by 6 sd. A reference whose spread grew with every sample of the
+  // outage (each adds up to 4 sd of residual to a spread that grows with
+  // it) took 16 samples to see that shift; one that keeps its spread while
+  // it votes sees it at once.
+  auto c = make("cusum");
+  auto xs = noise(600, 340, 25, 5);
+  size_t i = 0;
+  for (; i < 70; ++i)
+    c(xs[i]);
+  for (; i < 103; ++i)
+    c(xs[i] + 850);
+  for (; i < 263; ++i)
+    c(xs[i]);
+  int first = -1;
+  for (; i < 290 && first < 0; ++i)
+    if (c(xs[i] + 150).vote)
+      first = static_cast<int>(i - 263);
+  EXPECT_GE(first, 0) << "no vote in 27 samples of a 6 sd shift";
+  EXPECT_LT(first, 4);
+}
+
 TEST(ramp, keeps_voting_on_a_steady_ramp_after_the_zscore_lost_it) {
   auto opts = defaults();
   auto z = make("zscore", opts);
@@ -179,7 +203,7 @@ TEST(ramp, keeps_voting_on_a_steady_ramp_after_the_zscore_lost_it) {
   for (size_t i = 500; i < 800; ++i) {
     double x = xs[i] + 0.5 * static_cast<double>(i - 500);
     auto k = static_cast<int>(i - 500);
-    if (z(x).vote && k >= opts.zscore.window)
+    if (z(x).vote && k >= static_cast<int>(opts.zscore.window))
       ++late_z_votes;
     if (r(x).vote) {
       if (first_ramp < 0)
