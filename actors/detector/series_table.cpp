@@ -235,11 +235,6 @@ void series_table::ingest(const sample_batch& batch,
 
 void series_table::set_hold(header& e, const ensemble_result& r,
                             double x) {
-  // The stretch lasts while the values stay on the onset's side of the
-  // band and at least halfway from its centre to the onset value: a blip
-  // of a series whose band is nearly empty (mostly zeros) ends with the
-  // blip, a shift lasts as long as the shift.
-  constexpr double inf = std::numeric_limits<double>::infinity();
   e.hold_lo = e.hold_hi = std::numeric_limits<double>::quiet_NaN();
   e.onset_centre = e.onset_half = 0;
   if (std::isnan(r.expected_lo) || std::isnan(r.expected_hi))
@@ -249,13 +244,36 @@ void series_table::set_hold(header& e, const ensemble_result& r,
     e.onset_centre = centre;
     e.onset_half = 0.5 * (r.expected_hi - r.expected_lo);
   }
-  if (x > r.expected_hi) {
+  hold_beyond(e, r.expected_lo, r.expected_hi, x);
+}
+
+void series_table::hold_beyond(header& e, double lo, double hi, double x) {
+  // The stretch lasts while the values stay on the onset's side of the
+  // band and at least halfway from its centre to the onset value: a blip
+  // of a series whose band is nearly empty (mostly zeros) ends with the
+  // blip, a shift lasts as long as the shift.
+  constexpr double inf = std::numeric_limits<double>::infinity();
+  double centre = 0.5 * (lo + hi);
+  if (x > hi) {
     e.hold_lo = -inf;
-    e.hold_hi = std::max(r.expected_hi, centre + 0.5 * (x - centre));
-  } else if (x < r.expected_lo) {
-    e.hold_lo = std::min(r.expected_lo, centre - 0.5 * (centre - x));
+    e.hold_hi = std::max(hi, centre + 0.5 * (x - centre));
+  } else if (x < lo) {
+    e.hold_lo = std::min(lo, centre - 0.5 * (centre - x));
     e.hold_hi = inf;
   }
+}
+
+void series_table::rehold(header& e, const ensemble_result& r, double x) {
+  // The stretch starts its run again but keeps the band of its first
+  // onset: the ensemble's band has taken the stretch's first values in by
+  // now, and a hold set from it would let the run restart each time it
+  // resumes until the shift looks normal, never confirmed.
+  if (e.onset_half <= 0) {
+    set_hold(e, r, x);
+    return;
+  }
+  hold_beyond(e, e.onset_centre - e.onset_half, e.onset_centre + e.onset_half,
+              x);
 }
 
 double series_table::judge(uint32_t index, const sample_batch& batch,
@@ -283,7 +301,7 @@ double series_table::judge(uint32_t index, const sample_batch& batch,
     if (in_stretch && e.normal_run > 0 && e.run < opts_.confirm_samples) {
       e.run = 0;
       e.onset_ts_ms = s.ts_ms;
-      set_hold(e, r, x);
+      rehold(e, r, x);
     }
     e.normal_run = 0;
     auto score = static_cast<float>(r.score);

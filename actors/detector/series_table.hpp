@@ -181,6 +181,8 @@ private:
   double judge(uint32_t index, const sample_batch& batch, const sample& s,
                double x, std::vector<anomaly_event>& out);
   static void set_hold(header& e, const ensemble_result& r, double x);
+  static void hold_beyond(header& e, double lo, double hi, double x);
+  static void rehold(header& e, const ensemble_result& r, double x);
   anomaly_event make_event(uint32_t index, const ensemble_result& r,
                            anomaly_phase phase, int64_t ts, double x,
                            const sample_batch& batch) const;

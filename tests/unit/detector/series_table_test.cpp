@@ -268,9 +268,11 @@ TEST_F(table_test, a_persisting_anomaly_scores_the_mean_of_its_confirmation) {
     again.ingest(bb.b, later);
   }
   ASSERT_GE(count_phase(later, anomaly_phase::ongoing), 2u);
-  for (const auto& e : later)
-    if (e.phase == anomaly_phase::ongoing)
+  for (const auto& e : later) {
+    if (e.phase == anomaly_phase::ongoing) {
       EXPECT_NEAR(e.score, later[1].score, 1e-6);
+    }
+  }
 }
 
 TEST_F(table_test, a_snapshot_keeps_the_confirmation_under_way) {
@@ -588,6 +590,47 @@ TEST(confirmation_in_a_table, judges_a_recorded_step_by_the_band_it_broke_out_of
     auto plain = first_strong_event(file, start, o, metric);
     EXPECT_TRUE(plain == 0 || plain > 300) << file << " " << plain;
   }
+}
+
+TEST(confirmation_in_a_table, a_run_that_starts_again_keeps_the_band_of_its_onset) {
+  // A recorded error burst (0 -> about 5 %, noise as wide as the step):
+  // its first sample is 12 %, the next fall back, and a run not yet
+  // confirmed starts again after normal samples. Judged each time against
+  // a band its own first samples had widened, it never confirmed and the
+  // fault opened no incident; against its onset's band it is persisting
+  // within two minutes and stays so for the rest of the window.
+  detection_options o;
+  auto e = ensemble::make(o);
+  ASSERT_TRUE(e);
+  series_table t{"media", *e, o};
+  std::ifstream in{test::fixture_path("detector/step_case_0298.txt")};
+  ASSERT_TRUE(in);
+  const int64_t start = 1702605908;
+  int64_t ts = 0;
+  double v = 0;
+  int64_t confirmed = 0;
+  int64_t recovered = 0;
+  std::vector<anomaly_event> events;
+  while (in >> ts >> v) {
+    batch_builder bb{"media"};
+    bb.add("error_rate", ts * 1000, v);
+    events.clear();
+    t.ingest(bb.b, events);
+    for (const auto& ev : events) {
+      if (ts < start)
+        continue;
+      if (ev.phase == anomaly_phase::ongoing && confirmed == 0)
+        confirmed = ts;
+      if (ev.phase == anomaly_phase::recovered && confirmed > 0
+          && recovered == 0)
+        recovered = ts;
+    }
+  }
+  EXPECT_EQ(ts, 1702606750) << "read to the end of the window";
+  ASSERT_GT(confirmed, 0) << "never persisting";
+  EXPECT_LT(confirmed - start, 120);
+  EXPECT_EQ(recovered, 0) << "recovered " << recovered - start
+                          << " s into an error burst that lasts";
 }
 
 TEST_F(table_test, costs_less_than_a_kibibyte_per_series) {
