@@ -240,13 +240,17 @@ struct precursor_options {
   /// is the value of METRIC with the same labels; 0 there means none). A
   /// metric takes the first rule its name matches; empty = off.
   /// Default: the cAdvisor memory limit, free memory and disk towards 0,
-  /// open file descriptors towards their maximum, *_ratio towards 1.
+  /// open file descriptors and pooled database connections towards their
+  /// maximum, *_ratio towards 1.
   std::vector<std::string> limits{
     "container_memory_working_set_bytes=container_spec_memory_limit_bytes",
     "container_memory_usage_bytes=container_spec_memory_limit_bytes",
     "node_memory_MemAvailable_bytes=0",
     "node_filesystem_avail_bytes=0",
     "process_open_fds=process_max_fds",
+    "db_connections_in_use=db_connections_max",
+    "go_sql_stats_connections_in_use=go_sql_stats_connections_max_open",
+    "hikaricp_connections_active=hikaricp_connections_max",
     "*_ratio=1"};
   /// Warn when the limit is forecast within this much event time.
   /// Default: 2h.
@@ -261,6 +265,14 @@ struct precursor_options {
   duration reemit{600'000};
   /// Series one service follows at most. Default: 10000.
   uint32_t max_series = 10'000;
+  /// A series at or above this share of the limit its companion series
+  /// reports (GLOB=METRIC rules, limit above 0) for `saturated_samples`
+  /// samples in a row has reached it (a pool with every connection in
+  /// use): warned at once, scoring 1, whatever its trend. 0 = off.
+  /// Default: 0.95.
+  double saturation = 0.95;
+  /// Samples in a row at the limit before it is reported. Default: 3.
+  uint32_t saturated_samples = 3;
   friend bool operator==(const precursor_options&, const precursor_options&)
     = default;
 };

@@ -553,6 +553,16 @@ std::vector<option> make_schema() {
     unsigned_option<&O::detection, &D::precursors, &P::max_series>(
       "detection.precursors.max_series",
       "Series one service follows for a trend at most.", 1, 10'000'000),
+    real_option<&O::detection, &D::precursors, &P::saturation>(
+      "detection.precursors.saturation",
+      "A series at or above this share of the limit its companion series "
+      "reports (GLOB=METRIC, above 0) for "
+      "detection.precursors.saturated_samples samples in a row has reached "
+      "it and is warned at once, scoring 1 (0 = off).",
+      0, false, 1, false),
+    unsigned_option<&O::detection, &D::precursors, &P::saturated_samples>(
+      "detection.precursors.saturated_samples",
+      "Samples in a row at the limit before it is reported.", 1, 1000),
     // -- security --
     string_option<&O::security, &Y::admin_token>(
       "security.admin_token",

@@ -73,23 +73,24 @@ void precursor_tracker::ingest(const sample_batch& batch,
     }
     auto& t = it->second;
     t.trend.add(s.ts_ms, s.value);
-    if (s.ts_ms - t.last_ts_ms < judge_every)
+    t.value = s.value;
+    auto limit = limit_of(t);
+    // Reaching the limit is judged on every sample: a pool that fills in
+    // a minute has no trend worth the name over the window. Only a limit
+    // a companion series reports (a pool's or a cgroup's maximum) is one
+    // to be at: a fixed one such as *_ratio=1 is also where a healthy
+    // hit ratio lives.
+    bool full = limit && *limit > 0 && opts_.saturation > 0
+                && !rules_[t.rule].value
+                && s.value >= opts_.saturation * *limit;
+    t.at_limit = full ? std::min(t.at_limit + 1, UINT32_MAX - 1) : 0;
+    bool reached = t.at_limit == std::max<uint32_t>(opts_.saturated_samples, 1)
+                   && !t.warning;
+    if (!reached && s.ts_ms - t.last_ts_ms < judge_every)
       continue;
     t.last_ts_ms = s.ts_ms;
-    const auto& rule = rules_[t.rule];
-    double limit = 0;
-    if (rule.value) {
-      limit = *rule.value;
-    } else {
-      auto key = rule.companion + t.text.substr(t.metric.size());
-      auto c = companions_.find(key);
-      // No limit known yet, or none set (a limit of 0 means unlimited for
-      // cgroup memory): nothing to forecast against.
-      if (c == companions_.end() || !(c->second > 0))
-        continue;
-      limit = c->second;
-    }
-    judge(t, limit, out);
+    if (limit)
+      judge(t, *limit, out);
   }
   // Forget series silent for two windows.
   auto horizon = newest_ts_ - 2 * opts_.window.count();
@@ -97,16 +98,36 @@ void precursor_tracker::ingest(const sample_batch& batch,
     i = i->second.last_ts_ms < horizon ? series_.erase(i) : std::next(i);
 }
 
+std::optional<double>
+precursor_tracker::limit_of(const tracked_series& s) const {
+  const auto& rule = rules_[s.rule];
+  if (rule.value)
+    return *rule.value;
+  auto key = rule.companion + s.text.substr(s.metric.size());
+  auto c = companions_.find(key);
+  // No limit known yet, or none set (a limit of 0 means unlimited for
+  // cgroup memory): nothing to forecast against.
+  if (c == companions_.end() || !(c->second > 0))
+    return std::nullopt;
+  return c->second;
+}
+
 void precursor_tracker::judge(tracked_series& s, double limit,
                               std::vector<anomaly_event>& out) {
   auto f = s.trend.towards(limit);
   int64_t now = s.last_ts_ms;
   int64_t horizon = opts_.horizon.count();
+  bool saturated = s.at_limit >= std::max<uint32_t>(opts_.saturated_samples, 1);
+  if (saturated) {
+    // At the limit now, whatever the line says.
+    f.exhaustion_ts_ms = now;
+    f.level = s.value;
+  }
   int64_t eta = f.exhaustion_ts_ms - now;
-  bool warn = f.trending && eta <= horizon;
+  bool warn = saturated || (f.trending && eta <= horizon);
   // Hysteresis: a warning ends only when the trend is gone or the forecast
-  // moved well past the horizon.
-  bool clear = !f.trending || eta > horizon + horizon / 2;
+  // moved well past the horizon, and the series is off its limit.
+  bool clear = !saturated && (!f.trending || eta > horizon + horizon / 2);
   anomaly_phase phase;
   if (warn && !s.warning) {
     s.warning = true;
@@ -138,10 +159,13 @@ void precursor_tracker::judge(tracked_series& s, double limit,
   ev.score
     = phase == anomaly_phase::recovered ? 0 : std::clamp(urgency, 0.5, 1.0);
   ev.limit = limit;
-  ev.forecast_ts_ms = f.trending ? f.exhaustion_ts_ms : 0;
+  ev.forecast_ts_ms = f.trending || saturated ? f.exhaustion_ts_ms : 0;
   ev.expected_lo = std::min(f.level, limit);
   ev.expected_hi = std::max(f.level, limit);
-  ev.votes.push_back({"trend", ev.score, f.significance, warn});
+  if (saturated)
+    ev.votes.push_back({"saturation", ev.score, s.value / limit, true});
+  else
+    ev.votes.push_back({"trend", ev.score, f.significance, warn});
   out.push_back(std::move(ev));
 }
 

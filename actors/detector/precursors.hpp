@@ -47,7 +47,12 @@ private:
     int64_t onset_ts_ms = 0;
     int64_t announced_ts_ms = 0;
     int64_t last_ts_ms = 0;
+    /// Samples in a row at the limit (detection.precursors.saturation),
+    /// and the latest value.
+    uint32_t at_limit = 0;
+    double value = 0;
   };
+  std::optional<double> limit_of(const tracked_series& s) const;
   void judge(tracked_series& s, double limit, std::vector<anomaly_event>& out);
   int32_t role_of(std::string_view metric);
 

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <functional>
@@ -263,6 +264,80 @@ TEST(precursors, take_the_limit_from_the_companion_series_with_the_same_labels) 
   // Forecast: 1000 reached at 4 h (400 + 150 h).
   EXPECT_NEAR(hours(out.back().forecast_ts_ms - t0), 4.0, 0.2);
   EXPECT_EQ(tracker.tracked(), 3u);
+}
+
+TEST(precursors, a_pool_with_every_connection_in_use_has_reached_its_limit) {
+  // A pool of 20 uses 2-10 connections for an hour (one moment all 20),
+  // then fills within a minute and stays full, then drains. A line over
+  // the hour barely moves; the pool is at its limit all the same.
+  auto pool = [](precursor_options opts) {
+    opts.limits = {"db_connections_in_use=db_connections_max"};
+    precursor_tracker tracker{"db", opts};
+    std::mt19937 gen{7};
+    std::uniform_int_distribution<int> busy{2, 10};
+    std::vector<anomaly_event> out;
+    const std::string used = "db_connections_in_use{pool=\"main\"}";
+    const std::string max = "db_connections_max{pool=\"main\"}";
+    for (int64_t ts = t0; ts < t0 + 90 * minute; ts += 15 * second) {
+      double x = busy(gen);
+      if (ts == t0 + 30 * minute)
+        x = 20; // one busy moment
+      if (ts >= t0 + hour && ts < t0 + 80 * minute)
+        x = std::min(20.0, 5.0 * static_cast<double>((ts - t0 - hour) / 15'000
+                                                     + 1));
+      sample_batch b;
+      b.service = "db";
+      b.texts = max + used;
+      b.samples.push_back({hash64(max), ts, 20, 0,
+                           static_cast<uint32_t>(max.size()), 0});
+      b.samples.push_back({hash64(used), ts, x,
+                           static_cast<uint32_t>(max.size()),
+                           static_cast<uint32_t>(used.size()), 0});
+      tracker.ingest(b, out);
+    }
+    return out;
+  };
+  auto out = pool({});
+  ASSERT_FALSE(out.empty());
+  const auto& first = out.front();
+  EXPECT_EQ(first.phase, anomaly_phase::onset);
+  EXPECT_EQ(first.kind, anomaly_kind::predictive);
+  EXPECT_EQ(first.score, 1.0);
+  EXPECT_EQ(first.limit, 20);
+  EXPECT_EQ(first.value, 20);
+  ASSERT_EQ(first.votes.size(), 1u);
+  EXPECT_EQ(first.votes[0].detector, "saturation");
+  // Full from 60:45 on; three samples in a row at the limit: 61:15.
+  EXPECT_EQ(first.ts_ms, t0 + hour + 75 * second);
+  auto recovered = std::find_if(out.begin(), out.end(), [](const auto& ev) {
+    return ev.phase == anomaly_phase::recovered;
+  });
+  ASSERT_NE(recovered, out.end()) << "the pool drained at 80 min";
+  EXPECT_GE(recovered->ts_ms, t0 + 80 * minute);
+  EXPECT_LE(recovered->ts_ms, t0 + 83 * minute);
+  for (auto it = out.begin(); it != recovered; ++it)
+    EXPECT_NE(it->phase, anomaly_phase::recovered);
+  // A fixed limit is not one to be at: a hit ratio lives near *_ratio=1.
+  precursor_options fixed;
+  fixed.limits = {"cache_hit_ratio=1"};
+  precursor_tracker hits{"cache", fixed};
+  std::vector<anomaly_event> said;
+  const std::string ratio = "cache_hit_ratio";
+  for (int64_t ts = t0; ts < t0 + hour; ts += 15 * second) {
+    sample_batch b;
+    b.service = "cache";
+    b.texts = ratio;
+    b.samples.push_back({hash64(ratio), ts, 0.98, 0,
+                         static_cast<uint32_t>(ratio.size()), 0});
+    hits.ingest(b, said);
+  }
+  EXPECT_TRUE(said.empty());
+  // Off, nothing is said about it for minutes: the line over the hour
+  // rises only once the pool has been full for a while.
+  precursor_options off;
+  off.saturation = 0;
+  for (const auto& ev : pool(off))
+    EXPECT_GT(ev.ts_ms, t0 + 70 * minute);
 }
 
 TEST(precursors, one_wrong_future_timestamp_does_not_blind_them) {
