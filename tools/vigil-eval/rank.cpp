@@ -80,17 +80,23 @@ rca::rank_input input_of(const json& inc, const rca_options& opts) {
 } // namespace
 
 std::tuple<bool, double, size_t, int, double>
-scoring_order(const json& incident) {
+scoring_order(const json& incident, int64_t end_ms) {
   bool going = false;
   double longest = 0;
   if (incident.contains("anomalies"))
     for (const auto& a : incident["anomalies"]) {
       const auto& s = a.value("anomalous_s", json());
-      if (s.is_number())
-        longest = std::max(longest, s.get<double>());
-      going = going
-              || (!a.value("recovered", true)
-                  && a.value("persisting_since", json()).is_number());
+      bool still = !a.value("recovered", true)
+                   && a.value("persisting_since", json()).is_number();
+      if (s.is_number()) {
+        double d = s.get<double>();
+        const auto& last = a.value("last_ts", json());
+        if (still && last.is_number())
+          d += std::max(0.0, static_cast<double>(end_ms) / 1000
+                               - last.get<double>());
+        longest = std::max(longest, d);
+      }
+      going = going || still;
     }
   return {going, longest, incident["services"].size(),
           incident["severity"].get<int>(),
@@ -189,7 +195,7 @@ int run_rank(const std::string& dump_file, const std::string& case_dir,
   // The incident `vigil-eval rca` scores: opened by the engine inside the
   // window (opened_by_engine_ms), the strongest by scoring_order.
   const json* best = nullptr;
-  const auto key = scoring_order;
+  const auto key = [&](const json& inc) { return scoring_order(inc, end_ms); };
   size_t count = 0;
   for (const auto& inc : dump["incidents"]) {
     if (inc.contains("merged_into"))

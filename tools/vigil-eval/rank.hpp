@@ -15,10 +15,12 @@ namespace vigil::eval {
 /// `vigil-eval rca` may score, strongest first: one with a persisting
 /// symptom still anomalous (a fault going on over one that healed by
 /// itself), then the one where a service has been anomalous longest (a
-/// lasting fault over a passing storm), then more services, then higher
-/// severity, then the earlier opened.
+/// lasting fault over a passing storm; a persisting symptom still
+/// anomalous counts until `end_ms`, the end of the replay, not only until
+/// its last re-announcement, which may be minutes earlier), then more
+/// services, then higher severity, then the earlier opened.
 std::tuple<bool, double, size_t, int, double>
-scoring_order(const nlohmann::json& incident);
+scoring_order(const nlohmann::json& incident, int64_t end_ms);
 
 /// When the engine opened an incident, in Unix ms: its `detected_at` (the
 /// evidence that opened it), or `opened_at` (its first symptom's onset) in

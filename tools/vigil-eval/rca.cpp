@@ -176,8 +176,8 @@ int run_rca(const std::string& case_dir, options opts,
   // answer: (1) among incidents the engine opened inside the window
   // (opened_by_engine_ms: when the evidence that opened it came), the
   // strongest (scoring_order: one still anomalous, then the
-  // longest-anomalous service, the most services, severity, the
-  // earliest); (2) among
+  // longest-anomalous service, an ongoing one counted to the window's end,
+  // the most services, severity, the earliest); (2) among
   // all incidents, the one with the most services whose first anomaly in
   // it lies inside the window, i.e. where the window's storm went, even
   // when it joined an incident that opened before the window.
@@ -185,7 +185,7 @@ int run_rca(const std::string& case_dir, options opts,
   json grew;
   size_t count = 0;
   size_t grew_by = 0;
-  const auto key = scoring_order;
+  const auto key = [&](const json& inc) { return scoring_order(inc, end_ms); };
   for (const auto& inc : all) {
     if (inc.contains("merged_into"))
       continue;
