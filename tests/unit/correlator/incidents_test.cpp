@@ -467,6 +467,13 @@ incident_options chain_opts(bool link_by_persisting) {
   return o;
 }
 
+// chain_opts(true) with rejoin_while_anomalous, as configured by default.
+incident_options default_chain_opts() {
+  auto o = chain_opts(true);
+  o.rejoin_while_anomalous = true;
+  return o;
+}
+
 const std::unordered_map<std::string, std::vector<std::string>> chain{
   {"db", {"api"}}, {"api", {"db", "web"}}, {"web", {"api"}}};
 
@@ -495,8 +502,7 @@ TEST(incident_book, with_link_by_persisting_a_blip_joins_but_links_nothing) {
     }
   }
   // Once api's anomaly persists, it links web as before.
-  auto o = chain_opts(true);
-  o.rejoin_while_anomalous = true; // as configured by default
+  auto o = default_chain_opts();
   incident_book book{o};
   book.set_neighbours(chain);
   auto fault = book.fold(confirmed("db", "pool_in_use", t0, t0 + 20 * second),
@@ -658,8 +664,7 @@ TEST(incident_book, a_symptom_still_anomalous_stays_with_its_incident) {
   // of their own: a second incident. db's re-announcement at 10 min is the
   // same ongoing symptom: it updates db's incident, not the one taking
   // evidence now next to it.
-  auto o = chain_opts(true);
-  o.rejoin_while_anomalous = true; // as configured by default
+  auto o = default_chain_opts();
   incident_book book{o};
   book.set_neighbours(chain);
   auto fault = book.fold(confirmed("db", "pool_in_use", t0, t0 + 20 * second),
