@@ -286,6 +286,15 @@ double series_table::judge(uint32_t index, const sample_batch& batch,
   ++e.samples;
   ++stats_.samples;
   bool in_stretch = e.flags & series_flags::anomalous;
+  // A stretch whose onset value still lay inside the ensemble's band
+  // (voted on by the detectors that react to a turn, not yet a jump) has
+  // no hold yet: its first value beyond the onset's band sets it, or the
+  // detectors adapting to the rise would end the stretch while the values
+  // are still far from where they were.
+  if (in_stretch && r.anomalous && std::isnan(e.hold_lo) && e.onset_half > 0
+      && std::fabs(x - e.onset_centre) > e.onset_half)
+    hold_beyond(e, e.onset_centre - e.onset_half,
+                e.onset_centre + e.onset_half, x);
   // Inside a stretch, the band expected at its onset judges (for at most
   // hold_max): the stretch outlives the detectors' adaptation to a lasting
   // shift, and the way back into that band is recovery, not a new anomaly
@@ -327,6 +336,15 @@ double series_table::judge(uint32_t index, const sample_batch& batch,
     } else if (++e.run == opts_.confirm_samples
                || s.ts_ms - e.last_emit_ts_ms
                     >= opts_.reemit_interval.count()) {
+      // The confirming sample scores the stretch if it scores higher than
+      // the mean: where the values settled, a few samples after an onset
+      // that caught only the start of the step (and the score the
+      // re-announcements keep, since the adaptive detectors take a lasting
+      // shift in within minutes).
+      if (e.run == opts_.confirm_samples)
+        e.confirm_score_sum
+          = std::max(e.confirm_score_sum,
+                     score * static_cast<float>(opts_.confirm_samples));
       e.last_emit_ts_ms = s.ts_ms;
       ++stats_.anomalies;
       out.push_back(
@@ -362,7 +380,8 @@ anomaly_event series_table::make_event(uint32_t index,
   ev.score = r.score;
   if (phase == anomaly_phase::ongoing) {
     // The stretch's confirmation scores it: the mean over its first
-    // confirm_samples samples, unless this one scores higher.
+    // confirm_samples samples (or its confirming sample's score, if
+    // higher), unless this one scores higher.
     auto n = std::clamp<uint32_t>(e.run, 1,
                                   std::max<uint32_t>(opts_.confirm_samples, 1));
     ev.score = std::max(ev.score, static_cast<double>(e.confirm_score_sum) / n);

@@ -136,8 +136,9 @@ private:
     uint32_t run;
     // Sum of the scores over the stretch's first confirm_samples anomalous
     // samples, each the ensemble's or, if higher, its distance from the
-    // onset's band: the persisting event scores their mean (or its own
-    // score if higher).
+    // onset's band (raised to confirm_samples times the confirming
+    // sample's score if that is higher): the persisting event scores their
+    // mean (or its own score if higher).
     float confirm_score_sum;
     // Length of the series text: a cheap second key, so a 64-bit hash
     // collision between texts of different lengths is caught without
