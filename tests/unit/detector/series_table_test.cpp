@@ -518,34 +518,45 @@ TEST_F(table_test, forgets_and_reuses_expired_series_without_losing_others) {
   EXPECT_EQ(copy.series(), 1500u);
 }
 
-/// When a recorded memory leak first says something that could open an
-/// incident (correlation.min_score, 0.8): the first anomaly event from the
-/// leak's start on scoring at least that; 0 when none does. `file` holds
-/// "unix-seconds value" lines (tests/fixtures/detector/README.md).
-int64_t first_strong_event(const std::string& file, int64_t start_s,
-                           const detection_options& o,
-                           const std::string& metric) {
+/// Feeds a recorded series (`unix-seconds value` lines, see
+/// tests/fixtures/detector/README.md) to a table and returns its events
+/// from `start` on.
+std::vector<anomaly_event> events_of(const std::string& file, int64_t start,
+                                     const std::string& metric,
+                                     const detection_options& o = {}) {
   auto e = ensemble::make(o);
   EXPECT_TRUE(e);
-  series_table t{"leaky", *e, o};
-  std::vector<anomaly_event> events;
+  series_table t{"svc", *e, o};
   std::ifstream in{test::fixture_path("detector/" + file)};
   EXPECT_TRUE(in) << file;
+  std::vector<anomaly_event> all, events;
   int64_t ts = 0;
   double v = 0;
   size_t n = 0;
   while (in >> ts >> v) {
-    batch_builder bb{"leaky"};
+    batch_builder bb{"svc"};
     bb.add(metric, ts * 1000, v);
     events.clear();
     t.ingest(bb.b, events);
     ++n;
     for (auto& ev : events)
-      if (ts >= start_s && ev.phase != anomaly_phase::recovered
-          && ev.score >= 0.8)
-        return ts - start_s;
+      if (ts >= start)
+        all.push_back(ev);
   }
   EXPECT_GT(n, 150u) << file;
+  return all;
+}
+
+/// When a recorded fault first says something that could open an
+/// incident (correlation.min_score, 0.8): seconds from `start_s` to the
+/// first anomaly event from then on scoring at least that; 0 when none
+/// does.
+int64_t first_strong_event(const std::string& file, int64_t start_s,
+                           const detection_options& o,
+                           const std::string& metric) {
+  for (auto& ev : events_of(file, start_s, metric, o))
+    if (ev.phase != anomaly_phase::recovered && ev.score >= 0.8)
+      return ev.ts_ms / 1000 - start_s;
   return 0;
 }
 
@@ -631,31 +642,6 @@ TEST(confirmation_in_a_table, a_run_that_starts_again_keeps_the_band_of_its_onse
   EXPECT_LT(confirmed - start, 120);
   EXPECT_EQ(recovered, 0) << "recovered " << recovered - start
                           << " s into an error burst that lasts";
-}
-
-// Feeds a recorded series (`unix-seconds value` lines) to a table and
-// returns its events from `start` on.
-std::vector<anomaly_event> events_of(const std::string& file, int64_t start,
-                                     const std::string& metric) {
-  detection_options o;
-  auto e = ensemble::make(o);
-  EXPECT_TRUE(e);
-  series_table t{"svc", *e, o};
-  std::ifstream in{test::fixture_path("detector/" + file)};
-  EXPECT_TRUE(in) << file;
-  std::vector<anomaly_event> all, events;
-  int64_t ts = 0;
-  double v = 0;
-  while (in >> ts >> v) {
-    batch_builder bb{"svc"};
-    bb.add(metric, ts * 1000, v);
-    events.clear();
-    t.ingest(bb.b, events);
-    for (auto& ev : events)
-      if (ts >= start)
-        all.push_back(ev);
-  }
-  return all;
 }
 
 TEST(confirmation_in_a_table, a_stretch_whose_onset_was_inside_the_band_is_held_by_it) {
