@@ -263,17 +263,20 @@ void series_table::hold_beyond(header& e, double lo, double hi, double x) {
   }
 }
 
+void series_table::hold_from_onset(header& e, double x) {
+  hold_beyond(e, e.onset_centre - e.onset_half, e.onset_centre + e.onset_half,
+              x);
+}
+
 void series_table::rehold(header& e, const ensemble_result& r, double x) {
   // The stretch starts its run again but keeps the band of its first
   // onset: the ensemble's band has taken the stretch's first values in by
   // now, and a hold set from it would let the run restart each time it
   // resumes until the shift looks normal, never confirmed.
-  if (e.onset_half <= 0) {
+  if (e.onset_half <= 0)
     set_hold(e, r, x);
-    return;
-  }
-  hold_beyond(e, e.onset_centre - e.onset_half, e.onset_centre + e.onset_half,
-              x);
+  else
+    hold_from_onset(e, x);
 }
 
 double series_table::judge(uint32_t index, const sample_batch& batch,
@@ -291,10 +294,8 @@ double series_table::judge(uint32_t index, const sample_batch& batch,
   // no hold yet: its first value beyond the onset's band sets it, or the
   // detectors adapting to the rise would end the stretch while the values
   // are still far from where they were.
-  if (in_stretch && r.anomalous && std::isnan(e.hold_lo) && e.onset_half > 0
-      && std::fabs(x - e.onset_centre) > e.onset_half)
-    hold_beyond(e, e.onset_centre - e.onset_half,
-                e.onset_centre + e.onset_half, x);
+  if (in_stretch && r.anomalous && std::isnan(e.hold_lo) && e.onset_half > 0)
+    hold_from_onset(e, x);
   // Inside a stretch, the band expected at its onset judges (for at most
   // hold_max): the stretch outlives the detectors' adaptation to a lasting
   // shift, and the way back into that band is recovery, not a new anomaly

@@ -183,6 +183,8 @@ private:
                double x, std::vector<anomaly_event>& out);
   static void set_hold(header& e, const ensemble_result& r, double x);
   static void hold_beyond(header& e, double lo, double hi, double x);
+  // hold_beyond the band expected at the stretch's onset.
+  static void hold_from_onset(header& e, double x);
   static void rehold(header& e, const ensemble_result& r, double x);
   anomaly_event make_event(uint32_t index, const ensemble_result& r,
                            anomaly_phase phase, int64_t ts, double x,
