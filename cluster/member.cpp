@@ -103,6 +103,24 @@ bool majority(const std::vector<member_info>& view) {
   return alive * 2 > members;
 }
 
+// Whether a strict majority of `view`'s members (left ones not counted)
+// are up in it: heard lately, not merely suspect. Only such a view may
+// declare a member down. A node cut off alone sees the others fade through
+// suspect to down one heartbeat apart; for that moment the suspects count
+// as alive, and the beats it sends then wait in the cut link and arrive
+// after the heal, naming the majority's members down.
+bool majority_up(const std::vector<member_info>& view) {
+  size_t members = 0;
+  size_t up = 0;
+  for (auto& m : view) {
+    if (m.state == "left")
+      continue;
+    ++members;
+    up += m.state == "up" ? 1 : 0;
+  }
+  return up * 2 > members;
+}
+
 // Who may act: the control node while a majority of the members (this one
 // included, left ones not counted) echoed one of its heartbeats sent
 // within the lease: a round trip, so a reply delayed or queued (this node
@@ -444,10 +462,18 @@ void try_join(self_ptr self) {
 // The cluster declared this node down (it was paused or cut off): it gave
 // up its role when its lease ran out; now it comes back as a new
 // incarnation, which never outranks the members that carried on.
-void declared_down(self_ptr self) {
+// `by`: the member whose view said so; empty when this node found itself
+// cut off with a minority.
+void declared_down(self_ptr self, const std::string& by) {
   auto& st = self->state;
-  spdlog::warn("cluster: the other members declared this node down (it was "
-               "paused or cut off); rejoining as a new incarnation");
+  if (by.empty())
+    spdlog::warn("cluster: this node was cut off with a minority; "
+                 "rejoining as a new incarnation");
+  else
+    spdlog::warn("cluster: {} and the majority it hears declared this node "
+                 "down (it was paused or cut off); rejoining as a new "
+                 "incarnation",
+                 by);
   st.self.incarnation = std::max(wall_ms(), st.self.incarnation + 1);
   st.must_rejoin = false;
   st.joined = false;
@@ -872,12 +898,12 @@ caf::behavior member(caf::stateful_actor<member_state>* self,
       // verdict (a node cut off with a few) changes nothing here.
       for (auto& m : theirs)
         if (m.id == st.self.id && m.incarnation == st.self.incarnation
-            && m.state == "down" && majority(theirs)) {
-          declared_down(self);
+            && m.state == "down" && majority_up(theirs)) {
+          declared_down(self, from.id);
           return;
         }
       if (st.must_rejoin) {
-        declared_down(self);
+        declared_down(self, "");
         return;
       }
       auto sender = caf::actor_cast<caf::actor>(self->current_sender());
@@ -892,7 +918,7 @@ caf::behavior member(caf::stateful_actor<member_state>* self,
           // view, which it heeds) so it rejoins anew as a new incarnation,
           // never outranking the others.
           auto mine = view_list(self);
-          if (sender && (p.info.state == "left" || majority(mine)))
+          if (sender && (p.info.state == "left" || majority_up(mine)))
             self->send(sender, atom::beat_v, mine.front(), mine,
                        clock::now().time_since_epoch().count(), int64_t{0});
           return;

@@ -190,7 +190,8 @@ TEST(cluster_partition, the_minority_side_stops_acting_and_the_majority_takes_ov
              && test::state_in(va, "c") == "up";
     },
     20s, 50ms))
-    << "c: " << c.view().dump(1) << "\n" << c.proc->stderr_text();
+    << "c: " << c.view().dump(1) << "\n" << c.proc->stderr_text()
+    << "\na: " << a.proc->stderr_text();
   EXPECT_EQ(both_may_act, 0);
   EXPECT_FALSE(c.view()["may_act"].get<bool>());
   EXPECT_TRUE(a.view()["may_act"].get<bool>());
