@@ -89,36 +89,37 @@ bool live(const std::string& state) {
   return state == "up" || state == "suspect";
 }
 
-// Whether `view` (a member's list, itself included) sees a strict
-// majority of its members alive (left ones not counted).
-bool majority(const std::vector<member_info>& view) {
+// Whether a strict majority of `view`'s members (a member's list, itself
+// included; left ones not counted) pass `counts`.
+template <class Pred>
+bool majority_of(const std::vector<member_info>& view, Pred counts) {
   size_t members = 0;
-  size_t alive = 0;
+  size_t passed = 0;
   for (auto& m : view) {
     if (m.state == "left")
       continue;
     ++members;
-    alive += live(m.state) || m.state == "joining" ? 1 : 0;
+    passed += counts(m) ? 1 : 0;
   }
-  return alive * 2 > members;
+  return passed * 2 > members;
 }
 
-// Whether a strict majority of `view`'s members (left ones not counted)
-// are up in it: heard lately, not merely suspect. Only such a view may
-// declare a member down. A node cut off alone sees the others fade through
-// suspect to down one heartbeat apart; for that moment the suspects count
-// as alive, and the beats it sends then wait in the cut link and arrive
-// after the heal, naming the majority's members down.
+// Whether `view` sees a strict majority of its members alive.
+bool majority(const std::vector<member_info>& view) {
+  return majority_of(view, [](const member_info& m) {
+    return live(m.state) || m.state == "joining";
+  });
+}
+
+// Whether a strict majority of `view`'s members are up in it: heard
+// lately, not merely suspect. Only such a view may declare a member down.
+// A node cut off alone sees the others fade through suspect to down one
+// heartbeat apart; for that moment the suspects count as alive, and the
+// beats it sends then wait in the cut link and arrive after the heal,
+// naming the majority's members down.
 bool majority_up(const std::vector<member_info>& view) {
-  size_t members = 0;
-  size_t up = 0;
-  for (auto& m : view) {
-    if (m.state == "left")
-      continue;
-    ++members;
-    up += m.state == "up" ? 1 : 0;
-  }
-  return up * 2 > members;
+  return majority_of(view,
+                     [](const member_info& m) { return m.state == "up"; });
 }
 
 // Who may act: the control node while a majority of the members (this one
