@@ -69,6 +69,8 @@ void precursor_tracker::ingest(const sample_batch& batch,
         continue;
       tracked_series fresh{trend_forecaster{topts}, std::string{text},
                            std::string{metric}, static_cast<size_t>(role)};
+      if (const auto& r = rules_[fresh.rule]; !r.value)
+        fresh.limit_key = r.companion + fresh.text.substr(fresh.metric.size());
       it = series_.emplace(s.series, std::move(fresh)).first;
     }
     auto& t = it->second;
@@ -103,8 +105,7 @@ precursor_tracker::limit_of(const tracked_series& s) const {
   const auto& rule = rules_[s.rule];
   if (rule.value)
     return *rule.value;
-  auto key = rule.companion + s.text.substr(s.metric.size());
-  auto c = companions_.find(key);
+  auto c = companions_.find(s.limit_key);
   // No limit known yet, or none set (a limit of 0 means unlimited for
   // cgroup memory): nothing to forecast against.
   if (c == companions_.end() || !(c->second > 0))

@@ -42,6 +42,8 @@ private:
     std::string text;
     std::string metric;
     size_t rule = 0;
+    /// The series text of its limit's companion (empty for a fixed limit).
+    std::string limit_key{};
     /// Whether a warning is open, and when it was last (re-)announced.
     bool warning = false;
     int64_t onset_ts_ms = 0;
