@@ -592,7 +592,8 @@ std::vector<option> make_schema() {
     string_option<&O::correlation, &CO::domain_label>(
       "correlation.domain_label",
       "Series label whose value is the correlation domain, such as team; "
-      "empty means the topology component of the service.",
+      "empty means the topology component of the service (services "
+      "without edges share one domain and group by time).",
       string_rule::any),
     duration_option<&O::correlation, &CO::group_window>(
       "correlation.group_window",

@@ -142,7 +142,8 @@ typename Inspector::result_type inspect(Inspector& f, rca_result& x) {
 /// pushed by the RCA actor whenever the components change.
 struct domain_map {
   uint64_t version = 0;
-  /// key = service, value = domain; services absent are their own domain.
+  /// key = service, value = domain; services absent share the domain of
+  /// unconnected services (see correlator::unconnected_domain).
   std::vector<attribute> entries;
   /// The graph's edges, key = caller, value = callee (for adjacency).
   std::vector<attribute> links;

@@ -238,6 +238,13 @@ uint32_t partition_of(const std::string& domain, uint32_t count) {
   return static_cast<uint32_t>(hash64(domain) % count);
 }
 
+const std::string&
+domain_of(const std::unordered_map<std::string, std::string>& domains,
+          const std::string& service) {
+  auto it = domains.find(service);
+  return it == domains.end() ? unconnected_domain : it->second;
+}
+
 label_set labels_of(const anomaly_event& ev) {
   label_set out{{"service", ev.service},
                 {"metric", ev.metric},
@@ -358,8 +365,7 @@ partition(partition_actor::stateful_pointer<partition_state> self,
       }
       st.book->set_neighbours(std::move(nb));
       auto r = st.book->remap([&](const std::string& service) {
-        auto it = st.domains.find(service);
-        return it == st.domains.end() ? service : it->second;
+        return domain_of(st.domains, service);
       });
       // Incidents whose domain now belongs to another partition move
       // there, through the front.
@@ -512,8 +518,7 @@ const std::string& domain_for(correlator_state& st, const anomaly_event& ev,
     for (const auto& [k, v] : labels)
       if (k == st.cfg.correlation.domain_label && !v.empty())
         return v;
-  auto it = st.domains.find(ev.service);
-  return it == st.domains.end() ? ev.service : it->second;
+  return domain_of(st.domains, ev.service);
 }
 
 void route(correlator_actor::stateful_pointer<correlator_state> self,
@@ -654,8 +659,7 @@ correlator(correlator_actor::stateful_pointer<correlator_state> self,
       if (st.changes)
         st.changes->inc(batch.changes.size());
       for (auto& c : batch.changes) {
-        auto it = st.domains.find(c.service);
-        std::string domain = it == st.domains.end() ? c.service : it->second;
+        const auto& domain = domain_of(st.domains, c.service);
         // Every partition hears of it: an incident elsewhere may gain the
         // service later, and the ranking wants its changes.
         for (auto& p : st.partitions)

@@ -99,6 +99,17 @@ struct correlator_state {
 /// Which partition of `count` owns correlation domain `domain`.
 uint32_t partition_of(const std::string& domain, uint32_t count);
 
+/// The correlation domain of the services the topology connects to no
+/// other (no edge learned or configured yet): they share it and group by
+/// time alone, so a fleet without tracing still gets one incident per
+/// storm rather than one per service.
+inline const std::string unconnected_domain = "(unconnected)";
+
+/// `service`'s domain in a service -> topology component map.
+const std::string&
+domain_of(const std::unordered_map<std::string, std::string>& domains,
+          const std::string& service);
+
 /// Labels of an anomaly for silences: service, metric, kind, and the
 /// labels of its series text (`metric{name="value",...}`).
 label_set labels_of(const anomaly_event& ev);

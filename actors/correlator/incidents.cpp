@@ -220,7 +220,10 @@ bool incident_book::linked(const incident& inc, const std::string& service,
   // began recently (the front of a spreading fault), else one still firing;
   // with link_by_persisting only once that symptom persisted. The service
   // itself counts while it is in the incident, or with
-  // rejoin_while_anomalous only while it is still anomalous there.
+  // rejoin_while_anomalous only while it is still anomalous there. A
+  // service without known neighbours has every service for a neighbour:
+  // it groups by time alone, by the same rules.
+  bool anyone = !has_neighbours(service);
   return std::any_of(inc.symptoms.begin(), inc.symptoms.end(),
                      [&](const symptom& s) {
                        auto recent = opts_.link_by_onset ? s.first_ms
@@ -231,9 +234,9 @@ bool incident_book::linked(const incident& inc, const std::string& service,
                        if (s.service == service)
                          return !opts_.rejoin_while_anomalous
                                 || still_anomalous(s, ts_ms);
-                       return (anchors
-                                  && recent + opts_.group_window_ms >= ts_ms
-                                  && adjacent(service, s.service));
+                       return anchors
+                              && recent + opts_.group_window_ms >= ts_ms
+                              && (anyone || adjacent(service, s.service));
                      });
 }
 
@@ -261,13 +264,12 @@ incident* incident_book::open_in(const std::string& domain, int64_t ts_ms,
   if (corroborated_)
     return target_ != 0 ? find(target_) : nullptr;
   incident* best = nullptr;
-  bool check_links = opts_.adjacency && has_neighbours(service);
   for (auto& [id, inc] : incidents_) {
     if (inc.closed() || inc.domain != domain)
       continue;
     if (opts_.max_span_ms > 0 && ts_ms > inc.opened_ms + opts_.max_span_ms)
       continue;
-    if (check_links && !linked(inc, service, ts_ms))
+    if (opts_.adjacency && !linked(inc, service, ts_ms))
       continue;
     // Within the window after its newest symptom (persisting one, when
     // only those count), or a late symptom that belongs to its time span.

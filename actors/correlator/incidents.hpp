@@ -68,8 +68,9 @@ struct incident_options {
   /// Topology adjacency: a service with known neighbours joins an open
   /// incident only when it or a direct neighbour is already in it with a
   /// recent symptom (within group_window), and held onsets corroborate
-  /// each other only between neighbours. Services without known
-  /// neighbours group by domain alone. Default: false (domain only).
+  /// each other only between neighbours. A service without known
+  /// neighbours counts every service as one: it groups by time, by the
+  /// same link rules. Default: false (domain only).
   bool adjacency = false;
   /// How far "neighbour" reaches for adjacency: 1 = caller or callee,
   /// 2 = also their neighbours (a fault may pass a service that stays

@@ -77,6 +77,37 @@ TEST(incidents, an_outage_is_one_incident_with_its_root_cause_first) {
   EXPECT_TRUE(kinds.count("status"));
 }
 
+TEST(incidents, without_a_topology_the_storm_is_still_one_incident) {
+  // No static edges and no traces: the node knows no dependency, so the
+  // services group by time alone; the storm is one incident and the
+  // ranking (onset order, persistence, size of the deviation) still puts
+  // the faulty service near the top.
+  test::temp_dir dir;
+  test::vigild node{dir.str() + "/data"};
+  ASSERT_TRUE(node.ready()) << node.proc().stderr_text();
+  auto o = stream(node, {"orders-db"}, 7);
+  std::vector<json> incs;
+  auto in_top3 = [](const json& inc) {
+    const auto& cs = inc["root_cause"]["candidates"];
+    for (size_t i = 0; i < cs.size() && i < 3; ++i)
+      if (cs[i]["service"] == "orders-db")
+        return true;
+    return false;
+  };
+  ASSERT_TRUE(test::wait_until(
+    [&] {
+      incs = incidents_since(node, o.fault_ms);
+      return incs.size() == 1 && incs[0]["services"].size() >= 11
+             && !incs[0]["root_cause"].is_null() && in_top3(incs[0]);
+    },
+    30s))
+    << json(incs).dump(1) << "\nall: "
+    << node.get("/api/v1/incidents?status=all")->body;
+  EXPECT_EQ(incs[0]["domain"], "(unconnected)");
+  EXPECT_TRUE(contains_service(incs[0], "fe"));
+  EXPECT_FALSE(contains_service(incs[0], "blog-db"));
+}
+
 TEST(incidents, two_faults_in_disconnected_parts_are_two_incidents) {
   test::temp_dir dir;
   test::vigild node{dir.str() + "/data"};

@@ -20,13 +20,15 @@ namespace {
 
 constexpr int64_t t0 = 1'795'000'000'000;
 
-anomaly_event anomaly(std::string service, int64_t ts) {
+anomaly_event anomaly(std::string service, int64_t ts,
+                      anomaly_phase phase = anomaly_phase::onset) {
   anomaly_event ev;
   ev.service = std::move(service);
   ev.metric = "latency_ms";
   ev.series = "latency_ms";
   ev.ts_ms = ts;
   ev.score = 0.99;
+  ev.phase = phase;
   ev.votes = {{"ewma", 0.99, 9, true}};
   return ev;
 }
@@ -90,16 +92,25 @@ std::tuple<std::string, std::string, std::string> spread() {
 TEST_F(correlator_fixture, a_domain_learned_later_hands_over_and_merges) {
   auto [a, b, domain] = spread();
   auto c = spawn();
-  caf::anon_send(c, atom::anomaly_v, anomaly(a, t0));
-  caf::anon_send(c, atom::anomaly_v, anomaly(b, t0 + 10'000));
+  // First a and b are in components of their own (each with a quiet
+  // neighbour), named after them.
+  domain_map first;
+  first.version = 1;
+  first.entries = {{a, a}, {"x", a}, {b, b}, {"y", b}};
+  first.links = {{a, "x"}, {b, "y"}};
+  caf::anon_send(c, atom::domains_v, first);
+  const auto persisting = anomaly_phase::ongoing;
+  caf::anon_send(c, atom::anomaly_v, anomaly(a, t0, persisting));
+  caf::anon_send(c, atom::anomaly_v, anomaly(b, t0 + 10'000, persisting));
   ds.run();
   auto before = incidents(c);
   ASSERT_EQ(before.size(), 2u) << "two domains, two partitions";
   // The topology now puts both in one component, named after a third
-  // service that hashes to yet another partition.
+  // service, between them, that hashes to yet another partition.
   domain_map m;
-  m.version = 1;
+  m.version = 2;
   m.entries = {{a, domain}, {b, domain}, {domain, domain}};
+  m.links = {{domain, a}, {domain, b}};
   caf::anon_send(c, atom::domains_v, m);
   ds.run();
   auto after = incidents(c);
@@ -111,7 +122,7 @@ TEST_F(correlator_fixture, a_domain_learned_later_hands_over_and_merges) {
   EXPECT_EQ(live[0].services, (std::vector<std::string>{a, b}));
   EXPECT_EQ(live[0].domain, domain);
   // New anomalies of the domain join it.
-  caf::anon_send(c, atom::anomaly_v, anomaly(domain, t0 + 20'000));
+  caf::anon_send(c, atom::anomaly_v, anomaly(domain, t0 + 20'000, persisting));
   ds.run();
   auto joined = incidents(c);
   size_t open = 0;

@@ -504,3 +504,44 @@ TEST(incident_flow, one_domain_does_not_merge_incidents_that_do_not_touch) {
   EXPECT_EQ(r.merged[0].second, one.incident);
   EXPECT_FALSE(book.find(two.incident)->closed());
 }
+
+TEST(incident_flow, without_a_topology_one_storm_is_one_incident_in_time) {
+  // No edge is known (no traces, no static topology): every service falls
+  // in one domain and groups by time, with the rules neighbours follow.
+  std::unordered_map<std::string, std::string> components{{"a", "a"},
+                                                          {"b", "a"}};
+  EXPECT_EQ(domain_of(components, "b"), "a");
+  EXPECT_EQ(domain_of(components, "db"), unconnected_domain);
+  EXPECT_EQ(domain_of(components, "api"), unconnected_domain);
+  incident_options o;
+  o.adjacency = true;
+  o.link_by_onset = true;
+  incident_book book{o};
+  const auto& d = unconnected_domain;
+  // cache's memory has fired since t0, keeping an incident open.
+  uint64_t old_id = 0;
+  for (int64_t m = 0; m <= 20; m += 2) {
+    auto noise = anomaly("cache", "memory_bytes", t0 + m * minute);
+    noise.phase = anomaly_phase::ongoing;
+    auto r = book.fold(noise, d);
+    if (m == 0)
+      old_id = r.incident;
+    ASSERT_EQ(r.incident, old_id);
+  }
+  // A fault 20 minutes on: db first, then three services within a minute.
+  auto db = anomaly("db", "latency_ms", t0 + 20 * minute + second);
+  db.phase = anomaly_phase::ongoing;
+  auto fault = book.fold(db, d);
+  ASSERT_TRUE(fault.opened) << "a symptom that began long ago links nothing";
+  ASSERT_NE(fault.incident, old_id);
+  for (auto [service, at] : {std::pair{"api", 20 * second},
+                             std::pair{"web", 40 * second},
+                             std::pair{"mobile", 55 * second}}) {
+    auto x = anomaly(service, "latency_ms", t0 + 20 * minute + at);
+    x.phase = anomaly_phase::ongoing;
+    EXPECT_EQ(book.fold(x, d).incident, fault.incident) << service;
+  }
+  EXPECT_EQ(book.find(fault.incident)->services(),
+            (std::vector<std::string>{"api", "db", "mobile", "web"}));
+  EXPECT_EQ(book.open_count(), 2u);
+}
