@@ -181,16 +181,13 @@ incident_book::incident_book(incident_options opts) : opts_(std::move(opts)) {
       rules_.push_back(std::move(*r));
 }
 
-bool incident_book::has_neighbours(const std::string& service) const {
-  auto it = neighbours_.find(service);
-  return it != neighbours_.end() && !it->second.empty();
-}
-
 bool incident_book::adjacent(const std::string& a,
                              const std::string& b) const {
+  // A service without known neighbours has every service for one: it
+  // groups by time alone, by the rules neighbours follow.
   auto it = neighbours_.find(a);
-  if (it == neighbours_.end())
-    return false;
+  if (it == neighbours_.end() || it->second.empty())
+    return true;
   auto direct = [&](const std::vector<std::string>& xs) {
     return std::find(xs.begin(), xs.end(), b) != xs.end();
   };
@@ -220,10 +217,7 @@ bool incident_book::linked(const incident& inc, const std::string& service,
   // began recently (the front of a spreading fault), else one still firing;
   // with link_by_persisting only once that symptom persisted. The service
   // itself counts while it is in the incident, or with
-  // rejoin_while_anomalous only while it is still anomalous there. A
-  // service without known neighbours has every service for a neighbour:
-  // it groups by time alone, by the same rules.
-  bool anyone = !has_neighbours(service);
+  // rejoin_while_anomalous only while it is still anomalous there.
   return std::any_of(inc.symptoms.begin(), inc.symptoms.end(),
                      [&](const symptom& s) {
                        auto recent = opts_.link_by_onset ? s.first_ms
@@ -236,7 +230,7 @@ bool incident_book::linked(const incident& inc, const std::string& service,
                                 || still_anomalous(s, ts_ms);
                        return anchors
                               && recent + opts_.group_window_ms >= ts_ms
-                              && (anyone || adjacent(service, s.service));
+                              && adjacent(service, s.service);
                      });
 }
 
@@ -383,10 +377,9 @@ fold_result incident_book::fold(const anomaly_event& ev,
       if (q.size() > 1000)
         q.pop_front();
       // With adjacency, only neighbours of this service corroborate it.
-      bool by_links = opts_.adjacency && has_neighbours(ev.service);
       auto counts = [&](const anomaly_event& x) {
-        return !by_links || x.service == ev.service
-               || adjacent(x.service, ev.service);
+        return !opts_.adjacency || x.service == ev.service
+               || adjacent(ev.service, x.service);
       };
       std::set<std::string_view> services;
       for (const auto& x : q)

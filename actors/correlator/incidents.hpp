@@ -345,8 +345,9 @@ private:
   bool still_anomalous(const symptom& s, int64_t ts_ms) const;
   bool linked(const incident& inc, const std::string& service,
               int64_t ts_ms) const;
+  /// Whether `b` is within adjacency_hops of `a`; always, when `a` has no
+  /// known neighbours.
   bool adjacent(const std::string& a, const std::string& b) const;
-  bool has_neighbours(const std::string& service) const;
   uint64_t merge_linked(incident& inc, int64_t ts_ms);
   void classify(incident& inc) const;
   void rate(incident& inc) const;
