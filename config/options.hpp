@@ -364,6 +364,15 @@ struct detection_options {
   uint32_t warmup_samples = 30;
   /// Consecutive normal samples that end an anomalous stretch. Default: 5.
   uint32_t recovery_samples = 5;
+  /// The sampling step the sample counts and per-sample weights here are
+  /// meant for. A service whose series are sampled more often (its median
+  /// gap over the first samples) has them scaled so they cover the same
+  /// event time: warmup, recovery, confirm and refractory samples, the
+  /// z-score window, the ramp span and the likelihood's counts times
+  /// reference_step / step (rounded, at most 60), the EWMA, CUSUM, ramp
+  /// and seasonal weights reduced to match. A longer step keeps them as
+  /// configured. 0 = off. Default: 10s.
+  duration reference_step{10000};
   /// A stretch lasts while its values stay outside the band the detectors
   /// expected at its onset, even once they have adapted to the new level,
   /// for at most this long (event time); then the new level is accepted as

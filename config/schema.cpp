@@ -309,6 +309,12 @@ std::vector<option> make_schema() {
     unsigned_option<&O::detection, &D::recovery_samples>(
       "detection.recovery_samples",
       "Consecutive normal samples that end an anomalous stretch.", 1, 100'000),
+    duration_option<&O::detection, &D::reference_step>(
+      "detection.reference_step",
+      "The sampling step the detection sample counts and per-sample weights "
+      "are meant for; a service sampled more often has them scaled to cover "
+      "the same event time (at most 60 times; 0 = off).",
+      0, day),
     duration_option<&O::detection, &D::hold_max>(
       "detection.hold_max",
       "A stretch lasts while its values stay outside the band expected at "

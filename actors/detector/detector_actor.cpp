@@ -265,6 +265,8 @@ detector_impl::behavior_type detector(self_ptr self, detector_config cfg) {
       info.last_ts_ms = stats.last_ts_ms;
       info.restarts = st.cfg.restarts;
       info.restored_from_ms = st.restored_from_ms;
+      info.step_ms = st.table->step_ms();
+      info.step_scale = st.table->step_factor();
       return info;
     },
     [self](atom::snapshot) -> uint64_t { return write_snapshot(self); },

@@ -401,6 +401,27 @@ anomaly_event series_table::make_event(uint32_t index,
   return ev;
 }
 
+void series_table::rescale(std::shared_ptr<const ensemble> ens,
+                           detection_options opts) {
+  auto stride = sizeof(header) + (ens->state_size() + 7) / 8 * 8;
+  std::vector<std::byte> slab(texts_.size() * stride);
+  for (uint32_t i = 0; i < texts_.size(); ++i) {
+    auto* h = reinterpret_cast<header*>(slab.data() + i * stride);
+    std::memcpy(h, &at(i), sizeof(header));
+    if (!h->used)
+      continue;
+    h->samples = 0;
+    h->flags &= ~series_flags::anomalous;
+    h->normal_run = 0;
+    h->run = 0;
+    ens->init(slab.data() + i * stride + sizeof(header));
+  }
+  slab_ = std::move(slab);
+  stride_ = stride;
+  ensemble_ = std::move(ens);
+  opts_ = std::move(opts);
+}
+
 size_t series_table::expire() {
   if (stats_.last_ts_ms == 0)
     return 0;
@@ -440,6 +461,7 @@ std::string series_table::snapshot(int64_t taken_at_ms) const {
   snap.set_anomalies(stats_.anomalies);
   snap.set_log_lines(stats_.log_lines);
   snap.set_out_of_order(stats_.out_of_order);
+  snap.set_step_ms(step_ms_);
   snap.mutable_series()->Reserve(static_cast<int>(count_));
   for (uint32_t i = 0; i < texts_.size(); ++i) {
     auto& e = at(i);
@@ -467,6 +489,13 @@ std::string series_table::snapshot(int64_t taken_at_ms) const {
   return snap.SerializeAsString();
 }
 
+int64_t series_table::snapshot_step_ms(std::string_view bytes) {
+  store::detector_snapshot snap;
+  if (!snap.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
+    return 0;
+  return snap.step_ms();
+}
+
 caf::expected<restore_info> series_table::restore(std::string_view bytes) {
   store::detector_snapshot snap;
   if (!snap.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
@@ -481,6 +510,7 @@ caf::expected<restore_info> series_table::restore(std::string_view bytes) {
   stats_.anomalies = snap.anomalies();
   stats_.log_lines = snap.log_lines();
   stats_.out_of_order = snap.out_of_order();
+  step_ms_ = snap.step_ms();
   for (auto& s : snap.series()) {
     if (find(s.hash()) >= 0)
       continue; // a duplicate in a damaged snapshot

@@ -103,6 +103,17 @@ public:
                                       std::vector<anomaly_event>& out)>;
   void set_observer(observer f) { observer_ = std::move(f); }
 
+  /// Judges from now on with `ens` and `opts` (the same detectors, scaled
+  /// for the service's sampling step): every series keeps its identity,
+  /// counter and staleness but learns again from its next value. Meant for
+  /// warm-up, before any series could vote.
+  void rescale(std::shared_ptr<const ensemble> ens, detection_options opts);
+  /// Records the service's sampling step for snapshots (0 = not known).
+  void set_step_ms(int64_t step_ms) { step_ms_ = step_ms; }
+  /// The sampling step a snapshot was taken under; 0 when it does not say
+  /// or does not parse.
+  static int64_t snapshot_step_ms(std::string_view bytes);
+
   /// Approximate heap bytes held (for memory accounting).
   size_t memory_bytes() const;
 
@@ -202,6 +213,7 @@ private:
   size_t active_ = 0;
   table_stats stats_;
   observer observer_;
+  int64_t step_ms_ = 0;
 };
 
 } // namespace vigil::detector

@@ -61,7 +61,12 @@ make_rule_ensembles(const detection_options& opts) {
 service_tables::service_tables(
   std::string service, std::shared_ptr<const ensemble> ens,
   std::vector<std::shared_ptr<const ensemble>> rule_ensembles,
-  const detection_options& opts) {
+  const detection_options& opts)
+  : opts_(opts),
+    // Decided before any series can be warm: a single series has then
+    // been judged at most warmup_samples - 1 times, and nothing it learnt
+    // under the unscaled detectors is lost.
+    estimator_(std::clamp<uint32_t>(opts.warmup_samples, 2, 17) - 1) {
   // Rules that do not parse never get here (the config loader and
   // make_rule_ensembles refuse them); skip defensively.
   for (size_t i = 0;
@@ -70,6 +75,7 @@ service_tables::service_tables(
     if (!r)
       continue;
     rules_.push_back(std::move(*r));
+    rule_index_.push_back(i);
     keys_.push_back(opts.rules[i]);
     tables_.push_back(
       std::make_unique<series_table>(service, rule_ensembles[i], opts));
@@ -86,8 +92,48 @@ size_t service_tables::table_for(std::string_view metric) const {
   return rules_.size();
 }
 
+void service_tables::observe_step(const sample_batch& batch) {
+  for (const auto& s : batch.samples) {
+    if (s.flags & sample_flags::stale)
+      continue;
+    auto [it, fresh] = last_seen_.try_emplace(s.series, s.ts_ms);
+    if (!fresh && s.ts_ms > it->second) {
+      estimator_.add(s.ts_ms - it->second);
+      it->second = s.ts_ms;
+    }
+    if (estimator_.ready())
+      break;
+  }
+  if (!estimator_.ready())
+    return;
+  last_seen_ = {};
+  apply_step(estimator_.step_ms());
+}
+
+void service_tables::apply_step(int64_t step_ms) {
+  step_ms_ = step_ms;
+  for (auto& t : tables_)
+    t->set_step_ms(step_ms);
+  auto factor = detector::step_factor(opts_.reference_step, step_ms);
+  if (factor == factor_)
+    return;
+  auto scaled = scaled_to_step(opts_, factor);
+  auto rules = make_rule_ensembles(scaled);
+  auto plain = ensemble::make(scaled);
+  // The unscaled set was accepted, and scaling keeps every value within
+  // the config's bounds; should it still fail, the unscaled one stays.
+  if (!rules || !plain)
+    return;
+  factor_ = factor;
+  for (size_t i = 0; i < rule_index_.size(); ++i)
+    tables_[i]->rescale((*rules)[rule_index_[i]], scaled);
+  tables_.back()->rescale(std::move(*plain), scaled);
+}
+
 void service_tables::ingest(const sample_batch& batch,
                             std::vector<anomaly_event>& out) {
+  if (step_ms_ == 0)
+    observe_step(batch);
   if (rules_.empty()) {
     tables_.back()->ingest(batch, out);
     return;
@@ -197,9 +243,30 @@ std::string service_tables::snapshot(int64_t taken_at_ms) const {
 }
 
 caf::expected<restore_info> service_tables::restore(std::string_view bytes) {
-  if (!bytes.starts_with(envelope_magic))
+  // The snapshot's step decides the scale its state was learnt under;
+  // rescaled first, the tables restore it as it is (or relearn, when the
+  // scale for that step has changed since).
+  auto adopt_step = [this](std::string_view table) {
+    if (auto step = series_table::snapshot_step_ms(table); step > 0) {
+      apply_step(step);
+      last_seen_ = {};
+    }
+  };
+  if (!bytes.starts_with(envelope_magic)) {
+    adopt_step(bytes);
     return tables_.back()->restore(bytes);
+  }
   bytes.remove_prefix(envelope_magic.size());
+  {
+    // Every table of a service carries the same step; the first says it.
+    auto peek = bytes;
+    uint32_t n = 0;
+    std::string_view key;
+    std::string_view body;
+    if (get_u32(peek, n) && n > 0 && get_bytes(peek, key)
+        && get_bytes(peek, body))
+      adopt_step(body);
+  }
   uint32_t count = 0;
   if (!get_u32(bytes, count))
     return caf::make_error(errc::storage_failure,
@@ -226,7 +293,7 @@ caf::expected<restore_info> service_tables::restore(std::string_view bytes) {
 }
 
 size_t service_tables::memory_bytes() const {
-  size_t n = route_.size() * 32 + lanes_.capacity();
+  size_t n = (route_.size() + last_seen_.size()) * 32 + lanes_.capacity();
   for (auto& t : tables_)
     n += t->memory_bytes();
   return n;

@@ -16,6 +16,7 @@
 
 #include "actors/detector/ensemble.hpp"
 #include "actors/detector/series_table.hpp"
+#include "actors/detector/step.hpp"
 #include "config/options.hpp"
 #include "config/rules.hpp"
 
@@ -62,7 +63,30 @@ public:
   /// the default.
   size_t table_for(std::string_view metric) const;
 
+  /// The service's sampling step (the median gap between a series'
+  /// samples over the first ones); 0 until known.
+  int64_t step_ms() const { return step_ms_; }
+  /// How many times the detection counts are scaled for that step
+  /// (detection.reference_step); 1 when not.
+  uint32_t step_factor() const { return factor_; }
+
 private:
+  /// Gaps taken from `batch` until the step is known; then the tables
+  /// are rescaled for it.
+  void observe_step(const sample_batch& batch);
+  /// Rebuilds every table's ensemble for `step_ms` (state relearns when
+  /// the scale changes).
+  void apply_step(int64_t step_ms);
+
+  detection_options opts_;
+  /// Index into opts_.rules of each rule table.
+  std::vector<size_t> rule_index_;
+  int64_t step_ms_ = 0;
+  uint32_t factor_ = 1;
+  step_estimator estimator_;
+  /// Each series' newest event time while the step is being learnt.
+  std::unordered_map<uint64_t, int64_t> last_seen_;
+
   std::vector<detector_rule> rules_;
   /// The rules' texts, as snapshot keys; "" for the default table.
   std::vector<std::string> keys_;

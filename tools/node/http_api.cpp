@@ -546,7 +546,10 @@ public:
                           {"restored_from_ts",
                            s.restored_from_ms > 0
                              ? json(seconds(s.restored_from_ms))
-                             : json(nullptr)}});
+                             : json(nullptr)},
+                          {"step", s.step_ms > 0 ? json(seconds(s.step_ms))
+                                                 : json(nullptr)},
+                          {"step_scale", s.step_scale}});
         }
         respond(json_response(200, json{{"services", list},
                                         {"count", xs.size()}}));

@@ -259,6 +259,34 @@ TEST_F(endpoints, lists_anomalies_a_step_produces) {
   EXPECT_GE(test::scrape(*node, "vigil_anomalies_total"), 1);
 }
 
+TEST_F(endpoints, services_show_their_sampling_step_and_how_counts_scale) {
+  // "fast" is sampled every second, "slow" every 15 s: 100 samples each.
+  // The fast service's counts are scaled ten times (the 10 s reference
+  // step), so after 100 s it is still warming up; the slow one, after
+  // 25 minutes, is warm.
+  std::string body;
+  for (int i = 0; i < 100; ++i)
+    for (auto [service, step] : {std::pair{"fast", 1}, std::pair{"slow", 15}})
+      body += std::string{"{\"service\":\""} + service
+              + "\",\"metric\":\"latency_ms\",\"value\":"
+              + std::to_string(100 + i % 5)
+              + ",\"ts\":" + std::to_string(1700000000 + i * step) + "}\n";
+  auto r = node->post("/api/v1/samples", body, "application/x-ndjson");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200u);
+  wait_for_samples(200);
+  auto fast = service("fast");
+  auto slow = service("slow");
+  ASSERT_FALSE(fast.is_null());
+  ASSERT_FALSE(slow.is_null());
+  EXPECT_DOUBLE_EQ(fast["step"].get<double>(), 1.0);
+  EXPECT_EQ(fast["step_scale"], 10);
+  EXPECT_EQ(fast["warmup"], "warming");
+  EXPECT_DOUBLE_EQ(slow["step"].get<double>(), 15.0);
+  EXPECT_EQ(slow["step_scale"], 1);
+  EXPECT_EQ(slow["warmup"], "warm");
+}
+
 TEST_F(endpoints, exposes_every_contract_metric_name) {
   auto c = node->client();
   auto r = c.send(http::verb::get, "/metrics");

@@ -43,8 +43,8 @@ struct in_process : ::testing::Test {
     std::string body;
     for (int i = from; i < from + count; ++i)
       body += "{\"service\":\"" + service + "\",\"metric\":\"m\",\"value\":"
-              + std::to_string(i % 5) + ",\"ts\":" + std::to_string(1000 + i)
-              + "}\n";
+              + std::to_string(i % 5)
+              + ",\"ts\":" + std::to_string(1000 + 10 * i) + "}\n";
     auto c = client();
     auto r = c.send(http::verb::post, "/api/v1/samples", body,
                     {{"Content-Type", "application/x-ndjson"}});

@@ -70,6 +70,9 @@ struct shard_test : ::testing::Test {
     c.id = shard_id{1};
     c.node = "n1";
     c.detection.snapshot_interval = duration{60000};
+    // The batches here are a second apart: the counts are meant as
+    // written, not scaled up for that step.
+    c.detection.reference_step = duration{1000};
     c.ens = *ensemble::make(c.detection);
     c.policy = {max_restarts, duration{60s}, duration{100ms}, duration{1s}};
     c.store = store;

@@ -1,0 +1,225 @@
+// detection.reference_step: the detectors' counts and weights scaled for a
+// service's sampling step, so they cover the same event time.
+
+#include <cmath>
+#include <random>
+
+#include <gtest/gtest.h>
+
+#include "actors/detector/service_tables.hpp"
+#include "actors/detector/step.hpp"
+#include "runtime/hash.hpp"
+
+using namespace vigil;
+using namespace vigil::detector;
+
+namespace {
+
+TEST(step_factor, counts_how_many_steps_fit_a_reference_step_never_fewer) {
+  duration ten_s{10'000};
+  EXPECT_EQ(step_factor(ten_s, 1000), 10u);
+  EXPECT_EQ(step_factor(ten_s, 5000), 2u);
+  EXPECT_EQ(step_factor(ten_s, 3000), 3u);
+  EXPECT_EQ(step_factor(ten_s, 10'000), 1u);
+  EXPECT_EQ(step_factor(ten_s, 15'000), 1u) << "counts are minimums";
+  EXPECT_EQ(step_factor(ten_s, 60'000), 1u);
+  EXPECT_EQ(step_factor(ten_s, 7000), 1u) << "rounded: 1.43";
+  EXPECT_EQ(step_factor(ten_s, 50), max_step_factor) << "capped";
+  EXPECT_EQ(step_factor(duration{0}, 1000), 1u) << "off";
+  EXPECT_EQ(step_factor(ten_s, 0), 1u) << "unknown step";
+}
+
+TEST(scaled_to_step, multiplies_counts_and_stretches_weights_over_time) {
+  detection_options o;
+  o.refractory_samples = 4;
+  o.likelihood.average = 3;
+  auto s = scaled_to_step(o, 10);
+  EXPECT_EQ(s.warmup_samples, 10 * o.warmup_samples);
+  EXPECT_EQ(s.recovery_samples, 10 * o.recovery_samples);
+  EXPECT_EQ(s.confirm_samples, 10 * o.confirm_samples);
+  EXPECT_EQ(s.refractory_samples, 40u);
+  EXPECT_EQ(s.zscore.window, 10 * o.zscore.window);
+  EXPECT_EQ(s.ramp.span, 10 * o.ramp.span);
+  EXPECT_EQ(s.likelihood.average, 30u);
+  EXPECT_EQ(s.likelihood.memory, 10 * o.likelihood.memory);
+  // Ten steps of the scaled weight forget what one step of the configured
+  // weight does.
+  for (auto [a, b] : {std::pair{o.ewma.alpha, s.ewma.alpha},
+                      std::pair{o.cusum.alpha, s.cusum.alpha},
+                      std::pair{o.ramp.alpha, s.ramp.alpha},
+                      std::pair{o.seasonal.alpha, s.seasonal.alpha}}) {
+    EXPECT_LT(b, a);
+    EXPECT_NEAR(std::pow(1 - b, 10), 1 - a, 1e-12);
+  }
+  // Thresholds and durations are not counts.
+  EXPECT_EQ(s.zscore.threshold, o.zscore.threshold);
+  EXPECT_EQ(s.hold_max, o.hold_max);
+  EXPECT_EQ(s.cusum.drift, o.cusum.drift);
+  // Within the config's own bounds.
+  o.zscore.window = 5000;
+  o.likelihood.average = 20;
+  auto capped = scaled_to_step(o, 10);
+  EXPECT_EQ(capped.zscore.window, 10'000u);
+  EXPECT_EQ(capped.likelihood.average, 64u);
+  EXPECT_EQ(scaled_to_step(o, 1), o);
+}
+
+TEST(step_estimator, takes_the_median_gap_after_enough_gaps) {
+  step_estimator e{9};
+  EXPECT_EQ(e.step_ms(), 0);
+  for (int i = 0; i < 6; ++i)
+    e.add(1000);
+  e.add(0);  // two samples at one instant: no gap
+  e.add(-5); // out of order: no gap
+  EXPECT_FALSE(e.ready());
+  e.add(2000); // a missed scrape
+  e.add(3000);
+  EXPECT_FALSE(e.ready());
+  e.add(40); // a late sample right before the next one
+  ASSERT_TRUE(e.ready());
+  EXPECT_EQ(e.step_ms(), 1000);
+}
+
+struct step_tables : ::testing::Test {
+  detection_options opts;
+  std::vector<anomaly_event> out;
+  std::mt19937 gen{7};
+  std::normal_distribution<double> noise{100, 1};
+  int64_t t = 1'000'000;
+
+  std::unique_ptr<service_tables> make() {
+    auto rules = make_rule_ensembles(opts);
+    EXPECT_TRUE(rules);
+    return std::make_unique<service_tables>("svc", *ensemble::make(opts),
+                                            std::move(*rules), opts);
+  }
+
+  static void add(sample_batch& b, std::string_view text, int64_t ts,
+                  double x) {
+    b.samples.push_back({hash64(text), ts, x,
+                         static_cast<uint32_t>(b.texts.size()),
+                         static_cast<uint32_t>(text.size()), 0});
+    b.texts.append(text);
+  }
+
+  // `n` samples of a latency and a heap gauge (judged by the rule table),
+  // `step` ms apart, noise around 100 plus `shift`.
+  void feed(service_tables& tables, int n, int64_t step, double shift = 0) {
+    for (int i = 0; i < n; ++i) {
+      t += step;
+      sample_batch b;
+      add(b, "latency_ms", t, noise(gen) + shift);
+      add(b, "jvm_heap_bytes", t, noise(gen));
+      tables.ingest(b, out);
+    }
+  }
+
+  size_t count(anomaly_phase phase) const {
+    size_t n = 0;
+    for (auto& ev : out)
+      n += ev.phase == phase && ev.metric == "latency_ms";
+    return n;
+  }
+};
+
+TEST_F(step_tables, warm_up_lasts_the_same_event_time_at_any_shorter_step) {
+  auto fast = make();
+  feed(*fast, 250, 1000);
+  EXPECT_EQ(fast->step_ms(), 1000);
+  EXPECT_EQ(fast->step_factor(), 10u);
+  EXPECT_EQ(fast->warm(), 0u) << "250 s is not yet 30 samples of 10 s";
+  feed(*fast, 60, 1000);
+  EXPECT_EQ(fast->warm(), 2u) << "both tables, the rule's too";
+
+  auto slow = make();
+  feed(*slow, opts.warmup_samples + 1, 10'000);
+  EXPECT_EQ(slow->step_ms(), 10'000);
+  EXPECT_EQ(slow->step_factor(), 1u);
+  EXPECT_EQ(slow->warm(), 2u);
+
+  opts.reference_step = duration{0};
+  auto off = make();
+  feed(*off, opts.warmup_samples + 1, 1000);
+  EXPECT_EQ(off->step_factor(), 1u);
+  EXPECT_EQ(off->warm(), 2u) << "off: the counts as configured";
+}
+
+TEST_F(step_tables, a_few_seconds_blip_is_not_persisting_but_a_shift_is) {
+  // At a 1 s step, five anomalous seconds are a blip: an onset, never
+  // confirmed as persisting (the unscaled counts confirm it after three
+  // samples). Two minutes of the same shift are.
+  for (bool scaled : {true, false}) {
+    SCOPED_TRACE(scaled ? "scaled" : "unscaled");
+    opts.reference_step = duration{scaled ? 10'000 : 0};
+    out.clear();
+    auto tables = make();
+    feed(*tables, 1500, 1000);
+    out.clear(); // noise a few times in 1500 samples
+    feed(*tables, 5, 1000, 25);
+    feed(*tables, 120, 1000);
+    EXPECT_EQ(count(anomaly_phase::onset), 1u);
+    EXPECT_EQ(count(anomaly_phase::ongoing), scaled ? 0u : 1u);
+    EXPECT_EQ(count(anomaly_phase::recovered), 1u);
+    if (!scaled)
+      continue;
+    out.clear();
+    feed(*tables, 600, 1000);
+    feed(*tables, 120, 1000, 25);
+    EXPECT_EQ(count(anomaly_phase::onset), 1u);
+    EXPECT_EQ(count(anomaly_phase::ongoing), 1u);
+  }
+}
+
+TEST_F(step_tables, a_snapshot_brings_the_step_and_the_scaled_state_back) {
+  auto a = make();
+  feed(*a, 400, 1000);
+  ASSERT_EQ(a->warm(), 2u);
+  auto bytes = a->snapshot(0);
+
+  auto b = make();
+  auto info = b->restore(bytes);
+  ASSERT_TRUE(info);
+  EXPECT_EQ(info->series, 2u);
+  EXPECT_EQ(info->reset, 0u) << "restored under the same scale";
+  EXPECT_EQ(b->step_ms(), 1000);
+  EXPECT_EQ(b->step_factor(), 10u);
+  EXPECT_EQ(b->warm(), 2u);
+  // What follows is judged alike by both: a shift of a minute, confirmed
+  // by each after the same (scaled) number of samples, at the same score.
+  auto rng = gen;
+  auto t0 = t;
+  feed(*a, 60, 1000, 25);
+  auto before = out;
+  out.clear();
+  gen = rng;
+  t = t0;
+  feed(*b, 60, 1000, 25);
+  ASSERT_EQ(out.size(), before.size());
+  ASSERT_GE(count(anomaly_phase::ongoing), 1u);
+  for (size_t i = 0; i < out.size(); ++i) {
+    EXPECT_EQ(out[i].phase, before[i].phase);
+    EXPECT_EQ(out[i].ts_ms, before[i].ts_ms);
+    EXPECT_DOUBLE_EQ(out[i].score, before[i].score);
+  }
+
+  // Without rules the snapshot is a plain table's; the step travels too.
+  opts.rules.clear();
+  auto plain = make();
+  feed(*plain, 400, 1000);
+  auto restored = make();
+  ASSERT_TRUE(restored->restore(plain->snapshot(0)));
+  EXPECT_EQ(restored->step_factor(), 10u);
+  EXPECT_EQ(restored->warm(), 2u);
+
+  // A reference step changed since: the step is known, the state relearns
+  // under the new scale.
+  opts.reference_step = duration{5000};
+  auto changed = make();
+  auto relearn = changed->restore(plain->snapshot(0));
+  ASSERT_TRUE(relearn);
+  EXPECT_EQ(relearn->reset, 2u);
+  EXPECT_EQ(changed->step_factor(), 5u);
+  EXPECT_EQ(changed->warm(), 0u);
+}
+
+} // namespace
