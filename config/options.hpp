@@ -365,13 +365,12 @@ struct detection_options {
   /// Consecutive normal samples that end an anomalous stretch. Default: 5.
   uint32_t recovery_samples = 5;
   /// The sampling step the sample counts and per-sample weights here are
-  /// meant for. A service whose series are sampled more often (its median
-  /// gap over the first samples) has them scaled so they cover the same
-  /// event time: warmup, recovery, confirm and refractory samples, the
-  /// z-score window, the ramp span and the likelihood's counts times
-  /// reference_step / step (rounded, at most 60), the EWMA, CUSUM, ramp
-  /// and seasonal weights reduced to match. A longer step keeps them as
-  /// configured. 0 = off. Default: 10s.
+  /// meant for. A service sampled more often (the median gap of its first
+  /// samples) has every series averaged over blocks of reference_step /
+  /// step samples (rounded, at most 60), and the detectors judge the
+  /// means, so windows, weights, confirmation and recovery keep their
+  /// meaning in event time. A longer step is judged sample by sample.
+  /// 0 = off. Default: 10s.
   duration reference_step{10000};
   /// A stretch lasts while its values stay outside the band the detectors
   /// expected at its onset, even once they have adapted to the new level,

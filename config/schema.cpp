@@ -312,8 +312,9 @@ std::vector<option> make_schema() {
     duration_option<&O::detection, &D::reference_step>(
       "detection.reference_step",
       "The sampling step the detection sample counts and per-sample weights "
-      "are meant for; a service sampled more often has them scaled to cover "
-      "the same event time (at most 60 times; 0 = off).",
+      "are meant for; a service sampled more often has its series averaged "
+      "over blocks of about this step, at most 60 samples each, and the "
+      "detectors judge the means (0 = off).",
       0, day),
     duration_option<&O::detection, &D::hold_max>(
       "detection.hold_max",

@@ -48,8 +48,8 @@ struct service_info {
   int64_t restored_from_ms = 0;
   /// The service's sampling step as first observed (ms); 0 = not yet.
   int64_t step_ms = 0;
-  /// How many times the detection counts are scaled for that step.
-  uint32_t step_scale = 1;
+  /// How many samples of that step are averaged into one judged value.
+  uint32_t step_block = 1;
 };
 
 template <class Inspector>
@@ -57,7 +57,7 @@ typename Inspector::result_type inspect(Inspector& f, service_info& x) {
   return f(caf::meta::type_name("vigil.service_info"), x.name, x.shard, x.node,
            x.series, x.series_active, x.series_warm, x.samples, x.anomalies,
            x.log_lines, x.out_of_order, x.last_ts_ms, x.restarts,
-           x.restored_from_ms, x.step_ms, x.step_scale);
+           x.restored_from_ms, x.step_ms, x.step_block);
 }
 
 /// Identity and state of a node, answered by its admin actor.

@@ -266,7 +266,7 @@ detector_impl::behavior_type detector(self_ptr self, detector_config cfg) {
       info.restarts = st.cfg.restarts;
       info.restored_from_ms = st.restored_from_ms;
       info.step_ms = st.table->step_ms();
-      info.step_scale = st.table->step_factor();
+      info.step_block = st.table->step_block();
       return info;
     },
     [self](atom::snapshot) -> uint64_t { return write_snapshot(self); },

@@ -187,10 +187,12 @@ void series_table::ingest(const sample_batch& batch,
         e->flags |= series_flags::stale;
         --active_;
       }
-      // The series ended: its anomaly ends with it, and a counter's next
-      // value starts a new rate.
+      // The series ended: its anomaly ends with it, a counter's next
+      // value starts a new rate and the next block starts afresh.
       e->flags &= ~(series_flags::anomalous | series_flags::has_last);
       e->normal_run = 0;
+      e->block_n = 0;
+      e->block_sum = 0;
       continue;
     }
     if (e->flags & series_flags::stale) {
@@ -224,6 +226,15 @@ void series_table::ingest(const sample_batch& batch,
         ++stats_.nan_values;
         continue;
       }
+    }
+    ++stats_.samples;
+    if (block_ > 1) {
+      e->block_sum += x;
+      if (++e->block_n < block_)
+        continue;
+      x = e->block_sum / e->block_n;
+      e->block_n = 0;
+      e->block_sum = 0;
     }
     auto index = static_cast<uint32_t>(
       (reinterpret_cast<std::byte*>(e) - slab_.data()) / stride_);
@@ -287,7 +298,6 @@ double series_table::judge(uint32_t index, const sample_batch& batch,
     observer_(s.series, batch.text(s), s.ts_ms, x, out);
   auto& e = at(index);
   ++e.samples;
-  ++stats_.samples;
   bool in_stretch = e.flags & series_flags::anomalous;
   // A stretch whose onset value still lay inside the ensemble's band
   // (voted on by the detectors that react to a turn, not yet a jump) has
@@ -401,25 +411,34 @@ anomaly_event series_table::make_event(uint32_t index,
   return ev;
 }
 
-void series_table::rescale(std::shared_ptr<const ensemble> ens,
-                           detection_options opts) {
-  auto stride = sizeof(header) + (ens->state_size() + 7) / 8 * 8;
-  std::vector<std::byte> slab(texts_.size() * stride);
+void series_table::set_step(int64_t step_ms, uint32_t block) {
+  step_ms_ = step_ms;
+  block = std::max<uint32_t>(block, 1);
+  if (block == block_)
+    return;
+  block_ = block;
+  // The values judged so far were single samples; from now on they are
+  // means, with a smaller spread: the detectors learn afresh. Meant for
+  // warm-up (or a table about to be restored), before any series votes.
   for (uint32_t i = 0; i < texts_.size(); ++i) {
-    auto* h = reinterpret_cast<header*>(slab.data() + i * stride);
-    std::memcpy(h, &at(i), sizeof(header));
-    if (!h->used)
+    auto& h = at(i);
+    h.block_n = 0;
+    h.block_sum = 0;
+    if (!h.used)
       continue;
-    h->samples = 0;
-    h->flags &= ~series_flags::anomalous;
-    h->normal_run = 0;
-    h->run = 0;
-    ens->init(slab.data() + i * stride + sizeof(header));
+    h.samples = 0;
+    h.flags &= ~series_flags::anomalous;
+    h.normal_run = 0;
+    h.run = 0;
+    ensemble_->init(state_of(i));
   }
-  slab_ = std::move(slab);
-  stride_ = stride;
-  ensemble_ = std::move(ens);
-  opts_ = std::move(opts);
+}
+
+int64_t series_table::snapshot_step_ms(std::string_view bytes) {
+  store::detector_snapshot snap;
+  if (!snap.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
+    return 0;
+  return snap.step_ms();
 }
 
 size_t series_table::expire() {
@@ -485,15 +504,10 @@ std::string series_table::snapshot(int64_t taken_at_ms) const {
     s->set_confirm_score_sum(e.confirm_score_sum);
     s->set_onset_centre(e.onset_centre);
     s->set_onset_half(e.onset_half);
+    s->set_block_n(e.block_n);
+    s->set_block_sum(e.block_sum);
   }
   return snap.SerializeAsString();
-}
-
-int64_t series_table::snapshot_step_ms(std::string_view bytes) {
-  store::detector_snapshot snap;
-  if (!snap.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
-    return 0;
-  return snap.step_ms();
 }
 
 caf::expected<restore_info> series_table::restore(std::string_view bytes) {
@@ -531,6 +545,12 @@ caf::expected<restore_info> series_table::restore(std::string_view bytes) {
     e.confirm_score_sum = s.confirm_score_sum();
     e.onset_centre = s.onset_centre();
     e.onset_half = s.onset_half();
+    // A block under way comes back, unless blocks have become shorter
+    // than it since.
+    if (s.block_n() < block_) {
+      e.block_n = s.block_n();
+      e.block_sum = s.block_sum();
+    }
     if (same_layout && s.detectors().size() == ensemble_->state_size()) {
       std::memcpy(state_of(index), s.detectors().data(),
                   s.detectors().size());

@@ -33,7 +33,8 @@ constexpr uint32_t anomalous = 0x10;
 
 /// Counts kept per service.
 struct table_stats {
-  uint64_t samples = 0;       ///< Values fed to the detectors.
+  /// Values taken (judged alone, or in their block's mean).
+  uint64_t samples = 0;
   uint64_t anomalies = 0;     ///< Anomaly events emitted.
   uint64_t out_of_order = 0;  ///< Samples at or before their series' newest.
   uint64_t stale_markers = 0; ///< Staleness markers seen.
@@ -103,13 +104,13 @@ public:
                                       std::vector<anomaly_event>& out)>;
   void set_observer(observer f) { observer_ = std::move(f); }
 
-  /// Judges from now on with `ens` and `opts` (the same detectors, scaled
-  /// for the service's sampling step): every series keeps its identity,
-  /// counter and staleness but learns again from its next value. Meant for
-  /// warm-up, before any series could vote.
-  void rescale(std::shared_ptr<const ensemble> ens, detection_options opts);
-  /// Records the service's sampling step for snapshots (0 = not known).
-  void set_step_ms(int64_t step_ms) { step_ms_ = step_ms; }
+  /// The service's sampling step (0 = not known) and how many of its
+  /// samples make one judged value: with `block` above 1 every series is
+  /// averaged over blocks of that many values (a counter's rates), and the
+  /// detectors judge the means, at the last value's time. A change of the
+  /// block size starts every series' learning again (meant for warm-up).
+  void set_step(int64_t step_ms, uint32_t block);
+  uint32_t block() const { return block_; }
   /// The sampling step a snapshot was taken under; 0 when it does not say
   /// or does not parse.
   static int64_t snapshot_step_ms(std::string_view bytes);
@@ -151,6 +152,10 @@ private:
     // sample's score if that is higher): the persisting event scores their
     // mean (or its own score if higher).
     float confirm_score_sum;
+    // The values of the current block (see set_step) and their sum.
+    double block_sum;
+    uint32_t block_n;
+    uint32_t reserved;
     // Length of the series text: a cheap second key, so a 64-bit hash
     // collision between texts of different lengths is caught without
     // touching the text.
@@ -214,6 +219,7 @@ private:
   table_stats stats_;
   observer observer_;
   int64_t step_ms_ = 0;
+  uint32_t block_ = 1;
 };
 
 } // namespace vigil::detector

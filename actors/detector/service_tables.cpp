@@ -62,10 +62,9 @@ service_tables::service_tables(
   std::string service, std::shared_ptr<const ensemble> ens,
   std::vector<std::shared_ptr<const ensemble>> rule_ensembles,
   const detection_options& opts)
-  : opts_(opts),
+  : reference_step_(opts.reference_step),
     // Decided before any series can be warm: a single series has then
-    // been judged at most warmup_samples - 1 times, and nothing it learnt
-    // under the unscaled detectors is lost.
+    // been judged at most warmup_samples - 1 times.
     estimator_(std::clamp<uint32_t>(opts.warmup_samples, 2, 17) - 1) {
   // Rules that do not parse never get here (the config loader and
   // make_rule_ensembles refuse them); skip defensively.
@@ -75,7 +74,6 @@ service_tables::service_tables(
     if (!r)
       continue;
     rules_.push_back(std::move(*r));
-    rule_index_.push_back(i);
     keys_.push_back(opts.rules[i]);
     tables_.push_back(
       std::make_unique<series_table>(service, rule_ensembles[i], opts));
@@ -104,30 +102,16 @@ void service_tables::observe_step(const sample_batch& batch) {
     if (estimator_.ready())
       break;
   }
-  if (!estimator_.ready())
-    return;
-  last_seen_ = {};
-  apply_step(estimator_.step_ms());
+  if (estimator_.ready())
+    apply_step(estimator_.step_ms());
 }
 
 void service_tables::apply_step(int64_t step_ms) {
   step_ms_ = step_ms;
+  last_seen_ = {};
+  auto block = detector::step_block(reference_step_, step_ms);
   for (auto& t : tables_)
-    t->set_step_ms(step_ms);
-  auto factor = detector::step_factor(opts_.reference_step, step_ms);
-  if (factor == factor_)
-    return;
-  auto scaled = scaled_to_step(opts_, factor);
-  auto rules = make_rule_ensembles(scaled);
-  auto plain = ensemble::make(scaled);
-  // The unscaled set was accepted, and scaling keeps every value within
-  // the config's bounds; should it still fail, the unscaled one stays.
-  if (!rules || !plain)
-    return;
-  factor_ = factor;
-  for (size_t i = 0; i < rule_index_.size(); ++i)
-    tables_[i]->rescale((*rules)[rule_index_[i]], scaled);
-  tables_.back()->rescale(std::move(*plain), scaled);
+    t->set_step(step_ms, block);
 }
 
 void service_tables::ingest(const sample_batch& batch,
@@ -243,14 +227,12 @@ std::string service_tables::snapshot(int64_t taken_at_ms) const {
 }
 
 caf::expected<restore_info> service_tables::restore(std::string_view bytes) {
-  // The snapshot's step decides the scale its state was learnt under;
-  // rescaled first, the tables restore it as it is (or relearn, when the
-  // scale for that step has changed since).
+  // The step the snapshot's state was learnt at comes back with it (the
+  // block size from today's reference step); a snapshot without one
+  // learns it again.
   auto adopt_step = [this](std::string_view table) {
-    if (auto step = series_table::snapshot_step_ms(table); step > 0) {
+    if (auto step = series_table::snapshot_step_ms(table); step > 0)
       apply_step(step);
-      last_seen_ = {};
-    }
   };
   if (!bytes.starts_with(envelope_magic)) {
     adopt_step(bytes);

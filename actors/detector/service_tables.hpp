@@ -66,23 +66,18 @@ public:
   /// The service's sampling step (the median gap between a series'
   /// samples over the first ones); 0 until known.
   int64_t step_ms() const { return step_ms_; }
-  /// How many times the detection counts are scaled for that step
-  /// (detection.reference_step); 1 when not.
-  uint32_t step_factor() const { return factor_; }
+  /// How many samples of that step make one judged value
+  /// (detection.reference_step); 1 when each is judged alone.
+  uint32_t step_block() const { return tables_.back()->block(); }
 
 private:
-  /// Gaps taken from `batch` until the step is known; then the tables
-  /// are rescaled for it.
+  /// Gaps taken from `batch` until the step is known; then every table
+  /// averages blocks of samples for it.
   void observe_step(const sample_batch& batch);
-  /// Rebuilds every table's ensemble for `step_ms` (state relearns when
-  /// the scale changes).
   void apply_step(int64_t step_ms);
 
-  detection_options opts_;
-  /// Index into opts_.rules of each rule table.
-  std::vector<size_t> rule_index_;
+  duration reference_step_;
   int64_t step_ms_ = 0;
-  uint32_t factor_ = 1;
   step_estimator estimator_;
   /// Each series' newest event time while the step is being learnt.
   std::unordered_map<uint64_t, int64_t> last_seen_;

@@ -2,9 +2,11 @@
 
 // The detectors' sample counts and per-sample weights are meant for one
 // sampling step (detection.reference_step). A service sampled more often
-// has them scaled so they cover the same event time: otherwise at a 1 s
-// step a z-score window is a minute, the EWMA remembers ten seconds and an
-// anomaly "persists" after three seconds.
+// has each series averaged over blocks of samples spanning about that
+// step, and the detectors judge the means: otherwise at a 1 s step a
+// z-score window is a minute, the EWMA remembers ten seconds, an anomaly
+// "persists" after three seconds, and a rate of sparse events (one error
+// in a few seconds) is a string of spikes instead of a level.
 
 #include <cstdint>
 #include <vector>
@@ -13,20 +15,14 @@
 
 namespace vigil::detector {
 
-/// Counts are scaled by at most this factor (a 10 s reference at a step of
-/// about 170 ms), which bounds the state a series may need.
-constexpr uint32_t max_step_factor = 60;
+/// Blocks hold at most this many samples (a 10 s reference at a step of
+/// about 170 ms).
+constexpr uint32_t max_step_block = 60;
 
-/// How many times `reference` the observed `step_ms` fits, rounded, in
-/// [1, max_step_factor]; 1 when either is not positive. A step longer than
-/// the reference keeps the counts as configured (they are minimums: fewer
-/// samples would not make a statistic).
-uint32_t step_factor(duration reference, int64_t step_ms);
-
-/// `opts` with every sample count multiplied by `factor` and every
-/// per-sample weight a reduced so that (1 - a')^factor = 1 - a.
-detection_options scaled_to_step(const detection_options& opts,
-                                 uint32_t factor);
+/// How many samples of `step_ms` make one `reference` step, rounded, in
+/// [1, max_step_block]; 1 when either is not positive. A step longer than
+/// the reference is judged sample by sample.
+uint32_t step_block(duration reference, int64_t step_ms);
 
 /// The typical gap between consecutive samples of the same series, from
 /// the first gaps a service shows: their median, so a missed scrape or a

@@ -549,7 +549,7 @@ public:
                              : json(nullptr)},
                           {"step", s.step_ms > 0 ? json(seconds(s.step_ms))
                                                  : json(nullptr)},
-                          {"step_scale", s.step_scale}});
+                          {"step_block", s.step_block}});
         }
         respond(json_response(200, json{{"services", list},
                                         {"count", xs.size()}}));

@@ -261,9 +261,9 @@ TEST_F(endpoints, lists_anomalies_a_step_produces) {
 
 TEST_F(endpoints, services_show_their_sampling_step_and_how_counts_scale) {
   // "fast" is sampled every second, "slow" every 15 s: 100 samples each.
-  // The fast service's counts are scaled ten times (the 10 s reference
-  // step), so after 100 s it is still warming up; the slow one, after
-  // 25 minutes, is warm.
+  // The fast service is judged by the means of blocks of ten samples (the
+  // 10 s reference step), so after 100 s it is still warming up; the slow
+  // one, after 25 minutes, is warm.
   std::string body;
   for (int i = 0; i < 100; ++i)
     for (auto [service, step] : {std::pair{"fast", 1}, std::pair{"slow", 15}})
@@ -280,10 +280,10 @@ TEST_F(endpoints, services_show_their_sampling_step_and_how_counts_scale) {
   ASSERT_FALSE(fast.is_null());
   ASSERT_FALSE(slow.is_null());
   EXPECT_DOUBLE_EQ(fast["step"].get<double>(), 1.0);
-  EXPECT_EQ(fast["step_scale"], 10);
+  EXPECT_EQ(fast["step_block"], 10);
   EXPECT_EQ(fast["warmup"], "warming");
   EXPECT_DOUBLE_EQ(slow["step"].get<double>(), 15.0);
-  EXPECT_EQ(slow["step_scale"], 1);
+  EXPECT_EQ(slow["step_block"], 1);
   EXPECT_EQ(slow["warmup"], "warm");
 }
 

@@ -1,5 +1,6 @@
-// detection.reference_step: the detectors' counts and weights scaled for a
-// service's sampling step, so they cover the same event time.
+// detection.reference_step: a service sampled faster than the reference
+// step is judged by the means of blocks of its samples, so the detectors'
+// counts and weights keep their meaning in event time.
 
 #include <cmath>
 #include <random>
@@ -15,53 +16,18 @@ using namespace vigil::detector;
 
 namespace {
 
-TEST(step_factor, counts_how_many_steps_fit_a_reference_step_never_fewer) {
+TEST(step_block, counts_how_many_steps_fit_a_reference_step_never_fewer) {
   duration ten_s{10'000};
-  EXPECT_EQ(step_factor(ten_s, 1000), 10u);
-  EXPECT_EQ(step_factor(ten_s, 5000), 2u);
-  EXPECT_EQ(step_factor(ten_s, 3000), 3u);
-  EXPECT_EQ(step_factor(ten_s, 10'000), 1u);
-  EXPECT_EQ(step_factor(ten_s, 15'000), 1u) << "counts are minimums";
-  EXPECT_EQ(step_factor(ten_s, 60'000), 1u);
-  EXPECT_EQ(step_factor(ten_s, 7000), 1u) << "rounded: 1.43";
-  EXPECT_EQ(step_factor(ten_s, 50), max_step_factor) << "capped";
-  EXPECT_EQ(step_factor(duration{0}, 1000), 1u) << "off";
-  EXPECT_EQ(step_factor(ten_s, 0), 1u) << "unknown step";
-}
-
-TEST(scaled_to_step, multiplies_counts_and_stretches_weights_over_time) {
-  detection_options o;
-  o.refractory_samples = 4;
-  o.likelihood.average = 3;
-  auto s = scaled_to_step(o, 10);
-  EXPECT_EQ(s.warmup_samples, 10 * o.warmup_samples);
-  EXPECT_EQ(s.recovery_samples, 10 * o.recovery_samples);
-  EXPECT_EQ(s.confirm_samples, 10 * o.confirm_samples);
-  EXPECT_EQ(s.refractory_samples, 40u);
-  EXPECT_EQ(s.zscore.window, 10 * o.zscore.window);
-  EXPECT_EQ(s.ramp.span, 10 * o.ramp.span);
-  EXPECT_EQ(s.likelihood.average, 30u);
-  EXPECT_EQ(s.likelihood.memory, 10 * o.likelihood.memory);
-  // Ten steps of the scaled weight forget what one step of the configured
-  // weight does.
-  for (auto [a, b] : {std::pair{o.ewma.alpha, s.ewma.alpha},
-                      std::pair{o.cusum.alpha, s.cusum.alpha},
-                      std::pair{o.ramp.alpha, s.ramp.alpha},
-                      std::pair{o.seasonal.alpha, s.seasonal.alpha}}) {
-    EXPECT_LT(b, a);
-    EXPECT_NEAR(std::pow(1 - b, 10), 1 - a, 1e-12);
-  }
-  // Thresholds and durations are not counts.
-  EXPECT_EQ(s.zscore.threshold, o.zscore.threshold);
-  EXPECT_EQ(s.hold_max, o.hold_max);
-  EXPECT_EQ(s.cusum.drift, o.cusum.drift);
-  // Within the config's own bounds.
-  o.zscore.window = 5000;
-  o.likelihood.average = 20;
-  auto capped = scaled_to_step(o, 10);
-  EXPECT_EQ(capped.zscore.window, 10'000u);
-  EXPECT_EQ(capped.likelihood.average, 64u);
-  EXPECT_EQ(scaled_to_step(o, 1), o);
+  EXPECT_EQ(step_block(ten_s, 1000), 10u);
+  EXPECT_EQ(step_block(ten_s, 5000), 2u);
+  EXPECT_EQ(step_block(ten_s, 3000), 3u);
+  EXPECT_EQ(step_block(ten_s, 10'000), 1u);
+  EXPECT_EQ(step_block(ten_s, 15'000), 1u) << "judged sample by sample";
+  EXPECT_EQ(step_block(ten_s, 60'000), 1u);
+  EXPECT_EQ(step_block(ten_s, 7000), 1u) << "rounded: 1.43";
+  EXPECT_EQ(step_block(ten_s, 50), max_step_block) << "capped";
+  EXPECT_EQ(step_block(duration{0}, 1000), 1u) << "off";
+  EXPECT_EQ(step_block(ten_s, 0), 1u) << "unknown step";
 }
 
 TEST(step_estimator, takes_the_median_gap_after_enough_gaps) {
@@ -126,21 +92,22 @@ TEST_F(step_tables, warm_up_lasts_the_same_event_time_at_any_shorter_step) {
   auto fast = make();
   feed(*fast, 250, 1000);
   EXPECT_EQ(fast->step_ms(), 1000);
-  EXPECT_EQ(fast->step_factor(), 10u);
+  EXPECT_EQ(fast->step_block(), 10u);
   EXPECT_EQ(fast->warm(), 0u) << "250 s is not yet 30 samples of 10 s";
+  EXPECT_EQ(fast->totals().samples, 500u) << "every sample is counted";
   feed(*fast, 60, 1000);
   EXPECT_EQ(fast->warm(), 2u) << "both tables, the rule's too";
 
   auto slow = make();
   feed(*slow, opts.warmup_samples + 1, 10'000);
   EXPECT_EQ(slow->step_ms(), 10'000);
-  EXPECT_EQ(slow->step_factor(), 1u);
+  EXPECT_EQ(slow->step_block(), 1u);
   EXPECT_EQ(slow->warm(), 2u);
 
   opts.reference_step = duration{0};
   auto off = make();
   feed(*off, opts.warmup_samples + 1, 1000);
-  EXPECT_EQ(off->step_factor(), 1u);
+  EXPECT_EQ(off->step_block(), 1u);
   EXPECT_EQ(off->warm(), 2u) << "off: the counts as configured";
 }
 
@@ -170,7 +137,53 @@ TEST_F(step_tables, a_few_seconds_blip_is_not_persisting_but_a_shift_is) {
   }
 }
 
-TEST_F(step_tables, a_snapshot_brings_the_step_and_the_scaled_state_back) {
+TEST_F(step_tables, a_sparse_error_rate_at_one_second_is_seen_as_a_level) {
+  // Requests fail once in a while: per second, an error rate is mostly 0
+  // with a few spikes. A fault makes one second in three show an error.
+  // At 10 s that is a level shift, and so it is judged: one anomaly,
+  // confirmed as persisting, lasting as long as the fault. Judged second
+  // by second it is a string of short stretches, each ended by the next
+  // quiet seconds.
+  auto rate = [&](double p) {
+    std::uniform_real_distribution<double> u{0, 1};
+    return u(gen) < p ? 1.0 / 12 : 0.0;
+  };
+  for (bool blocks : {true, false}) {
+    SCOPED_TRACE(blocks ? "blocks" : "second by second");
+    opts.reference_step = duration{blocks ? 10'000 : 0};
+    auto tables = make();
+    auto send = [&](int n, double p) {
+      for (int i = 0; i < n; ++i) {
+        t += 1000;
+        sample_batch b;
+        add(b, "error_rate", t, rate(p));
+        tables->ingest(b, out);
+      }
+    };
+    send(1800, 0.005);
+    out.clear();
+    send(300, 1.0 / 3);
+    size_t onsets = 0;
+    size_t ongoing = 0;
+    size_t recovered = 0;
+    for (auto& ev : out) {
+      onsets += ev.phase == anomaly_phase::onset;
+      ongoing += ev.phase == anomaly_phase::ongoing;
+      recovered += ev.phase == anomaly_phase::recovered;
+    }
+    if (blocks) {
+      EXPECT_EQ(onsets, 1u);
+      EXPECT_GE(ongoing, 1u);
+      EXPECT_EQ(recovered, 0u);
+    } else {
+      // One stretch after another, each ended by the next quiet seconds.
+      EXPECT_GT(onsets, 3u);
+      EXPECT_GT(recovered, 3u);
+    }
+  }
+}
+
+TEST_F(step_tables, a_snapshot_brings_the_step_back) {
   auto a = make();
   feed(*a, 400, 1000);
   ASSERT_EQ(a->warm(), 2u);
@@ -180,12 +193,12 @@ TEST_F(step_tables, a_snapshot_brings_the_step_and_the_scaled_state_back) {
   auto info = b->restore(bytes);
   ASSERT_TRUE(info);
   EXPECT_EQ(info->series, 2u);
-  EXPECT_EQ(info->reset, 0u) << "restored under the same scale";
+  EXPECT_EQ(info->reset, 0u);
   EXPECT_EQ(b->step_ms(), 1000);
-  EXPECT_EQ(b->step_factor(), 10u);
+  EXPECT_EQ(b->step_block(), 10u);
   EXPECT_EQ(b->warm(), 2u);
   // What follows is judged alike by both: a shift of a minute, confirmed
-  // by each after the same (scaled) number of samples, at the same score.
+  // by each after the same number of blocks, at the same score.
   auto rng = gen;
   auto t0 = t;
   feed(*a, 60, 1000, 25);
@@ -208,18 +221,18 @@ TEST_F(step_tables, a_snapshot_brings_the_step_and_the_scaled_state_back) {
   feed(*plain, 400, 1000);
   auto restored = make();
   ASSERT_TRUE(restored->restore(plain->snapshot(0)));
-  EXPECT_EQ(restored->step_factor(), 10u);
+  EXPECT_EQ(restored->step_block(), 10u);
   EXPECT_EQ(restored->warm(), 2u);
 
-  // A reference step changed since: the step is known, the state relearns
-  // under the new scale.
+  // A reference step changed since: the blocks follow it; what the
+  // detectors learnt stays.
   opts.reference_step = duration{5000};
   auto changed = make();
-  auto relearn = changed->restore(plain->snapshot(0));
-  ASSERT_TRUE(relearn);
-  EXPECT_EQ(relearn->reset, 2u);
-  EXPECT_EQ(changed->step_factor(), 5u);
-  EXPECT_EQ(changed->warm(), 0u);
+  auto kept = changed->restore(plain->snapshot(0));
+  ASSERT_TRUE(kept);
+  EXPECT_EQ(kept->reset, 0u);
+  EXPECT_EQ(changed->step_block(), 5u);
+  EXPECT_EQ(changed->warm(), 2u);
 }
 
 } // namespace
