@@ -6,6 +6,7 @@
 #include <random>
 
 #include "actors/detector/service_tables.hpp"
+#include "tests/unit/detector/tables_fixture.hpp"
 #include "runtime/hash.hpp"
 
 using namespace vigil;
@@ -32,25 +33,7 @@ TEST(detector_rule, reads_globs_detectors_and_votes_and_names_errors) {
     << rule_error_text(err.error());
 }
 
-struct rules_test : ::testing::Test {
-  detection_options opts;
-  std::vector<anomaly_event> out;
-
-  std::unique_ptr<service_tables> make() {
-    auto rules = make_rule_ensembles(opts);
-    EXPECT_TRUE(rules);
-    return std::make_unique<service_tables>("svc", *ensemble::make(opts),
-                                            std::move(*rules), opts);
-  }
-
-  static void add(sample_batch& b, std::string_view text, int64_t ts,
-                  double x) {
-    b.samples.push_back({hash64(text), ts, x,
-                         static_cast<uint32_t>(b.texts.size()),
-                         static_cast<uint32_t>(text.size()), 0});
-    b.texts.append(text);
-  }
-
+struct rules_test : test::tables_fixture {
   // 200 noisy values of both series, then a spike in both.
   void feed(service_tables& t) {
     std::mt19937 gen{1};
@@ -130,11 +113,7 @@ TEST_F(rules_test, snapshots_round_trip_with_rules) {
   auto a = make();
   feed(*a);
   auto bytes = a->snapshot(0);
-  auto b = make();
-  auto info = b->restore(bytes);
-  ASSERT_TRUE(info);
-  EXPECT_EQ(info->series, 2u);
-  EXPECT_EQ(info->reset, 0u);
+  auto b = restored(bytes, 2, 0);
   EXPECT_EQ(b->snapshot(0), bytes);
   // A rule removed since: its series are dropped, the rest come back.
   opts.rules.clear();

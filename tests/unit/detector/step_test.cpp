@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "actors/detector/service_tables.hpp"
+#include "tests/unit/detector/tables_fixture.hpp"
 #include "actors/detector/step.hpp"
 #include "runtime/hash.hpp"
 
@@ -46,27 +47,10 @@ TEST(step_estimator, takes_the_median_gap_after_enough_gaps) {
   EXPECT_EQ(e.step_ms(), 1000);
 }
 
-struct step_tables : ::testing::Test {
-  detection_options opts;
-  std::vector<anomaly_event> out;
+struct step_tables : test::tables_fixture {
   std::mt19937 gen{7};
   std::normal_distribution<double> noise{100, 1};
   int64_t t = 1'000'000;
-
-  std::unique_ptr<service_tables> make() {
-    auto rules = make_rule_ensembles(opts);
-    EXPECT_TRUE(rules);
-    return std::make_unique<service_tables>("svc", *ensemble::make(opts),
-                                            std::move(*rules), opts);
-  }
-
-  static void add(sample_batch& b, std::string_view text, int64_t ts,
-                  double x) {
-    b.samples.push_back({hash64(text), ts, x,
-                         static_cast<uint32_t>(b.texts.size()),
-                         static_cast<uint32_t>(text.size()), 0});
-    b.texts.append(text);
-  }
 
   // `n` samples of a latency and a heap gauge (judged by the rule table),
   // `step` ms apart, noise around 100 plus `shift`.
@@ -189,11 +173,7 @@ TEST_F(step_tables, a_snapshot_brings_the_step_back) {
   ASSERT_EQ(a->warm(), 2u);
   auto bytes = a->snapshot(0);
 
-  auto b = make();
-  auto info = b->restore(bytes);
-  ASSERT_TRUE(info);
-  EXPECT_EQ(info->series, 2u);
-  EXPECT_EQ(info->reset, 0u);
+  auto b = restored(bytes, 2, 0);
   EXPECT_EQ(b->step_ms(), 1000);
   EXPECT_EQ(b->step_block(), 10u);
   EXPECT_EQ(b->warm(), 2u);
@@ -219,18 +199,14 @@ TEST_F(step_tables, a_snapshot_brings_the_step_back) {
   opts.rules.clear();
   auto plain = make();
   feed(*plain, 400, 1000);
-  auto restored = make();
-  ASSERT_TRUE(restored->restore(plain->snapshot(0)));
-  EXPECT_EQ(restored->step_block(), 10u);
-  EXPECT_EQ(restored->warm(), 2u);
+  auto back = restored(plain->snapshot(0), 2, 0);
+  EXPECT_EQ(back->step_block(), 10u);
+  EXPECT_EQ(back->warm(), 2u);
 
   // A reference step changed since: the blocks follow it; what the
   // detectors learnt stays.
   opts.reference_step = duration{5000};
-  auto changed = make();
-  auto kept = changed->restore(plain->snapshot(0));
-  ASSERT_TRUE(kept);
-  EXPECT_EQ(kept->reset, 0u);
+  auto changed = restored(plain->snapshot(0), 2, 0);
   EXPECT_EQ(changed->step_block(), 5u);
   EXPECT_EQ(changed->warm(), 2u);
 }
