@@ -259,7 +259,7 @@ TEST_F(endpoints, lists_anomalies_a_step_produces) {
   EXPECT_GE(test::scrape(*node, "vigil_anomalies_total"), 1);
 }
 
-TEST_F(endpoints, services_show_their_sampling_step_and_how_counts_scale) {
+TEST_F(endpoints, services_show_their_sampling_step_and_block) {
   // "fast" is sampled every second, "slow" every 15 s: 100 samples each.
   // The fast service is judged by the means of blocks of ten samples (the
   // 10 s reference step), so after 100 s it is still warming up; the slow
