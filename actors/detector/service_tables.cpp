@@ -94,8 +94,14 @@ void service_tables::observe_step(const sample_batch& batch) {
   for (const auto& s : batch.samples) {
     if (s.flags & sample_flags::stale)
       continue;
-    auto [it, fresh] = last_seen_.try_emplace(s.series, s.ts_ms);
-    if (!fresh && s.ts_ms > it->second) {
+    auto it = last_seen_.find(s.series);
+    if (it == last_seen_.end()) {
+      // Bounded: series that come and go (one sample each) start the map
+      // over rather than grow it while no gap is seen.
+      if (last_seen_.size() >= max_step_series)
+        last_seen_.clear();
+      last_seen_.emplace(s.series, s.ts_ms);
+    } else if (s.ts_ms > it->second) {
       estimator_.add(s.ts_ms - it->second);
       it->second = s.ts_ms;
     }

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "actors/detector/median.hpp"
+
 namespace vigil::detector {
 
 uint32_t step_block(duration reference, int64_t step_ms) {
@@ -22,16 +24,14 @@ step_estimator::step_estimator(uint32_t needed)
 
 void step_estimator::add(int64_t gap_ms) {
   if (gap_ms > 0 && gaps_.size() < needed_)
-    gaps_.push_back(gap_ms);
+    gaps_.push_back(static_cast<double>(gap_ms));
 }
 
 int64_t step_estimator::step_ms() const {
   if (gaps_.empty())
     return 0;
   auto g = gaps_;
-  auto mid = g.begin() + static_cast<std::ptrdiff_t>(g.size() / 2);
-  std::nth_element(g.begin(), mid, g.end());
-  return *mid;
+  return std::llround(median(g));
 }
 
 } // namespace vigil::detector

@@ -8,6 +8,7 @@
 // "persists" after three seconds, and a rate of sparse events (one error
 // in a few seconds) is a string of spikes instead of a level.
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -18,6 +19,9 @@ namespace vigil::detector {
 /// Blocks hold at most this many samples (a 10 s reference at a step of
 /// about 170 ms).
 constexpr uint32_t max_step_block = 60;
+
+/// Series a service follows at most while it learns its step.
+constexpr size_t max_step_series = 4096;
 
 /// How many samples of `step_ms` make one `reference` step, rounded, in
 /// [1, max_step_block]; 1 when either is not positive. A step longer than
@@ -39,7 +43,7 @@ public:
 
 private:
   uint32_t needed_;
-  std::vector<int64_t> gaps_;
+  std::vector<double> gaps_;
 };
 
 } // namespace vigil::detector

@@ -1,5 +1,7 @@
 #include "actors/detector/trend.hpp"
 
+#include "actors/detector/median.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -51,20 +53,6 @@ uint32_t trend_forecaster::buckets() const {
     k += ring_[i].n > 0;
   return head_ < 0 ? 0 : k;
 }
-
-namespace {
-
-double median(std::vector<double>& xs) {
-  auto mid = xs.begin() + static_cast<std::ptrdiff_t>(xs.size() / 2);
-  std::nth_element(xs.begin(), mid, xs.end());
-  double m = *mid;
-  if (xs.size() % 2 == 0) {
-    m = (m + *std::max_element(xs.begin(), mid)) / 2;
-  }
-  return m;
-}
-
-} // namespace
 
 forecast trend_forecaster::towards(double limit) const {
   forecast f;

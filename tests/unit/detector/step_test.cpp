@@ -8,9 +8,9 @@
 #include <gtest/gtest.h>
 
 #include "actors/detector/service_tables.hpp"
-#include "tests/unit/detector/tables_fixture.hpp"
 #include "actors/detector/step.hpp"
 #include "runtime/hash.hpp"
+#include "tests/unit/detector/tables_fixture.hpp"
 
 using namespace vigil;
 using namespace vigil::detector;
@@ -93,6 +93,28 @@ TEST_F(step_tables, warm_up_lasts_the_same_event_time_at_any_shorter_step) {
   feed(*off, opts.warmup_samples + 1, 1000);
   EXPECT_EQ(off->step_block(), 1u);
   EXPECT_EQ(off->warm(), 2u) << "off: the counts as configured";
+}
+
+TEST_F(step_tables, series_that_come_and_go_do_not_hide_the_step) {
+  // More series with one sample each than the step learner follows
+  // (max_step_series), then a series sampled every second: no gap is
+  // seen among the first, and the step is still learnt from the last.
+  auto tables = make();
+  for (size_t i = 0; i < 3 * max_step_series; ++i) {
+    t += 10;
+    sample_batch b;
+    add(b, "once_" + std::to_string(i), t, 1);
+    tables->ingest(b, out);
+  }
+  EXPECT_EQ(tables->step_ms(), 0);
+  for (int i = 0; i < 20; ++i) {
+    t += 1000;
+    sample_batch b;
+    add(b, "latency_ms", t, noise(gen));
+    tables->ingest(b, out);
+  }
+  EXPECT_EQ(tables->step_ms(), 1000);
+  EXPECT_EQ(tables->step_block(), 10u);
 }
 
 TEST_F(step_tables, a_few_seconds_blip_is_not_persisting_but_a_shift_is) {
