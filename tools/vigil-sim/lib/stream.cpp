@@ -176,6 +176,16 @@ public:
         if (ev.ts >= slice_end && opts_.speed <= 0)
           slice_end = first + std::floor((ev.ts - first) / slice + 1) * slice;
       }
+      // Changes keep their place in event time: what came before one is
+      // posted before it, and it before what comes after (a deploy is
+      // known before its effects show, as a CD hook reports it).
+      if (ev.stream == changes) {
+        for (uint8_t s = 0; s < stream_count; ++s)
+          if (s != changes && !flush(s))
+            return finish(started, 1);
+      } else if (!pending_[changes].empty() && !flush(changes)) {
+        return finish(started, 1);
+      }
       auto& buf = pending_[ev.stream];
       buf.push_back(ev.index);
       if (buf.size() >= opts_.batch && !flush(ev.stream))
