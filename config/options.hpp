@@ -474,6 +474,14 @@ struct correlation_options {
   /// anomaly joins only through its neighbours, like a newcomer's.
   /// Default: true.
   bool rejoin_while_anomalous = true;
+  /// A metric anomaly of a service that began within a minute of its own
+  /// deploy, rollback or restart opens no incident until this long after
+  /// that change, and only if it has not recovered by then; it joins an
+  /// open incident at once. A restart's fresh heap, warm-up and first
+  /// failed requests then open nothing; a bad release opens this much
+  /// later, or at once through its alerts, log error spikes or its
+  /// neighbours. 0 = off. Default: 5m.
+  duration restart_settle{300'000};
   /// An incident takes new symptoms for at most this long after it
   /// opened; later ones open a new incident. 0 = no limit. Default: 30m.
   duration max_span{1'800'000};

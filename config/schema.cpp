@@ -655,6 +655,13 @@ std::vector<option> make_schema() {
       "only through itself or a neighbour with a recent symptom, and only "
       "neighbours corroborate each other; services outside the topology "
       "group by domain alone."),
+    duration_option<&O::correlation, &CO::restart_settle>(
+      "correlation.restart_settle",
+      "A metric anomaly of a service that began within a minute of its own "
+      "deploy, rollback or restart opens an incident only if it lasts this "
+      "long after that change (it joins an open one at once); 0 turns "
+      "this off.",
+      0, day),
     duration_option<&O::correlation, &CO::max_span>(
       "correlation.max_span",
       "An incident takes new symptoms for at most this long after it "

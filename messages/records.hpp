@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <caf/meta/type_name.hpp>
@@ -166,6 +167,13 @@ struct change_event {
   std::string description;
   int64_t ts_ms = 0;
 };
+
+/// Whether a change of this kind starts a new process (a deploy, a
+/// rollback, a restart): one whose warm-up, fresh heap and first failed
+/// requests pass by themselves.
+inline bool starts_process(std::string_view kind) {
+  return kind == "deploy" || kind == "rollback" || kind == "restart";
+}
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, change_event& x) {

@@ -43,6 +43,7 @@ incident_options book_options(const correlator_config& cfg) {
   o.flap_max_opens = cfg.suppression.flap_max_opens;
   o.flap_window_ms = cfg.suppression.flap_window.count();
   o.change_lookback_ms = cfg.rca.change_lookback.count();
+  o.restart_settle_ms = cfg.correlation.restart_settle.count();
   return o;
 }
 
@@ -327,7 +328,7 @@ partition(partition_actor::stateful_pointer<partition_state> self,
     st.held_back = &st.cfg.metrics->counters(
       "vigil_incidents_held_back_total",
       "Anomalies that opened no incident, by reason (silenced, flapping, "
-      "weak, blip).",
+      "weak, blip, settling).",
       {"reason"});
   }
   load(st);
@@ -341,11 +342,13 @@ partition(partition_actor::stateful_pointer<partition_state> self,
       auto r = st.book->fold(ev, domain, suppressed);
       if (r.opened && st.opened)
         st.opened->inc();
-      if (st.held_back && (r.suppressed || r.damped || r.weak || r.blip))
+      if (st.held_back
+          && (r.suppressed || r.damped || r.weak || r.blip || r.settling))
         st.held_back
           ->with({r.suppressed ? "silenced"
                   : r.damped   ? "flapping"
                   : r.blip     ? "blip"
+                  : r.settling ? "settling"
                                : "weak"})
           .inc();
     },

@@ -310,6 +310,57 @@ void incident_book::note(incident& inc, timeline_entry e) {
 
 fold_result incident_book::fold(const anomaly_event& ev,
                                 const std::string& domain, bool suppressed) {
+  bool outer = !releasing_ && !corroborated_;
+  if (outer && !settling_.empty() && ev.phase != anomaly_phase::recovered)
+    release_settling(ev.ts_ms, nullptr);
+  auto r = fold_one(ev, domain, suppressed);
+  // An incident that opened or took a new service may be where held
+  // anomalies belong: they join it now rather than when they settle.
+  if (outer && !settling_.empty() && (r.opened || r.new_service))
+    release_settling(ev.ts_ms, &domain);
+  return r;
+}
+
+int64_t incident_book::settles_at(const anomaly_event& ev) const {
+  if (opts_.restart_settle_ms <= 0 || ev.kind != anomaly_kind::metric)
+    return 0;
+  auto it = last_restart_.find(ev.service);
+  if (it == last_restart_.end())
+    return 0;
+  auto onset = start_of(ev);
+  auto at = it->second;
+  if (onset < at - opts_.restart_grace_ms
+      || onset > at + opts_.restart_window_ms
+      || ev.ts_ms >= at + opts_.restart_settle_ms)
+    return 0;
+  return at + opts_.restart_settle_ms;
+}
+
+void incident_book::release_settling(int64_t now_ms,
+                                     const std::string* joining) {
+  std::vector<settling> go;
+  std::vector<settling> stay;
+  for (auto& h : settling_) {
+    bool due = h.due_ms <= now_ms;
+    bool joins = !due && joining && h.domain == *joining
+                 && (holding(h.fingerprint, h.domain, h.ev.ts_ms)
+                     || open_in(h.domain, h.ev.ts_ms, h.ev.service));
+    (due || joins ? go : stay).push_back(std::move(h));
+  }
+  settling_ = std::move(stay);
+  releasing_ = true;
+  for (auto& h : go) {
+    auto r = fold_one(h.ev, h.domain, false);
+    // Opened once the restart settled: known then, not at the evidence.
+    if (auto* inc = r.opened ? find(r.incident) : nullptr)
+      inc->detected_ms = std::max(inc->detected_ms, h.due_ms);
+  }
+  releasing_ = false;
+}
+
+fold_result incident_book::fold_one(const anomaly_event& ev,
+                                    const std::string& domain,
+                                    bool suppressed) {
   fold_result r;
   auto fp = fingerprint_of(ev);
   if (ev.phase == anomaly_phase::recovered) {
@@ -337,6 +388,9 @@ fold_result incident_book::fold(const anomaly_event& ev,
           dirty_.push_back(id);
         }
     }
+    // A restart's effect that passed while it settled opens nothing.
+    std::erase_if(settling_,
+                  [&](const settling& h) { return h.fingerprint == fp; });
     return r;
   }
   auto* inc = corroborated_ ? nullptr : holding(fp, domain, ev.ts_ms);
@@ -365,6 +419,31 @@ fold_result incident_book::fold(const anomaly_event& ev,
     if (flapping(fp, ev.ts_ms)) {
       r.damped = true;
       return r;
+    }
+    if (!releasing_ && !corroborated_) {
+      if (auto due = settles_at(ev); due > 0) {
+        auto held = std::find_if(settling_.begin(), settling_.end(),
+                                 [&](const settling& h) {
+                                   return h.fingerprint == fp;
+                                 });
+        if (held != settling_.end()) {
+          held->domain = domain;
+          held->ev = ev;
+          held->due_ms = due;
+        } else {
+          if (settling_.size() >= std::max<size_t>(opts_.max_settling, 1)) {
+            // Full: the oldest is folded in as it is.
+            auto oldest = std::move(settling_.front());
+            settling_.erase(settling_.begin());
+            releasing_ = true;
+            fold_one(oldest.ev, oldest.domain, false);
+            releasing_ = false;
+          }
+          settling_.push_back({fp, domain, ev, due});
+        }
+        r.settling = true;
+        return r;
+      }
     }
     if (!corroborated_ && !opts_.persisting_only
         && opts_.open_min_services > 1
@@ -522,8 +601,9 @@ fold_result incident_book::fold(const anomaly_event& ev,
   // Evidence that would have opened the incident by itself, stamped
   // earlier than what did, arrived late (detector shards run apart): in
   // event time the incident was known from its moment.
-  if (!r.opened && !suppressed && ev.score >= opts_.min_score
-      && (lasting || !opts_.persisting_only) && inc->detected_ms > ev.ts_ms)
+  if (!r.opened && !suppressed && !releasing_ && ev.score >= opts_.min_score
+      && (lasting || !opts_.persisting_only) && inc->detected_ms > ev.ts_ms
+      && settles_at(ev) == 0)
     inc->detected_ms = ev.ts_ms;
   inc->last_evidence_ms = std::max(inc->last_evidence_ms, ev.ts_ms);
   if (lasting)
@@ -587,6 +667,10 @@ void incident_book::add_change(const change_event& c,
   changes_.emplace_back(domain, c);
   while (changes_.size() > 10'000)
     changes_.pop_front();
+  if (opts_.restart_settle_ms > 0 && starts_process(c.kind)) {
+    auto& at = last_restart_[c.service];
+    at = std::max(at, c.ts_ms);
+  }
   for (auto& [id, inc] : incidents_) {
     if (inc.closed())
       continue;
@@ -840,6 +924,12 @@ void incident_book::rate(incident& inc) const {
 }
 
 std::vector<uint64_t> incident_book::tick(int64_t now_ms) {
+  if (!settling_.empty())
+    release_settling(now_ms, nullptr);
+  // A restart that settled holds nothing back any more.
+  std::erase_if(last_restart_, [&](const auto& x) {
+    return x.second + opts_.restart_settle_ms < now_ms;
+  });
   std::vector<uint64_t> resolved;
   for (auto& [id, inc] : incidents_) {
     if (inc.closed() || inc.symptoms.empty())

@@ -105,6 +105,22 @@ struct incident_options {
   /// Changes of a service this long before it joins an incident go on the
   /// incident's timeline. Default: 30 min.
   int64_t change_lookback_ms = 30 * 60'000;
+  /// A restart settles: a metric anomaly of a service that began within
+  /// restart_window after its own deploy, rollback or restart (or
+  /// restart_grace before it: the change may be reported late) opens no
+  /// incident until this long after that change, and then only if it has
+  /// not recovered by then. It joins an open incident at once. A fresh
+  /// heap, a warm-up or a few failed requests then open nothing; a bad
+  /// release still opens, `restart_settle` later, or at once through its
+  /// alerts, log error spikes or its neighbours. 0 = off. Default: 0.
+  int64_t restart_settle_ms = 0;
+  /// Default: 60 s.
+  int64_t restart_window_ms = 60'000;
+  /// Default: 30 s.
+  int64_t restart_grace_ms = 30'000;
+  /// Anomalies held while their restart settles, at most; beyond, the
+  /// oldest is folded in as it is. Default: 1000.
+  size_t max_settling = 1'000;
 };
 
 enum class incident_status : uint8_t { open, acknowledged, mitigated,
@@ -225,6 +241,8 @@ struct fold_result {
   bool blip = false;
   /// Held until another service corroborates it (open_min_services).
   bool pending = false;
+  /// Held while its service's restart settles (restart_settle).
+  bool settling = false;
 };
 
 /// What `remap` did.
@@ -298,9 +316,14 @@ public:
   /// Keeps a model-written summary; false for an unknown incident.
   bool set_summary(uint64_t id, std::string text);
 
-  /// Advances event time: resolves incidents whose symptoms all recovered
-  /// and that saw nothing for resolve_after. Returns the ids resolved.
+  /// Advances event time: folds in the anomalies whose restart has
+  /// settled (restart_settle) and resolves incidents whose symptoms all
+  /// recovered and that saw nothing for resolve_after. Returns the ids
+  /// resolved.
   std::vector<uint64_t> tick(int64_t now_ms);
+
+  /// Anomalies held while their service's restart settles.
+  size_t settling_count() const { return settling_.size(); }
 
   /// Lifecycle moves by a person: acknowledge, mitigate, resolve. Refused
   /// (errc::malformed naming the move) for an unknown id or a move back.
@@ -355,6 +378,14 @@ private:
   void absorb(incident& into, incident& from);
   void trim();
   bool flapping(const std::string& fp, int64_t ts_ms);
+  fold_result fold_one(const anomaly_event& ev, const std::string& domain,
+                       bool suppressed);
+  /// When the restart `ev` began with settles (restart_settle), or 0 when
+  /// it is no restart's effect or the restart has settled.
+  int64_t settles_at(const anomaly_event& ev) const;
+  /// Folds in held anomalies: those settled by `now_ms`, and with
+  /// `joining` also those of `domain` that an open incident now takes.
+  void release_settling(int64_t now_ms, const std::string* joining);
   /// Whether a service of `b` is linked to `a` at `ts_ms` (see linked).
   bool touches(const incident& a, const incident& b, int64_t ts_ms) const;
   /// With link_by_onset, whether the two opened within the group window of
@@ -400,6 +431,20 @@ private:
   uint64_t target_ = 0;
   /// Per fingerprint: event times it opened an incident (flap damping).
   std::unordered_map<std::string, std::deque<int64_t>> opens_;
+  /// Anomalies held while their restart settles, oldest first: the newest
+  /// event of each fingerprint, its domain and when it may open.
+  struct settling {
+    std::string fingerprint;
+    std::string domain;
+    anomaly_event ev;
+    int64_t due_ms = 0;
+  };
+  std::vector<settling> settling_;
+  /// Per service: its newest deploy, rollback or restart, while it may
+  /// still hold anomalies back (restart_settle).
+  std::unordered_map<std::string, int64_t> last_restart_;
+  /// Set while held anomalies are folded in (they are not held again).
+  bool releasing_ = false;
 };
 
 } // namespace vigil::correlator

@@ -112,11 +112,6 @@ std::vector<node> collect(const service_graph& graph, const rank_input& in,
   return nodes;
 }
 
-/// Change kinds that start a new process.
-bool restarts(const std::string& kind) {
-  return kind == "deploy" || kind == "rollback" || kind == "restart";
-}
-
 /// A restart's own effects — the new process's warm-up, a fresh heap, a
 /// few failed requests — begin with it and pass: symptoms that began
 /// within restart_window_ms of the service's own deploy, rollback or
@@ -133,7 +128,8 @@ size_t set_restart_aside(service_evidence& ev,
     if (s.until_ms == 0)
       return false;
     return std::any_of(changes.begin(), changes.end(), [&](const auto* ch) {
-      return restarts(ch->kind) && s.from_ms >= ch->ts_ms - opts.change_grace_ms
+      return starts_process(ch->kind)
+             && s.from_ms >= ch->ts_ms - opts.change_grace_ms
              && s.from_ms <= ch->ts_ms + opts.restart_window_ms;
     });
   };

@@ -713,3 +713,185 @@ TEST(incident_book, a_symptom_still_anomalous_stays_with_its_incident) {
   EXPECT_TRUE(own.opened);
   EXPECT_NE(own.incident, first.incident);
 }
+
+namespace {
+
+// default_chain_opts with a restart settling for 5 min.
+incident_options settle_opts() {
+  auto o = default_chain_opts();
+  o.restart_settle_ms = 5 * minute;
+  return o;
+}
+
+change_event change(std::string service, std::string kind, int64_t ts) {
+  change_event c;
+  c.service = std::move(service);
+  c.kind = std::move(kind);
+  c.version = "v2";
+  c.ts_ms = ts;
+  return c;
+}
+
+anomaly_event recovery(std::string service, std::string metric, int64_t ts) {
+  return anomaly(std::move(service), std::move(metric), ts, 0,
+                 anomaly_phase::recovered);
+}
+
+} // namespace
+
+TEST(incident_book, a_restart_that_passes_while_it_settles_opens_nothing) {
+  // db is deployed at t0; its fresh heap reads as a memory anomaly from
+  // 10 s on and grows back within three minutes.
+  for (int64_t settle : {int64_t{0}, 5 * minute}) {
+    auto o = settle_opts();
+    o.restart_settle_ms = settle;
+    incident_book book{o};
+    book.set_neighbours(chain);
+    book.add_change(change("db", "deploy", t0), "d");
+    auto r = book.fold(confirmed("db", "memory_bytes", t0 + 10 * second,
+                                 t0 + 30 * second),
+                       "d");
+    if (settle == 0) {
+      EXPECT_TRUE(r.opened) << "without settling, the fresh heap opens one";
+      continue;
+    }
+    EXPECT_FALSE(r.opened);
+    EXPECT_TRUE(r.settling);
+    EXPECT_EQ(book.settling_count(), 1u);
+    book.fold(confirmed("db", "memory_bytes", t0 + 10 * second,
+                        t0 + 90 * second),
+              "d");
+    EXPECT_EQ(book.settling_count(), 1u) << "one symptom, held once";
+    book.fold(recovery("db", "memory_bytes", t0 + 3 * minute), "d");
+    EXPECT_EQ(book.settling_count(), 0u);
+    book.tick(t0 + 10 * minute);
+    EXPECT_EQ(book.open_count(), 0u);
+    EXPECT_TRUE(book.list(false).empty());
+  }
+}
+
+TEST(incident_book, a_bad_release_opens_once_its_restart_settled) {
+  // db's new version fails 20 s after the deploy and keeps failing: the
+  // incident opens 5 min after the deploy, dated by the first failure.
+  incident_book book{settle_opts()};
+  book.set_neighbours(chain);
+  book.add_change(change("db", "deploy", t0), "d");
+  EXPECT_TRUE(book.fold(confirmed("db", "error_rate", t0 + 20 * second,
+                                  t0 + 40 * second),
+                        "d")
+                .settling);
+  book.tick(t0 + 4 * minute + 59 * second);
+  EXPECT_EQ(book.open_count(), 0u);
+  book.tick(t0 + 5 * minute);
+  ASSERT_EQ(book.open_count(), 1u);
+  const auto* inc = book.list(true).front();
+  EXPECT_EQ(inc->opened_ms, t0 + 20 * second);
+  EXPECT_EQ(inc->detected_ms, t0 + 5 * minute) << "known once it settled";
+  EXPECT_EQ(book.settling_count(), 0u);
+  // Evidence after the restart settled releases what was held, whether or
+  // not a tick came first: the held symptom opens the incident and its
+  // re-announcement joins it.
+  incident_book late{settle_opts()};
+  late.add_change(change("db", "rollback", t0), "d");
+  EXPECT_TRUE(late.fold(confirmed("db", "error_rate", t0 + 20 * second,
+                                  t0 + 40 * second),
+                        "d")
+                .settling);
+  auto again = late.fold(confirmed("db", "error_rate", t0 + 20 * second,
+                                   t0 + 6 * minute),
+                         "d");
+  ASSERT_EQ(late.open_count(), 1u);
+  EXPECT_EQ(again.incident, late.list(true).front()->id);
+  EXPECT_EQ(late.list(true).front()->detected_ms, t0 + 5 * minute);
+  EXPECT_EQ(late.settling_count(), 0u);
+}
+
+TEST(incident_book, a_settling_symptom_joins_what_its_neighbours_open) {
+  // db's release breaks it; its caller api fails because of it and opens
+  // the incident (api did not restart). db's held symptom joins it at
+  // once, and db's later symptoms join it directly.
+  incident_book book{settle_opts()};
+  book.set_neighbours(chain);
+  book.add_change(change("db", "deploy", t0), "d");
+  EXPECT_TRUE(book.fold(confirmed("db", "error_rate", t0 + 20 * second,
+                                  t0 + 40 * second),
+                        "d")
+                .settling);
+  auto api = book.fold(confirmed("api", "latency_ms", t0 + 30 * second,
+                                 t0 + 50 * second),
+                       "d");
+  ASSERT_TRUE(api.opened);
+  EXPECT_EQ(book.settling_count(), 0u);
+  auto* inc = book.find(api.incident);
+  EXPECT_EQ(inc->services(), (std::vector<std::string>{"api", "db"}));
+  EXPECT_EQ(inc->opened_ms, t0 + 20 * second) << "dated by db's onset";
+  EXPECT_EQ(inc->detected_ms, t0 + 50 * second)
+    << "db's held evidence could not open it";
+  auto cpu = book.fold(confirmed("db", "cpu_usage", t0 + 30 * second,
+                                 t0 + 60 * second),
+                       "d");
+  EXPECT_FALSE(cpu.settling);
+  EXPECT_EQ(cpu.incident, api.incident);
+  EXPECT_EQ(book.open_count(), 1u);
+}
+
+TEST(incident_book, only_a_restart_s_own_early_metric_anomalies_settle) {
+  auto opens_at_once = [](const change_event& c, anomaly_event ev) {
+    incident_book book{settle_opts()};
+    book.set_neighbours(chain);
+    book.add_change(c, "d");
+    return book.fold(ev, "d").opened;
+  };
+  auto deploy = change("db", "deploy", t0);
+  auto early = confirmed("db", "memory_bytes", t0 + 10 * second,
+                         t0 + 30 * second);
+  EXPECT_FALSE(opens_at_once(deploy, early));
+  EXPECT_FALSE(opens_at_once(change("db", "restart", t0), early));
+  // The deploy reported up to 30 s after the process restarted.
+  EXPECT_FALSE(opens_at_once(change("db", "deploy", t0 + 30 * second), early));
+  // A config change or a scale-out starts no new process.
+  EXPECT_TRUE(opens_at_once(change("db", "config", t0), early));
+  EXPECT_TRUE(opens_at_once(change("db", "scale", t0), early));
+  // Another service's deploy.
+  EXPECT_TRUE(opens_at_once(change("api", "deploy", t0), early));
+  // A failure that began more than a minute after the restart is no
+  // effect of it.
+  EXPECT_TRUE(opens_at_once(deploy, confirmed("db", "memory_bytes",
+                                              t0 + 61 * second,
+                                              t0 + 90 * second)));
+  // Nor one that began well before it.
+  EXPECT_TRUE(opens_at_once(deploy, confirmed("db", "memory_bytes",
+                                              t0 - 31 * second,
+                                              t0 + 10 * second)));
+  // An alert and a log error spike speak for themselves.
+  auto alert = anomaly("db", "HighErrorRate", t0 + 20 * second);
+  alert.kind = anomaly_kind::alert;
+  EXPECT_TRUE(opens_at_once(deploy, alert));
+  auto spike = confirmed("db", "errors", t0 + 10 * second, t0 + 30 * second);
+  spike.kind = anomaly_kind::log_error_spike;
+  spike.template_text = "ERROR connection refused <*>";
+  EXPECT_TRUE(opens_at_once(deploy, spike));
+}
+
+TEST(incident_book, settling_symptoms_stay_bounded) {
+  // More held than max_settling: the oldest is folded in as it is.
+  auto o = settle_opts();
+  o.max_settling = 3;
+  incident_book book{o};
+  for (int i = 0; i < 4; ++i)
+    book.add_change(change(named("svc-", i), "deploy", t0), "d");
+  for (int i = 0; i < 3; ++i)
+    EXPECT_TRUE(book.fold(confirmed(named("svc-", i), "memory_bytes",
+                                    t0 + 10 * second, t0 + 30 * second),
+                          "d")
+                  .settling);
+  EXPECT_EQ(book.open_count(), 0u);
+  EXPECT_TRUE(book.fold(confirmed("svc-3", "memory_bytes", t0 + 10 * second,
+                                  t0 + 31 * second),
+                        "d")
+                .settling);
+  EXPECT_EQ(book.settling_count(), 3u);
+  ASSERT_EQ(book.open_count(), 1u);
+  EXPECT_EQ(book.list(true).front()->services(),
+            (std::vector<std::string>{"svc-0"}));
+}
