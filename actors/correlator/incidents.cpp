@@ -744,9 +744,19 @@ void incident_book::absorb(incident& into, incident& from) {
     it->recovered = it->recovered && s.recovered;
   }
   into.dropped_symptoms += from.dropped_symptoms;
-  for (auto& e : from.timeline)
-    if (e.kind != "status" && e.kind != "root_cause")
-      note(into, e);
+  for (auto& e : from.timeline) {
+    if (e.kind == "status" || e.kind == "root_cause")
+      continue;
+    // A change both heard of is one entry.
+    if (e.kind == "change"
+        && std::any_of(into.timeline.begin(), into.timeline.end(),
+                       [&](const timeline_entry& x) {
+                         return x.kind == e.kind && x.ts_ms == e.ts_ms
+                                && x.service == e.service && x.text == e.text;
+                       }))
+      continue;
+    note(into, e);
+  }
   into.opened_ms = std::min(into.opened_ms, from.opened_ms);
   if (from.detected_ms > 0)
     into.detected_ms = into.detected_ms > 0

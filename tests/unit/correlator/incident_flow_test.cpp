@@ -305,6 +305,33 @@ TEST(incident_flow, the_timeline_tells_the_story_in_order) {
   EXPECT_EQ(changes[0].version, "v2");
 }
 
+TEST(incident_flow, a_merge_keeps_one_entry_for_a_change_both_heard_of) {
+  // Two halves of one fault opened in two domains; db's deploy went on
+  // both timelines. Once the topology joins the domains they merge, with
+  // the deploy on the timeline once.
+  incident_book book;
+  auto a = book.fold(anomaly("db", "latency_ms", t0), "east").incident;
+  auto b = book.fold(anomaly("api", "latency_ms", t0 + second), "west")
+             .incident;
+  book.fold(anomaly("db", "errors", t0 + 2 * second), "west");
+  ASSERT_NE(a, b);
+  change_event deploy;
+  deploy.service = "db";
+  deploy.kind = "deploy";
+  deploy.version = "v2";
+  deploy.ts_ms = t0 + 3 * second;
+  book.add_change(deploy, "east");
+  auto r = book.remap([](const std::string&) { return std::string{"all"}; });
+  ASSERT_EQ(r.merged.size(), 1u);
+  auto* kept = book.find(r.merged[0].second);
+  ASSERT_NE(kept, nullptr);
+  EXPECT_EQ(std::count_if(kept->timeline.begin(), kept->timeline.end(),
+                          [](const timeline_entry& e) {
+                            return e.kind == "change";
+                          }),
+            1);
+}
+
 TEST(incident_flow, the_stored_form_reads_back_whole) {
   incident_book book;
   auto id = book.fold(anomaly("db", "latency_ms", t0), "shop").incident;
