@@ -96,6 +96,11 @@ void persist(partition_state& st) {
     st.open_gauge->add(open - st.open_reported);
     st.open_reported = open;
   }
+  if (st.settling_gauge) {
+    auto held = static_cast<double>(st.book->settling_count());
+    st.settling_gauge->add(held - st.settling_reported);
+    st.settling_reported = held;
+  }
 }
 
 rca_request request_for(const incident& inc, const incident_book& book,
@@ -300,6 +305,12 @@ partition_state::~partition_state() {
   // Last writes before the partition goes (stop or crash).
   if (book)
     persist(*this);
+  // Its share of the gauges goes with it: a restarted partition reports
+  // what it loads again.
+  if (open_gauge)
+    open_gauge->add(-open_reported);
+  if (settling_gauge)
+    settling_gauge->add(-settling_reported);
 }
 
 correlator_state::~correlator_state() {
@@ -325,6 +336,10 @@ partition(partition_actor::stateful_pointer<partition_state> self,
       "Incidents not yet resolved (fed by the correlator).");
     st.opened = &st.cfg.metrics->counter_("vigil_incidents_total",
                                           "Incidents opened.");
+    st.settling_gauge = &st.cfg.metrics->gauge_(
+      "vigil_incidents_settling",
+      "Anomalies held from opening an incident while their service's "
+      "restart settles (correlation.restart_settle).");
     st.held_back = &st.cfg.metrics->counters(
       "vigil_incidents_held_back_total",
       "Anomalies that opened no incident, by reason (silenced, flapping, "

@@ -61,9 +61,11 @@ struct partition_state {
   std::vector<uint64_t> ranking;
   std::vector<uint64_t> rank_again;
   double open_reported = 0;
+  double settling_reported = 0;
   /// The playbook engine, looked up on every tick (it may restart).
   playbook_actor engine;
   metrics::gauge* open_gauge = nullptr;
+  metrics::gauge* settling_gauge = nullptr;
   metrics::counter* opened = nullptr;
   metrics::family<metrics::counter>* held_back = nullptr;
   static inline const char* name = "vigil.correlator.partition";

@@ -173,4 +173,51 @@ TEST_F(correlator_fixture, silences_persist_and_stop_new_incidents) {
   stop(again);
 }
 
+TEST_F(correlator_fixture, a_restart_s_own_anomaly_waits_and_is_counted) {
+  // The node's settings: persisting evidence opens, a restart settles for
+  // 5 min. db's fresh heap after its deploy opens nothing and shows as
+  // held back; its recovery lets go of it.
+  auto registry = std::make_shared<metrics::registry>();
+  correlator_config cfg;
+  cfg.correlation.partitions = 2;
+  cfg.store = store;
+  cfg.metrics = registry;
+  ASSERT_EQ(cfg.correlation.restart_settle, std::chrono::minutes{5});
+  auto c = ds.sys().spawn(correlator::correlator, cfg);
+  ds.run();
+  change_batch changes;
+  change_event deploy;
+  deploy.service = "db";
+  deploy.kind = "deploy";
+  deploy.ts_ms = t0;
+  changes.changes = {deploy};
+  caf::anon_send(c, atom::ingest_v, changes);
+  ds.run();
+  auto heap = anomaly("db", t0 + 30'000, anomaly_phase::ongoing);
+  heap.metric = heap.series = "memory_bytes";
+  heap.onset_ts_ms = t0 + 10'000;
+  caf::anon_send(c, atom::anomaly_v, heap);
+  ds.run();
+  EXPECT_TRUE(incidents(c).empty());
+  auto& held = registry->counters("vigil_incidents_held_back_total", "",
+                                  {"reason"});
+  EXPECT_EQ(held.with({"settling"}).value(), 1u);
+  auto& settling = registry->gauge_("vigil_incidents_settling", "");
+  EXPECT_EQ(settling.value(), 1.0);
+  auto back = anomaly("db", t0 + 2 * 60'000, anomaly_phase::recovered);
+  back.metric = back.series = "memory_bytes";
+  caf::anon_send(c, atom::anomaly_v, back);
+  ds.run();
+  EXPECT_TRUE(incidents(c).empty());
+  EXPECT_EQ(settling.value(), 0.0);
+  // Another service's failure is not held.
+  caf::anon_send(c, atom::anomaly_v,
+                 anomaly("api", t0 + 3 * 60'000, anomaly_phase::ongoing));
+  ds.run();
+  EXPECT_EQ(incidents(c).size(), 1u);
+  EXPECT_EQ(held.with({"settling"}).value(), 1u);
+  stop(c);
+  EXPECT_EQ(settling.value(), 0.0);
+}
+
 } // namespace
