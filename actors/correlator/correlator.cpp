@@ -62,6 +62,15 @@ void seen(partition_state& st, int64_t ts_ms) {
   }
 }
 
+// Incidents opened since the last call, counted: by an anomaly, or on a
+// tick by one that settled.
+void count_opened(partition_state& st) {
+  auto total = st.book->opened_total();
+  if (st.opened && total > st.opened_reported)
+    st.opened->inc(total - st.opened_reported);
+  st.opened_reported = total;
+}
+
 void persist(partition_state& st) {
   auto dirty = st.book->take_dirty();
   auto removed = st.book->take_removed();
@@ -96,6 +105,7 @@ void persist(partition_state& st) {
     st.open_gauge->add(open - st.open_reported);
     st.open_reported = open;
   }
+  count_opened(st);
   if (st.settling_gauge) {
     auto held = static_cast<double>(st.book->settling_count());
     st.settling_gauge->add(held - st.settling_reported);
@@ -355,8 +365,7 @@ partition(partition_actor::stateful_pointer<partition_state> self,
       auto& st = self->state;
       seen(st, ev.ts_ms);
       auto r = st.book->fold(ev, domain, suppressed);
-      if (r.opened && st.opened)
-        st.opened->inc();
+      count_opened(st);
       if (st.held_back
           && (r.suppressed || r.damped || r.weak || r.blip || r.settling))
         st.held_back

@@ -62,6 +62,7 @@ struct partition_state {
   std::vector<uint64_t> rank_again;
   double open_reported = 0;
   double settling_reported = 0;
+  uint64_t opened_reported = 0;
   /// The playbook engine, looked up on every tick (it may restart).
   playbook_actor engine;
   metrics::gauge* open_gauge = nullptr;

@@ -338,6 +338,14 @@ int64_t incident_book::settles_at(const anomaly_event& ev) const {
 
 void incident_book::release_settling(int64_t now_ms,
                                      const std::string* joining) {
+  // Called for every anomaly while any is held: look before moving.
+  bool any = std::any_of(settling_.begin(), settling_.end(),
+                         [&](const settling& h) {
+                           return h.due_ms <= now_ms
+                                  || (joining && h.domain == *joining);
+                         });
+  if (!any)
+    return;
   std::vector<settling> go;
   std::vector<settling> stay;
   for (auto& h : settling_) {
@@ -513,6 +521,7 @@ fold_result incident_book::fold_one(const anomaly_event& ev,
     fresh.updated_ms = ev.ts_ms;
     inc = &incidents_.emplace(fresh.id, std::move(fresh)).first->second;
     r.opened = true;
+    ++opened_total_;
     if (opts_.flap_max_opens > 0)
       opens_[fp].push_back(ev.ts_ms);
     timeline_entry e;

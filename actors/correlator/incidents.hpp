@@ -324,6 +324,9 @@ public:
 
   /// Anomalies held while their service's restart settles.
   size_t settling_count() const { return settling_.size(); }
+  /// Incidents opened since this book was made (some open on a tick, when
+  /// a held anomaly settles).
+  uint64_t opened_total() const { return opened_total_; }
 
   /// Lifecycle moves by a person: acknowledge, mitigate, resolve. Refused
   /// (errc::malformed naming the move) for an unknown id or a move back.
@@ -445,6 +448,7 @@ private:
   std::unordered_map<std::string, int64_t> last_restart_;
   /// Set while held anomalies are folded in (they are not held again).
   bool releasing_ = false;
+  uint64_t opened_total_ = 0;
 };
 
 } // namespace vigil::correlator

@@ -737,6 +737,17 @@ anomaly_event recovery(std::string service, std::string metric, int64_t ts) {
                  anomaly_phase::recovered);
 }
 
+// db's `kind` at t0, then its error rate failing from 20 s on, announced
+// at 40 s; whether that was held.
+bool hold_db_failure(incident_book& book, const char* kind) {
+  book.set_neighbours(chain);
+  book.add_change(change("db", kind, t0), "d");
+  return book
+    .fold(confirmed("db", "error_rate", t0 + 20 * second, t0 + 40 * second),
+          "d")
+    .settling;
+}
+
 } // namespace
 
 TEST(incident_book, a_restart_that_passes_while_it_settles_opens_nothing) {
@@ -774,12 +785,7 @@ TEST(incident_book, a_bad_release_opens_once_its_restart_settled) {
   // db's new version fails 20 s after the deploy and keeps failing: the
   // incident opens 5 min after the deploy, dated by the first failure.
   incident_book book{settle_opts()};
-  book.set_neighbours(chain);
-  book.add_change(change("db", "deploy", t0), "d");
-  EXPECT_TRUE(book.fold(confirmed("db", "error_rate", t0 + 20 * second,
-                                  t0 + 40 * second),
-                        "d")
-                .settling);
+  EXPECT_TRUE(hold_db_failure(book, "deploy"));
   book.tick(t0 + 4 * minute + 59 * second);
   EXPECT_EQ(book.open_count(), 0u);
   book.tick(t0 + 5 * minute);
@@ -792,11 +798,7 @@ TEST(incident_book, a_bad_release_opens_once_its_restart_settled) {
   // not a tick came first: the held symptom opens the incident and its
   // re-announcement joins it.
   incident_book late{settle_opts()};
-  late.add_change(change("db", "rollback", t0), "d");
-  EXPECT_TRUE(late.fold(confirmed("db", "error_rate", t0 + 20 * second,
-                                  t0 + 40 * second),
-                        "d")
-                .settling);
+  EXPECT_TRUE(hold_db_failure(late, "rollback"));
   auto again = late.fold(confirmed("db", "error_rate", t0 + 20 * second,
                                    t0 + 6 * minute),
                          "d");
@@ -811,12 +813,7 @@ TEST(incident_book, a_settling_symptom_joins_what_its_neighbours_open) {
   // the incident (api did not restart). db's held symptom joins it at
   // once, and db's later symptoms join it directly.
   incident_book book{settle_opts()};
-  book.set_neighbours(chain);
-  book.add_change(change("db", "deploy", t0), "d");
-  EXPECT_TRUE(book.fold(confirmed("db", "error_rate", t0 + 20 * second,
-                                  t0 + 40 * second),
-                        "d")
-                .settling);
+  EXPECT_TRUE(hold_db_failure(book, "deploy"));
   auto api = book.fold(confirmed("api", "latency_ms", t0 + 30 * second,
                                  t0 + 50 * second),
                        "d");
