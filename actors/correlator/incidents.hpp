@@ -287,6 +287,9 @@ public:
     for (auto& [id, inc] : incidents_)
       if (!inc.closed())
         redomain(inc, domain_of);
+    // Held anomalies join or open incidents of their service's domain now.
+    for (auto& h : settling_)
+      h.domain = domain_of(h.ev.service);
     return merge_same_domain();
   }
 

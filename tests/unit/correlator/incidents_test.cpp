@@ -892,3 +892,19 @@ TEST(incident_book, settling_symptoms_stay_bounded) {
   EXPECT_EQ(book.list(true).front()->services(),
             (std::vector<std::string>{"svc-0"}));
 }
+
+TEST(incident_book, a_settling_symptom_follows_its_service_s_new_domain) {
+  // db's failure is held under the domain known then; the topology learned
+  // later puts db in api's domain, where api's failure opens an incident
+  // that db's held symptom joins.
+  incident_book book{settle_opts()};
+  EXPECT_TRUE(hold_db_failure(book, "deploy"));
+  book.remap([](const std::string&) { return std::string{"shop"}; });
+  auto api = book.fold(confirmed("api", "latency_ms", t0 + 30 * second,
+                                 t0 + 50 * second),
+                       "shop");
+  ASSERT_TRUE(api.opened);
+  EXPECT_EQ(book.settling_count(), 0u);
+  EXPECT_EQ(book.find(api.incident)->services(),
+            (std::vector<std::string>{"api", "db"}));
+}
