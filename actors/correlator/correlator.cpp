@@ -394,6 +394,12 @@ partition(partition_actor::stateful_pointer<partition_state> self,
       auto r = st.book->remap([&](const std::string& service) {
         return domain_of(st.domains, service);
       });
+      // A held anomaly whose service went to another partition's domain
+      // would never hear of its recovery here: forgotten, its next
+      // re-announcement decides there.
+      st.book->forget_settling_if([&](const std::string& domain) {
+        return partition_of(domain, st.count) != st.index;
+      });
       // Incidents whose domain now belongs to another partition move
       // there, through the front.
       auto front = caf::actor_cast<correlator_actor>(self->current_sender());

@@ -327,6 +327,15 @@ public:
 
   /// Anomalies held while their service's restart settles.
   size_t settling_count() const { return settling_.size(); }
+  /// Forgets the held anomalies whose domain `gone` says left this book
+  /// (another partition hears of their service now); returns how many.
+  /// Their next re-announcement decides where it goes.
+  template <class F>
+  size_t forget_settling_if(F&& gone) {
+    return std::erase_if(settling_, [&](const settling& h) {
+      return gone(h.domain);
+    });
+  }
   /// Incidents opened since this book was made (some open on a tick, when
   /// a held anomaly settles).
   uint64_t opened_total() const { return opened_total_; }

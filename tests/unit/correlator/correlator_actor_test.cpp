@@ -238,4 +238,50 @@ TEST_F(correlator_fixture, a_restart_s_own_anomaly_waits_and_is_counted) {
   EXPECT_EQ(settling.value(), 0.0);
 }
 
+TEST_F(correlator_fixture, a_held_anomaly_whose_service_moves_away_is_let_go) {
+  // db's fresh heap is held in the partition of the unconnected services.
+  // The topology then puts db in a component that another partition
+  // holds: its recovery will go there, so the first partition forgets it
+  // rather than open an incident when the restart settles.
+  std::string elsewhere;
+  for (int i = 0; elsewhere.empty(); ++i)
+    if (auto n = "db-" + std::to_string(i);
+        partition_of(n, 4) != partition_of(unconnected_domain, 4))
+      elsewhere = n;
+  auto registry = std::make_shared<metrics::registry>();
+  correlator_config cfg;
+  cfg.store = store;
+  cfg.metrics = registry;
+  auto c = ds.sys().spawn(correlator::correlator, cfg);
+  ds.run();
+  change_batch changes;
+  change_event deploy;
+  deploy.service = elsewhere;
+  deploy.kind = "deploy";
+  deploy.ts_ms = t0;
+  changes.changes = {deploy};
+  caf::anon_send(c, atom::ingest_v, changes);
+  auto heap = anomaly(elsewhere, t0 + 30'000, anomaly_phase::ongoing);
+  heap.metric = heap.series = "memory_bytes";
+  heap.onset_ts_ms = t0 + 10'000;
+  caf::anon_send(c, atom::anomaly_v, heap);
+  ds.run();
+  EXPECT_TRUE(incidents(c).empty());
+  auto& settling = registry->gauge_("vigil_incidents_settling", "");
+  EXPECT_EQ(settling.value(), 1.0);
+  domain_map m;
+  m.version = 1;
+  m.entries = {{elsewhere, elsewhere}, {"cache", elsewhere}};
+  m.links = {{elsewhere, "cache"}};
+  caf::anon_send(c, atom::domains_v, m);
+  ds.run();
+  EXPECT_TRUE(incidents(c).empty());
+  EXPECT_EQ(settling.value(), 0.0);
+  // Past the settling time nothing opens.
+  caf::anon_send(c, atom::anomaly_v, anomaly("web", t0 + 6 * 60'000));
+  ds.run();
+  EXPECT_TRUE(incidents(c).empty());
+  stop(c);
+}
+
 } // namespace
