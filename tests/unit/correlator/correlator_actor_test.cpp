@@ -73,7 +73,40 @@ struct correlator_fixture : testing::Test {
     caf::anon_send_exit(c, caf::exit_reason::user_shutdown);
     ds.run();
   }
+
+  // With the node's settings for what opens an incident.
+  correlator_actor spawn_counted(std::shared_ptr<metrics::registry> registry,
+                                 uint32_t partitions) {
+    correlator_config cfg;
+    cfg.correlation.partitions = partitions;
+    cfg.store = store;
+    cfg.metrics = std::move(registry);
+    auto c = ds.sys().spawn(correlator::correlator, cfg);
+    ds.run();
+    return c;
+  }
+
+  void deployed(const correlator_actor& c, const std::string& service,
+                int64_t ts) {
+    change_batch changes;
+    change_event deploy;
+    deploy.service = service;
+    deploy.kind = "deploy";
+    deploy.ts_ms = ts;
+    changes.changes = {deploy};
+    caf::anon_send(c, atom::ingest_v, changes);
+    ds.run();
+  }
 };
+
+// `metric` of `service` anomalous since `onset`, re-announced at `ts`.
+anomaly_event lasting(std::string service, std::string metric, int64_t onset,
+                      int64_t ts) {
+  auto ev = anomaly(std::move(service), ts, anomaly_phase::ongoing);
+  ev.metric = ev.series = std::move(metric);
+  ev.onset_ts_ms = onset;
+  return ev;
+}
 
 // Two service names in different partitions, and a domain name in a third.
 std::tuple<std::string, std::string, std::string> spread() {
@@ -177,26 +210,13 @@ TEST_F(correlator_fixture, a_restart_s_own_anomaly_waits_and_is_counted) {
   // The node's settings: persisting evidence opens, a restart settles for
   // 5 min. db's fresh heap after its deploy opens nothing and shows as
   // held back; its recovery lets go of it.
+  ASSERT_EQ(correlator_config{}.correlation.restart_settle,
+            std::chrono::minutes{5});
   auto registry = std::make_shared<metrics::registry>();
-  correlator_config cfg;
-  cfg.correlation.partitions = 2;
-  cfg.store = store;
-  cfg.metrics = registry;
-  ASSERT_EQ(cfg.correlation.restart_settle, std::chrono::minutes{5});
-  auto c = ds.sys().spawn(correlator::correlator, cfg);
-  ds.run();
-  change_batch changes;
-  change_event deploy;
-  deploy.service = "db";
-  deploy.kind = "deploy";
-  deploy.ts_ms = t0;
-  changes.changes = {deploy};
-  caf::anon_send(c, atom::ingest_v, changes);
-  ds.run();
-  auto heap = anomaly("db", t0 + 30'000, anomaly_phase::ongoing);
-  heap.metric = heap.series = "memory_bytes";
-  heap.onset_ts_ms = t0 + 10'000;
-  caf::anon_send(c, atom::anomaly_v, heap);
+  auto c = spawn_counted(registry, 2);
+  deployed(c, "db", t0);
+  caf::anon_send(c, atom::anomaly_v,
+                 lasting("db", "memory_bytes", t0 + 10'000, t0 + 30'000));
   ds.run();
   EXPECT_TRUE(incidents(c).empty());
   auto& held = registry->counters("vigil_incidents_held_back_total", "",
@@ -213,10 +233,8 @@ TEST_F(correlator_fixture, a_restart_s_own_anomaly_waits_and_is_counted) {
   // A failure of the new release is held too, and opens its incident once
   // the restart settled: here when a blip of api shows event time past
   // that. It is counted as opened although the blip opened nothing.
-  auto failing = anomaly("db", t0 + 40'000, anomaly_phase::ongoing);
-  failing.metric = failing.series = "error_rate";
-  failing.onset_ts_ms = t0 + 20'000;
-  caf::anon_send(c, atom::anomaly_v, failing);
+  caf::anon_send(c, atom::anomaly_v,
+                 lasting("db", "error_rate", t0 + 20'000, t0 + 40'000));
   ds.run();
   EXPECT_TRUE(incidents(c).empty());
   EXPECT_EQ(held.with({"settling"}).value(), 2u);
@@ -249,22 +267,10 @@ TEST_F(correlator_fixture, a_held_anomaly_whose_service_moves_away_is_let_go) {
         partition_of(n, 4) != partition_of(unconnected_domain, 4))
       elsewhere = n;
   auto registry = std::make_shared<metrics::registry>();
-  correlator_config cfg;
-  cfg.store = store;
-  cfg.metrics = registry;
-  auto c = ds.sys().spawn(correlator::correlator, cfg);
-  ds.run();
-  change_batch changes;
-  change_event deploy;
-  deploy.service = elsewhere;
-  deploy.kind = "deploy";
-  deploy.ts_ms = t0;
-  changes.changes = {deploy};
-  caf::anon_send(c, atom::ingest_v, changes);
-  auto heap = anomaly(elsewhere, t0 + 30'000, anomaly_phase::ongoing);
-  heap.metric = heap.series = "memory_bytes";
-  heap.onset_ts_ms = t0 + 10'000;
-  caf::anon_send(c, atom::anomaly_v, heap);
+  auto c = spawn_counted(registry, 4);
+  deployed(c, elsewhere, t0);
+  caf::anon_send(c, atom::anomaly_v,
+                 lasting(elsewhere, "memory_bytes", t0 + 10'000, t0 + 30'000));
   ds.run();
   EXPECT_TRUE(incidents(c).empty());
   auto& settling = registry->gauge_("vigil_incidents_settling", "");
